@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "swiftdeploy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swiftdeploy", targets: ["swiftdeploy"]),
+        .executable(name: "swiftdeploy-demo", targets: ["swiftdeploy-demo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+    ],
+    targets: [
+        .target(name: "Manifest", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Render", dependencies: ["Manifest", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
+        .target(
+            name: "Policy",
+            dependencies: [
+                "Manifest", "CRego",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Policies")]
+        ),
+        .target(name: "Runtime", dependencies: ["Manifest", "Render"]),
+        .target(name: "Telemetry"),
+        .target(name: "Guard", dependencies: ["Telemetry"]),
+        .target(name: "Dashboard", dependencies: ["Guard", "Telemetry"]),
+        .target(name: "Deploy", dependencies: ["Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard"]),
+        .target(
+            name: "DemoService",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "swiftdeploy",
+            dependencies: [
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "Dashboard", "Deploy",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "swiftdeploy-demo",
+            dependencies: [
+                "DemoService",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest"]),
+        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Manifest"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
+        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        .testTarget(
+            name: "DemoServiceTests",
+            dependencies: [
+                "DemoService", "Telemetry",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Runtime", "Manifest"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Deploy module — see DESIGN.md

@@ -1,0 +1,1 @@
+// Guard module — see DESIGN.md

@@ -1,0 +1,167 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Telemetry
+import Testing
+
+@testable import DemoService
+
+private func object(_ response: TestResponse) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])
+}
+
+private func metrics(_ client: some TestClientProtocol) async throws -> PrometheusText {
+    try await client.execute(uri: "/metrics", method: .get) { response in
+        #expect(response.status == .ok)
+        #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+        return try PrometheusText(parsing: String(buffer: response.body))
+    }
+}
+
+private func chaos(_ client: some TestClientProtocol, _ body: String) async throws -> TestResponse {
+    try await client.execute(uri: "/chaos", method: .post, body: ByteBuffer(string: body))
+}
+
+@Suite struct DemoEndpoints {
+    @Test func rootAnswersJSONWithModeHeader() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .stable, version: "1.2.3"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.xMode] == "stable")
+                #expect(response.headers[.contentType] == "application/json")
+                let body = try object(response)
+                #expect(body["mode"] as? String == "stable")
+                #expect(body["version"] as? String == "1.2.3")
+                #expect((body["message"] as? String)?.isEmpty == false)
+                let stamp = try #require(body["timestamp"] as? String)
+                #expect(try Date(stamp, strategy: .iso8601) <= Date())
+            }
+        }
+    }
+
+    @Test func healthzReportsStatusUptimeModeVersion() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary, version: "2.0.0"))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.xMode] == "canary")
+                let body = try object(response)
+                #expect(body["status"] as? String == "ok")
+                #expect(body["mode"] as? String == "canary")
+                #expect(body["version"] as? String == "2.0.0")
+                let uptime = try #require(body["uptime_seconds"] as? Double)
+                #expect(uptime >= 0 && uptime < 60)
+            }
+        }
+    }
+
+    @Test func everyResponseCarriesModeEvenNotFound() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/nope", method: .get) { response in
+                #expect(response.status == .notFound)
+                #expect(response.headers[.xMode] == "canary")
+            }
+        }
+    }
+
+    @Test func metricsCountApplicationRequestsOnly() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary))
+        try await app.test(.router) { client in
+            for _ in 0..<3 { try await client.execute(uri: "/", method: .get) }
+            for _ in 0..<2 { try await client.execute(uri: "/healthz", method: .get) }
+            _ = try await metrics(client)
+            let text = try await metrics(client)
+            #expect(text.value("http_requests_total", ["method": "GET", "path": "/", "status_code": "200"]) == 3)
+            #expect(text.samples.filter { $0.name == "http_requests_total" }.count == 1)
+            #expect(text.value("http_request_duration_seconds_count") == 3)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "+Inf"]) == 3)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "10"]) == 3)
+            #expect(text.value("app_mode") == 1)
+            #expect(text.value("chaos_active") == 0)
+            let uptime = try #require(text.value("app_uptime_seconds"))
+            #expect(uptime >= 0)
+            // Buckets are cumulative and non-decreasing.
+            let buckets = text.samples.filter { $0.name == "http_request_duration_seconds_bucket" }.map(\.value)
+            #expect(buckets == buckets.sorted())
+        }
+    }
+
+    @Test func stableRefusesChaosWith403() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .stable))
+        try await app.test(.router) { client in
+            let response = try await chaos(client, #"{"mode":"error","rate":0.5}"#)
+            #expect(response.status == .forbidden)
+            #expect(response.headers[.xMode] == "stable")
+            #expect((try object(response)["error"] as? String)?.contains("canary") == true)
+            #expect(try await metrics(client).value("chaos_active") == 0)
+        }
+    }
+
+    @Test(arguments: [
+        ("not json", "JSON object"),
+        (#"[1,2]"#, "JSON object"),
+        (#"{"rate":0.5}"#, "\"mode\""),
+        (#"{"mode":"explode"}"#, "unknown mode"),
+        (#"{"mode":"error"}"#, "\"rate\""),
+        (#"{"mode":"error","rate":1.5}"#, "0.0 to 1.0"),
+        (#"{"mode":"error","rate":true}"#, "\"rate\""),
+        (#"{"mode":"slow","duration":"x"}"#, "\"duration\""),
+        (#"{"mode":"slow","duration":-1}"#, "\"duration\""),
+    ])
+    func malformedChaosBodyGets400(body: String, mentions: String) async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary))
+        try await app.test(.router) { client in
+            let response = try await chaos(client, body)
+            #expect(response.status == .badRequest)
+            let message = try #require(try object(response)["error"] as? String)
+            #expect(message.contains(mentions), "\(message)")
+        }
+    }
+
+    @Test func errorChaosFailsAboutTheRequestedShare() async throws {
+        let rate = 0.3
+        let requests = 400
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary), random: SeededRandom(seed: 42))
+        try await app.test(.router) { client in
+            #expect(try await chaos(client, #"{"mode":"error","rate":0.3}"#).status == .ok)
+            var failures = 0
+            for _ in 0..<requests {
+                try await client.execute(uri: "/", method: .get) { response in
+                    #expect(response.headers[.xMode] == "canary")
+                    if response.status == .internalServerError { failures += 1 } else { #expect(response.status == .ok) }
+                }
+            }
+            // Within 4 standard deviations of the binomial mean.
+            let sigma = (Double(requests) * rate * (1 - rate)).squareRoot()
+            #expect(abs(Double(failures) - Double(requests) * rate) < 4 * sigma, "failures \(failures)")
+            let text = try await metrics(client)
+            #expect(text.value("chaos_active") == 2)
+            #expect(text.value("http_requests_total", ["path": "/", "status_code": "500"]) == Double(failures))
+            #expect(text.value("http_requests_total", ["path": "/", "status_code": "200"]) == Double(requests - failures))
+            // Health is never failed by chaos.
+            #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
+            #expect(try await chaos(client, #"{"mode":"recover"}"#).status == .ok)
+            for _ in 0..<20 { #expect(try await client.execute(uri: "/", method: .get).status == .ok) }
+            #expect(try await metrics(client).value("chaos_active") == 0)
+        }
+    }
+
+    @Test func slowChaosDelaysApplicationRequests() async throws {
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary))
+        try await app.test(.router) { client in
+            #expect(try await chaos(client, #"{"mode":"slow","duration":0.3}"#).status == .ok)
+            let started = ContinuousClock.now
+            #expect(try await client.execute(uri: "/", method: .get).status == .ok)
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(300))
+            let text = try await metrics(client)
+            #expect(text.value("chaos_active") == 1)
+            // Two counted requests: the fast POST /chaos and the slowed GET /.
+            #expect(text.value("http_request_duration_seconds_count") == 2)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "0.25"]) == 1)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "0.5"]) == 2)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what SwiftDeploy needs and is missing, idempotently; prints what it installs.
+#   - Debian packages: nginx, nftables, ipset, iptables, iproute2, procps, curl, chromium, valgrind
+#   - the PyPI `regopy` wheel, unpacked under .deps/ (regopy/ and regopy.libs/ kept side by side)
+# Fast when nothing is missing: it only asks dpkg and looks for the unpacked library.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+say() { printf 'setup: %s\n' "$*"; }
+
+apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip python3-pip)
+missing=()
+for pkg in "${apt_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
+    fi
+done
+# python3-pip is only needed when no pip is on PATH already.
+if command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1; then
+    missing=("${missing[@]/python3-pip}")
+fi
+read -r -a missing <<< "${missing[*]:-}"
+if ((${#missing[@]})); then
+    if [[ $(id -u) -ne 0 ]]; then
+        say "missing Debian packages: ${missing[*]}"
+        say "run this script as root (or: sudo apt-get install -y ${missing[*]})"
+        exit 1
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # Keep package scripts from starting system services (the nginx we use runs under our own prefix).
+    policy=/usr/sbin/policy-rc.d
+    created_policy=0
+    if [[ ! -e $policy ]]; then printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; created_policy=1; fi
+    trap '[[ $created_policy == 1 ]] && rm -f "$policy"' EXIT
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    say "installed: ${missing[*]}"
+else
+    say "Debian packages present: ${apt_packages[*]}"
+fi
+
+# The embedded Rego engine: rego-cpp's C library from the regopy wheel.
+deps="$root/.deps"
+lib="$deps/regopy/librego_shared.so"
+if [[ -f $lib ]]; then
+    say "rego-cpp present: $lib"
+else
+    say "installing rego-cpp (PyPI wheel regopy) under $deps"
+    pip=$(command -v pip3 || command -v pip)
+    tmp=$(mktemp -d)
+    "$pip" download --quiet --no-deps --only-binary=:all: --dest "$tmp" regopy
+    wheel=$(ls "$tmp"/regopy-*.whl | head -n 1)
+    mkdir -p "$deps"
+    rm -rf "$deps/regopy" "$deps/regopy.libs"
+    unzip -q -o "$wheel" 'regopy/*' 'regopy.libs/*' -d "$deps" 2>/dev/null || unzip -q -o "$wheel" 'regopy/*' -d "$deps"
+    rm -rf "$tmp"
+    [[ -f $lib ]] || { say "error: $lib not found in $(basename "$wheel")"; exit 1; }
+    say "installed: $(basename "$wheel") -> $deps"
+fi
+
+# Swift toolchain: /opt/swift on this machine kind.
+if ! command -v swift >/dev/null 2>&1 && [[ ! -x /opt/swift/usr/bin/swift ]]; then
+    say "error: no Swift toolchain found (expected swift on PATH or /opt/swift/usr/bin/swift)"
+    exit 1
+fi
