@@ -16,11 +16,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
-        .target(name: "Manifest", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "Manifest", dependencies: ["Telemetry", .product(name: "Yams", package: "Yams")]),
         .target(name: "Render", dependencies: ["Manifest", .product(name: "Yams", package: "Yams")]),
         .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
+        .target(name: "CSpawn"),
         .target(
             name: "Policy",
             dependencies: [
@@ -29,7 +31,14 @@ let package = Package(
             ],
             resources: [.copy("Policies")]
         ),
-        .target(name: "Runtime", dependencies: ["Manifest", "Render"]),
+        .target(
+            name: "Runtime",
+            dependencies: [
+                "Manifest", "Render", "Telemetry", "CSpawn",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Telemetry"),
         .target(name: "Guard", dependencies: ["Telemetry"]),
         .target(name: "Dashboard", dependencies: ["Guard", "Telemetry"]),
@@ -58,7 +67,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Manifest"]),

@@ -1,1 +1,182 @@
-// Manifest module — see DESIGN.md
+import Telemetry
+
+/// The whole of `swiftdeploy.yaml`: the single source of truth from which every generated
+/// file and every runtime decision is derived. Defaults are filled in by `ManifestLoader`.
+public struct Manifest: Sendable, Equatable {
+    public var name: String
+    /// State directory (pids, logs, nginx prefix, history, guard.db), absolute.
+    public var stateDirectory: String
+    public var runtime: RuntimeKind
+    public var service: Service
+    public var nginx: NginxSettings
+    public var network: NetworkSettings
+    public var policy: PolicySettings
+    public var guardSettings: GuardSettings
+    public var dashboard: DashboardSettings
+    /// The manifest file this was read from (absolute), and its directory, against which relative paths resolve.
+    public var file: String
+    public var directory: String
+}
+
+public enum RuntimeKind: String, Sendable, CaseIterable {
+    case local
+    case compose
+}
+
+/// The application nginx fronts: its stable track and, optionally, a canary beside it.
+public struct Service: Sendable, Equatable {
+    public var name: String
+    public var image: String?
+    public var command: [String]?
+    public var port: Int
+    public var version: String
+    public var env: [String: String]
+    public var healthcheck: Healthcheck
+    public var canary: Canary?
+}
+
+public struct Healthcheck: Sendable, Equatable {
+    public var path: String
+    public var timeout: Duration
+    public var interval: Duration
+}
+
+/// The canary track: another version of the same service taking `weight`% of traffic.
+public struct Canary: Sendable, Equatable {
+    public var image: String?
+    public var command: [String]?
+    public var version: String
+    public var weight: Int
+    public var port: Int
+    public var env: [String: String]
+}
+
+public struct NginxSettings: Sendable, Equatable {
+    public var port: Int
+    public var listen: String
+    public var proxyTimeout: Duration
+    public var contact: String
+    public var binary: String
+    /// Keep each client on one track (split by client address) rather than splitting per request.
+    public var sticky: Bool
+    public var image: String
+}
+
+public struct NetworkSettings: Sendable, Equatable {
+    public var name: String
+    public var driver: String
+}
+
+public enum PolicyEngineKind: String, Sendable, CaseIterable {
+    case embedded
+    case opa
+}
+
+public struct PolicySettings: Sendable, Equatable {
+    public var engine: PolicyEngineKind
+    public var opaURL: String
+    public var timeout: Duration
+    /// Directory of `.rego` files, absolute.
+    public var directory: String
+    public var infrastructure: InfrastructureLimits
+    public var canarySafety: CanarySafetyLimits
+}
+
+/// Host health limits checked before any deploy.
+public struct InfrastructureLimits: Sendable, Equatable {
+    public var maxCPULoad: Double
+    public var minDiskFreeGB: Double
+    public var maxMemUsedPct: Double
+}
+
+/// Live limits a canary must stay inside to be promoted.
+public struct CanarySafetyLimits: Sendable, Equatable {
+    /// A fraction, 0...1 (written as `0.05` or `5%`).
+    public var maxErrorRate: Double
+    public var maxP99LatencyMS: Double
+    public var minRequests: Int
+    public var window: Duration
+}
+
+public enum EnforcerKind: String, Sendable, CaseIterable {
+    case nftables
+    case ipset
+    case iptables
+    case dryRun = "dry-run"
+}
+
+public enum LogFormat: String, Sendable, CaseIterable {
+    case json
+    case combined
+}
+
+/// One step of the escalating ban schedule.
+public enum BanLength: Sendable, Equatable, CustomStringConvertible {
+    case lasting(Duration)
+    case permanent
+
+    public var description: String {
+        switch self {
+        case .lasting(let duration): duration.manifestText
+        case .permanent: "permanent"
+        }
+    }
+}
+
+public struct GuardSettings: Sendable, Equatable {
+    /// Access log to follow, absolute.
+    public var log: String
+    public var logFormat: LogFormat
+    public var window: Duration
+    public var baseline: BaselineSettings
+    public var thresholds: Thresholds
+    public var bans: [BanLength]
+    /// After this long without an offence an IP's ban count starts again from the first step.
+    public var forgiveAfter: Duration
+    public var enforcer: EnforcerKind
+    public var allow: [CIDR]
+    public var trustedProxies: [CIDR]
+    /// IPv6 clients are grouped by this prefix length (a /64 is usually one subscriber).
+    public var ipv6Prefix: Int
+    /// Cap on tracked client addresses; beyond it the guard alerts instead of growing.
+    public var maxTrackedIPs: Int
+    public var slackWebhook: String?
+    public var webhook: String?
+}
+
+public struct BaselineSettings: Sendable, Equatable {
+    public var window: Duration
+    public var recalc: Duration
+    public var minPoints: Int
+    public var meanFloor: Double
+}
+
+public struct Thresholds: Sendable, Equatable {
+    public var zScore: Double
+    public var multiplier: Double
+    public var errorSurge: Double
+    /// Thresholds are multiplied by this (0...1) while an IP's errors surge.
+    public var surgeTightening: Double
+}
+
+public struct DashboardSettings: Sendable, Equatable {
+    public var listen: String
+    public var token: String?
+}
+
+extension Duration {
+    /// Seconds as a Double, for arithmetic and JSON.
+    public var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// The shortest manifest spelling: `500ms`, `30s`, `10m`, `2h`.
+    public var manifestText: String {
+        let milliseconds = Int64((seconds * 1000).rounded())
+        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
+        let whole = milliseconds / 1000
+        if whole != 0 && whole % 3600 == 0 { return "\(whole / 3600)h" }
+        if whole != 0 && whole % 60 == 0 { return "\(whole / 60)m" }
+        return "\(whole)s"
+    }
+}

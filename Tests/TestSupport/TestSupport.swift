@@ -1,1 +1,122 @@
-public enum TestSupportPlaceholder {}
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Helpers shared by the end-to-end tests: built binaries, free ports, temporary projects, HTTP.
+public enum TestSupport {
+    /// The directory holding the built products (`swiftdeploy`, `swiftdeploy-demo`) next to the test bundle.
+    public static var productsDirectory: String {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var directory = (exe as NSString).deletingLastPathComponent
+        while !directory.isEmpty && directory != "/" {
+            if FileManager.default.isExecutableFile(atPath: "\(directory)/swiftdeploy") { return directory }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        fatalError("swiftdeploy binary not found near \(exe); run `swift build` before `swift test` (scripts/test does)")
+    }
+
+    public static func product(_ name: String) -> String { "\(productsDirectory)/\(name)" }
+
+    /// A TCP port nothing listens on right now.
+    public static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port` (a plain connect, no retries).
+    public static func isListening(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// A fresh directory under the system temp dir, removed by the caller.
+    public static func temporaryDirectory(_ label: String) -> String {
+        let path = "\(NSTemporaryDirectory())swiftdeploy-\(label)-\(UUID().uuidString.prefix(8))"
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    public struct CommandResult: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs one of our built products to completion.
+    public static func run(_ product: String, _ arguments: [String], in directory: String? = nil,
+                           environment: [String: String] = [:]) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.product(product))
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes concurrently so neither fills up and blocks the child.
+        let errorData = LockedData()
+        let reader = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.isSet { usleep(1000) }
+        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                             stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+
+    public struct HTTPResult: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: String
+    }
+
+    public static func get(_ url: String, headers: [String: String] = [:]) async throws -> HTTPResult {
+        try await request(url, method: .GET, headers: headers)
+    }
+
+    public static func request(_ url: String, method: HTTPMethod, headers: [String: String] = [:], body: String? = nil) async throws -> HTTPResult {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body { request.body = .bytes(ByteBuffer(string: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let buffer = try await response.body.collect(upTo: 16 << 20)
+        var flattened: [String: String] = [:]
+        for header in response.headers { flattened[header.name.lowercased()] = header.value }
+        return HTTPResult(status: Int(response.status.code), headers: flattened, body: String(buffer: buffer))
+    }
+}
+
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+    func set(_ value: Data) { lock.withLock { data = value } }
+    var isSet: Bool { lock.withLock { data != nil } }
+    var value: Data { lock.withLock { data ?? Data() } }
+}

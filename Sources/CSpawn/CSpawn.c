@@ -1,0 +1,9 @@
+#define _GNU_SOURCE
+#include <spawn.h>
+#include "CSpawn.h"
+
+int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+short cspawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }

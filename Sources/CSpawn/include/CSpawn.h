@@ -1,0 +1,8 @@
+#ifndef CSPAWN_H
+#define CSPAWN_H
+#include <spawn.h>
+
+/// posix_spawn pieces that glibc only declares under _GNU_SOURCE, which Swift's Glibc module does not set.
+int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+short cspawn_setsid_flag(void);
+#endif

@@ -1,0 +1,37 @@
+/// Where use cases report progress: the terminal in the CLI, a buffer in tests.
+public protocol Console: Sendable {
+    func say(_ line: String)
+    func warn(_ line: String)
+}
+
+/// Prints progress to stdout and warnings to stderr.
+public struct TerminalConsole: Console {
+    public init() {}
+    public func say(_ line: String) { print(line) }
+    public func warn(_ line: String) {
+        var stderr = StandardError()
+        print(line, to: &stderr)
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileHandleWriter.write(string, to: 2)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+enum FileHandleWriter {
+    static func write(_ string: String, to fd: Int32) {
+        var bytes = Array(string.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Deploy module — see DESIGN.md

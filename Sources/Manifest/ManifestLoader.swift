@@ -1,0 +1,239 @@
+import Foundation
+import Telemetry
+import Yams
+
+/// Reads `swiftdeploy.yaml` into a `Manifest`, filling defaults and reporting every problem
+/// with file, line, column and field.
+public enum ManifestLoader {
+    public static let defaultFileName = "swiftdeploy.yaml"
+
+    public static func load(
+        file: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ManifestError) -> Manifest {
+        let absolute = absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath)
+        guard let data = FileManager.default.contents(atPath: absolute) else {
+            let reason = FileManager.default.fileExists(atPath: absolute)
+                ? "cannot read the manifest (check its permissions)"
+                : "no manifest here; create one with `swiftdeploy init --example` or pass -f PATH"
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: reason)])
+        }
+        guard let yaml = String(data: data, encoding: .utf8) else {
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "the manifest is not UTF-8 text")])
+        }
+        return try parse(yaml: yaml, file: file, directory: (absolute as NSString).deletingLastPathComponent, environment: environment)
+    }
+
+    /// Parses manifest text. `file` is how problems name it; `directory` anchors relative paths.
+    public static func parse(
+        yaml: String, file: String, directory: String, environment: [String: String] = [:]
+    ) throws(ManifestError) -> Manifest {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ManifestError(problems: [syntaxProblem(error, file: file)])
+        } catch {
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "\(error)")])
+        }
+        let reader = FieldReader(file: file, environment: environment)
+        let manifest = build(root: root, reader: reader, file: file, directory: directory)
+        if !reader.problems.isEmpty { throw ManifestError(problems: reader.problems) }
+        return manifest
+    }
+
+    static let topKeys = ["name", "state_dir", "runtime", "services", "nginx", "network", "policy", "guard", "dashboard"]
+
+    private static func build(root: Node?, reader: FieldReader, file: String, directory: String) -> Manifest {
+        if root == nil { reader.fail(nil, "", "the manifest is empty; it needs at least `name` and `services`") }
+        let top = reader.section(root, path: "", keys: topKeys)
+        let name = top.string("name") ?? { top.missing("name", "a short name for this deployment, e.g. demo"); return "app" }()
+        if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) || name.isEmpty {
+            reader.fail(top.node("name")?.mark, "name", "use letters, digits, - and _ only (it names files and containers), got \"\(name)\"")
+        }
+        let stateDirectory = absolutePath(top.string("state_dir", default: ".swiftdeploy"), relativeTo: directory)
+        let runtime: RuntimeKind = top.choice("runtime", default: .local)
+        let service = buildService(top, runtime: runtime)
+        let nginx = buildNginx(top.section("nginx", keys: ["port", "listen", "proxy_timeout", "contact", "binary", "sticky", "image"]))
+        if service.port == nginx.port || service.canary?.port == nginx.port {
+            reader.fail(top.section("nginx", keys: []).node("port")?.mark ?? top.mark, "nginx.port",
+                        "nginx and the service cannot both use port \(nginx.port)")
+        }
+        if let canary = service.canary, canary.port == service.port {
+            reader.fail(top.mark, "services.\(service.name).canary.port", "the canary needs its own port; \(canary.port) is the stable one")
+        }
+        let networkSection = top.section("network", keys: ["name", "driver"])
+        let network = NetworkSettings(name: networkSection.string("name", default: "\(name)-net"),
+                                      driver: networkSection.string("driver", default: "bridge"))
+        let policy = buildPolicy(top.section("policy", keys: ["engine", "opa_url", "timeout", "dir", "infrastructure", "canary_safety"]),
+                                 directory: directory)
+        let guardSettings = buildGuard(top.section("guard", keys: guardKeys), stateDirectory: stateDirectory, directory: directory)
+        let dashboardSection = top.section("dashboard", keys: ["listen", "token"])
+        let listen = dashboardSection.value("listen", expected: "HOST:PORT such as 127.0.0.1:9090") { text -> String? in
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65535).contains(port) else { return nil }
+            return text
+        } ?? "127.0.0.1:9090"
+        let token = dashboardSection.string("token").flatMap { $0.isEmpty ? nil : $0 }
+        return Manifest(
+            name: name, stateDirectory: stateDirectory, runtime: runtime, service: service, nginx: nginx,
+            network: network, policy: policy, guardSettings: guardSettings,
+            dashboard: DashboardSettings(listen: listen, token: token),
+            file: absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath), directory: directory
+        )
+    }
+
+    static let serviceKeys = ["image", "command", "port", "version", "env", "healthcheck", "canary"]
+
+    private static func buildService(_ top: Section, runtime: RuntimeKind) -> Service {
+        let services = top.section("services", keys: [])
+        guard let serviceName = services.order.first else {
+            top.missing("services", "one service, e.g. services: { app: { command: [...], port: 3000 } }")
+            return Service(name: "app", image: nil, command: nil, port: 3000, version: "0.0.0", env: [:],
+                           healthcheck: Healthcheck(path: "/healthz", timeout: .seconds(60), interval: .milliseconds(500)), canary: nil)
+        }
+        if services.order.count > 1 {
+            top.reader.fail(services.node(services.order[1])?.mark, services.field(services.order[1]),
+                            "only one service per manifest is supported; nginx fronts \(serviceName)")
+        }
+        let section = services.section(serviceName, keys: serviceKeys)
+        let image = section.string("image")
+        let command = section.list("command", expected: "command words") { $0 }
+        requireRunnable(section, runtime: runtime, image: image, command: command)
+        let port = section.int("port", in: 1...65535) ?? { section.missing("port", "the port the service listens on"); return 3000 }()
+        let version = section.string("version", default: "0.0.0")
+        let health = section.section("healthcheck", keys: ["path", "timeout", "interval"])
+        let healthPath = health.string("path", default: "/healthz")
+        if !healthPath.hasPrefix("/") { top.reader.fail(health.node("path")?.mark, health.field("path"), "must start with /, got \"\(healthPath)\"") }
+        var canary: Canary?
+        if section.has("canary") {
+            let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env"])
+            let canaryImage = canarySection.string("image") ?? image
+            let canaryCommand = canarySection.list("command", expected: "command words") { $0 } ?? command
+            let canaryVersion = canarySection.string("version") ?? { canarySection.missing("version", "the canary's version, e.g. 1.1.0"); return "0.0.0" }()
+            canary = Canary(
+                image: canaryImage, command: canaryCommand, version: canaryVersion,
+                weight: canarySection.int("weight", in: 0...100, default: 10),
+                port: canarySection.int("port", in: 1...65535, default: port == 65535 ? port - 1 : port + 1),
+                env: canarySection.stringMap("env")
+            )
+        }
+        return Service(
+            name: serviceName, image: image, command: command, port: port, version: version, env: section.stringMap("env"),
+            healthcheck: Healthcheck(path: healthPath, timeout: health.duration("timeout", default: .seconds(60)),
+                                     interval: health.duration("interval", default: .milliseconds(500))),
+            canary: canary
+        )
+    }
+
+    private static func requireRunnable(_ section: Section, runtime: RuntimeKind, image: String?, command: [String]?) {
+        switch runtime {
+        case .local where command?.isEmpty ?? true:
+            section.missing("command", "runtime local starts the service as a process: command: [program, args…]; {port} is replaced by its port")
+        case .compose where image?.isEmpty ?? true:
+            section.missing("image", "runtime compose runs the service from a container image")
+        default: break
+        }
+    }
+
+    private static func buildNginx(_ section: Section) -> NginxSettings {
+        NginxSettings(
+            port: section.int("port", in: 1...65535, default: 8080),
+            listen: section.value("listen", expected: "an IP address to bind, such as 127.0.0.1 or 0.0.0.0") { IPAddress($0) != nil ? $0 : nil } ?? "127.0.0.1",
+            proxyTimeout: section.duration("proxy_timeout", default: .seconds(15)),
+            contact: section.value("contact", expected: "an email address or URL without quotes, $ or backslashes") { text in
+                text.contains(where: { "\"'$\\\n;{}".contains($0) }) ? nil : text
+            } ?? "",
+            binary: section.string("binary", default: "nginx"),
+            sticky: section.bool("sticky", default: false),
+            image: section.string("image", default: "nginx:1.27-alpine")
+        )
+    }
+
+    private static func buildPolicy(_ section: Section, directory: String) -> PolicySettings {
+        let infrastructure = section.section("infrastructure", keys: ["max_cpu_load", "min_disk_free_gb", "max_mem_used_pct"])
+        let canary = section.section("canary_safety", keys: ["max_error_rate", "max_p99_latency_ms", "min_requests", "window"])
+        let opaURL = section.value("opa_url", expected: "an http:// or https:// URL such as http://127.0.0.1:8181") { text -> String? in
+            guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
+            return text.hasSuffix("/") ? String(text.dropLast()) : text
+        } ?? "http://127.0.0.1:8181"
+        return PolicySettings(
+            engine: section.choice("engine", default: .embedded),
+            opaURL: opaURL,
+            timeout: section.duration("timeout", default: .seconds(2)),
+            directory: absolutePath(section.string("dir", default: "policies"), relativeTo: directory),
+            infrastructure: InfrastructureLimits(
+                maxCPULoad: infrastructure.double("max_cpu_load", in: 0...1024, default: 2.0),
+                minDiskFreeGB: infrastructure.double("min_disk_free_gb", in: 0...1_000_000, default: 10),
+                maxMemUsedPct: infrastructure.percent("max_mem_used_pct", default: 90)
+            ),
+            canarySafety: CanarySafetyLimits(
+                maxErrorRate: canary.fraction("max_error_rate", default: 0.05),
+                maxP99LatencyMS: canary.double("max_p99_latency_ms", in: 0...3_600_000, default: 500),
+                minRequests: canary.int("min_requests", in: 0...1_000_000_000, default: 20),
+                window: canary.duration("window", default: .seconds(30))
+            )
+        )
+    }
+
+    static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
+                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "slack_webhook", "webhook"]
+
+    private static func buildGuard(_ section: Section, stateDirectory: String, directory: String) -> GuardSettings {
+        let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor"])
+        let thresholds = section.section("thresholds", keys: ["z_score", "multiplier", "error_surge", "surge_tightening"])
+        let bans = section.list("bans", expected: "ban lengths such as 10m, 2h or permanent") { text -> BanLength? in
+            text == "permanent" ? .permanent : DurationText.parse(text).map(BanLength.lasting)
+        } ?? [.lasting(.seconds(600)), .lasting(.seconds(1800)), .lasting(.seconds(7200)), .permanent]
+        if bans.isEmpty { section.reader.fail(section.node("bans")?.mark, section.field("bans"), "needs at least one ban length") }
+        func webhook(_ key: String) -> String? {
+            section.value(key, expected: "an http(s) URL, or empty to disable") { text -> String? in
+                if text.isEmpty { return "" }
+                guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
+                return text
+            }.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        return GuardSettings(
+            log: absolutePath(section.string("log", default: "\(stateDirectory)/nginx/logs/access.log"), relativeTo: directory),
+            logFormat: section.choice("log_format", default: .json),
+            window: section.duration("window", default: .seconds(60)),
+            baseline: BaselineSettings(
+                window: baseline.duration("window", default: .seconds(1800)),
+                recalc: baseline.duration("recalc", default: .seconds(60)),
+                minPoints: baseline.int("min_points", in: 1...1_000_000, default: 10),
+                meanFloor: baseline.double("mean_floor", in: 0...1_000_000, default: 0.1)
+            ),
+            thresholds: Thresholds(
+                zScore: thresholds.double("z_score", in: 0.5...100, default: 3.0),
+                multiplier: thresholds.double("multiplier", in: 1...1000, default: 5.0),
+                errorSurge: thresholds.double("error_surge", in: 1...1000, default: 3.0),
+                surgeTightening: thresholds.double("surge_tightening", in: 0.05...1, default: 0.5)
+            ),
+            bans: bans,
+            forgiveAfter: section.duration("forgive_after", default: .seconds(86400)),
+            enforcer: section.choice("enforcer", default: .nftables),
+            allow: section.cidrs("allow", default: [CIDR("127.0.0.0/8")!, CIDR("::1")!]),
+            trustedProxies: section.cidrs("trusted_proxies", default: []),
+            ipv6Prefix: section.int("ipv6_prefix", in: 16...128, default: 64),
+            maxTrackedIPs: section.int("max_tracked_ips", in: 100...100_000_000, default: 200_000),
+            slackWebhook: webhook("slack_webhook"),
+            webhook: webhook("webhook")
+        )
+    }
+
+    private static func syntaxProblem(_ error: YamlError, file: String) -> ManifestProblem {
+        switch error {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            let detail = context.map { "\(problem) \($0.text)" } ?? problem
+            return ManifestProblem(file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(detail)")
+        default:
+            return ManifestProblem(file: file, line: 1, column: 1, field: "", message: "YAML: \(error)")
+        }
+    }
+
+    /// `path` made absolute against `base` (a leading `~/` is the home directory), with `.` and `..` resolved.
+    public static func absolutePath(_ path: String, relativeTo base: String) -> String {
+        let expanded = (path as NSString).expandingTildeInPath
+        let joined = expanded.hasPrefix("/") ? expanded : (base as NSString).appendingPathComponent(expanded)
+        return (joined as NSString).standardizingPath
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+
+struct GuardCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guard", abstract: "The edge guard: detect abusive clients in nginx's log and ban them.",
+        subcommands: [GuardRun.self, GuardReplay.self, GuardBans.self, GuardBench.self, GuardUninstall.self])
+}
+
+struct GuardRun: NotBuiltYet {
+    static let issue = 7
+    static let spelling = "guard run"
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run the daemon: tail, detect, ban, alert, dashboard.")
+    @OptionGroup var manifest: ManifestOption
+}
+
+struct GuardReplay: NotBuiltYet {
+    static let issue = 6
+    static let spelling = "guard replay"
+    static let configuration = CommandConfiguration(
+        commandName: "replay", abstract: "Replay a log with its own clock; never touches the firewall.")
+    @OptionGroup var manifest: ManifestOption
+    @Option(help: "Access log to replay.") var log: String
+    @Option(help: "json or combined.") var format: String = "json"
+    @Flag(help: "One JSON object per decision.") var json = false
+}
+
+struct GuardBans: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bans", abstract: "List, add or remove bans.", subcommands: [BansList.self, BansAdd.self, BansRemove.self])
+}
+
+struct BansList: NotBuiltYet {
+    static let issue = 7
+    static let spelling = "guard bans list"
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Active bans with remaining time.")
+    @OptionGroup var manifest: ManifestOption
+    @Flag(help: "JSON output.") var json = false
+}
+
+struct BansAdd: NotBuiltYet {
+    static let issue = 7
+    static let spelling = "guard bans add"
+    static let configuration = CommandConfiguration(commandName: "add", abstract: "Ban an address by hand.")
+    @OptionGroup var manifest: ManifestOption
+    @Argument(help: "IP address.") var ip: String
+    @Option(help: "Ban length, e.g. 10m or permanent.") var duration: String = "10m"
+}
+
+struct BansRemove: NotBuiltYet {
+    static let issue = 7
+    static let spelling = "guard bans remove"
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Lift a ban.")
+    @OptionGroup var manifest: ManifestOption
+    @Argument(help: "IP address.") var ip: String
+}
+
+struct GuardBench: NotBuiltYet {
+    static let issue = 6
+    static let spelling = "guard bench"
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Ingest benchmark on generated lines.")
+    @Option(help: "Lines to generate.") var lines: Int = 1_000_000
+    @Option(help: "Distinct client addresses.") var ips: Int = 10_000
+}
+
+struct GuardUninstall: NotBuiltYet {
+    static let issue = 7
+    static let spelling = "guard uninstall"
+    static let configuration = CommandConfiguration(
+        commandName: "uninstall", abstract: "Remove swiftdeploy's firewall table, sets and rules.")
+    @OptionGroup var manifest: ManifestOption
+}

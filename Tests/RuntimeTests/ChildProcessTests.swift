@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+
+@testable import Runtime
+
+@Suite struct ChildProcesses {
+    @Test func missingProgramSaysWhereItLooked() {
+        #expect {
+            try ChildProcess.resolve("no-such-program-swiftdeploy")
+        } throws: { error in
+            "\(error)".contains("no-such-program-swiftdeploy: command not found (looked in PATH")
+        }
+    }
+
+    @Test func spawnedProcessIsDetachedLoggedAndStoppable() async throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-child-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = "\(directory)/child.log"
+        let pid = try ChildProcess.spawn(["sh", "-c", "echo started $GREETING; exec sleep 30"], environment: ["GREETING": "hello"], logFile: log)
+        #expect(ChildProcess.isAlive(pid))
+        #expect(getsid(pid) == pid, "the child leads its own session")
+        var text = ""
+        for _ in 0..<500 where !text.contains("started hello") {  // bounded wait for the first line
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        #expect(text.contains("started hello"))
+        await ChildProcess.stop(pid, grace: .seconds(2))
+        #expect(!ChildProcess.isAlive(pid))
+    }
+
+    @Test func staleRecordsAreForgotten() async throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-stale-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let pid = try ChildProcess.spawn(["sleep", "30"], logFile: "\(directory)/sleep.log")
+        var state = StackState()
+        state.tracks[.stable] = .init(pid: pid, port: 1, version: "1", command: ["sleep", "30"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "")
+        // Our own pid is alive but is not `nginx`: a recycled pid must not be mistaken for ours.
+        state.nginxPid = getpid()
+        state.tracks[.canary] = .init(pid: getpid(), port: 2, version: "2", command: ["swiftdeploy-demo"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "")
+        try state.save(to: directory)
+        var loaded = try StackState.load(from: directory)
+        #expect(loaded == state)
+        #expect(loaded.forgetStale() == [.canary])
+        #expect(loaded.tracks[.stable]?.pid == pid)
+        #expect(loaded.nginxPid == nil)
+        await ChildProcess.stop(pid, grace: .seconds(2))
+        #expect(loaded.forgetStale() == [.stable])
+    }
+
+    @Test func portProbeSeesAListener() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(fd, pointer, length)
+                listen(fd, 1)
+                return getsockname(fd, pointer, &length)
+            }
+        }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        #expect(!PortProbe.isFree(port))
+    }
+}
