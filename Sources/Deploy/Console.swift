@@ -1,13 +1,17 @@
 /// Where use cases report progress: the terminal in the CLI, a buffer in tests.
 public protocol Console: Sendable {
-    func say(_ line: String)
+    func say(_ line: String, terminator: String)
     func warn(_ line: String)
+}
+
+extension Console {
+    public func say(_ line: String) { say(line, terminator: "\n") }
 }
 
 /// Prints progress to stdout and warnings to stderr.
 public struct TerminalConsole: Console {
     public init() {}
-    public func say(_ line: String) { print(line) }
+    public func say(_ line: String, terminator: String) { print(line, terminator: terminator) }
     public func warn(_ line: String) {
         var stderr = StandardError()
         print(line, to: &stderr)

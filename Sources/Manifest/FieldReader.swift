@@ -14,8 +14,8 @@ final class FieldReader {
         self.environment = environment
     }
 
-    func fail(_ mark: Mark?, _ field: String, _ message: String) {
-        problems.append(ManifestProblem(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message))
+    func fail(_ mark: Mark?, _ field: String, _ message: String, kind: ManifestProblem.Kind = .invalidValue) {
+        problems.append(ManifestProblem(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, field: field, message: message, kind: kind))
     }
 
     /// A mapping's entries, checked against the keys it may have. A missing or null node is an empty section.
@@ -33,10 +33,6 @@ final class FieldReader {
                 continue
             }
             let field = Section.join(path, key)
-            if entries[key] != nil {
-                fail(keyNode.mark, field, "duplicate key")
-                continue
-            }
             if !keys.isEmpty && !keys.contains(key) {
                 let hint = Self.suggestion(for: key, among: keys).map { "did you mean `\($0)`?" }
                     ?? "expected one of: \(keys.joined(separator: ", "))"
@@ -167,8 +163,16 @@ struct Section {
         reader.section(entries[key], path: field(key), keys: keys)
     }
 
+    /// A field that must be present: records "required field is missing" only when it is absent
+    /// (a present but wrong value already has its own problem).
+    func required<T>(_ key: String, _ what: String, fallback: T, _ read: () -> T?) -> T {
+        if let value = read() { return value }
+        if !has(key) { missing(key, what) }
+        return fallback
+    }
+
     func missing(_ key: String, _ what: String) {
-        reader.fail(entries[key]?.mark ?? mark, field(key), "required field is missing (\(what))")
+        reader.fail(entries[key]?.mark ?? mark, field(key), "required field is missing (\(what))", kind: .missingField)
     }
 
     /// Converts a present scalar with `convert`; on nil records "expected …, got …" and returns nil.

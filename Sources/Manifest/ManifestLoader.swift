@@ -15,10 +15,10 @@ public enum ManifestLoader {
             let reason = FileManager.default.fileExists(atPath: absolute)
                 ? "cannot read the manifest (check its permissions)"
                 : "no manifest here; create one with `swiftdeploy init --example` or pass -f PATH"
-            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: reason)])
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: reason, kind: .syntax)])
         }
         guard let yaml = String(data: data, encoding: .utf8) else {
-            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "the manifest is not UTF-8 text")])
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "the manifest is not UTF-8 text", kind: .syntax)])
         }
         return try parse(yaml: yaml, file: file, directory: (absolute as NSString).deletingLastPathComponent, environment: environment)
     }
@@ -31,9 +31,9 @@ public enum ManifestLoader {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ManifestError(problems: [syntaxProblem(error, file: file)])
+            throw ManifestError(problems: syntaxProblems(error, file: file, yaml: yaml))
         } catch {
-            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "\(error)")])
+            throw ManifestError(problems: [ManifestProblem(file: file, line: 1, column: 1, field: "", message: "\(error)", kind: .syntax)])
         }
         let reader = FieldReader(file: file, environment: environment)
         let manifest = build(root: root, reader: reader, file: file, directory: directory)
@@ -44,9 +44,9 @@ public enum ManifestLoader {
     static let topKeys = ["name", "state_dir", "runtime", "services", "nginx", "network", "policy", "guard", "dashboard"]
 
     private static func build(root: Node?, reader: FieldReader, file: String, directory: String) -> Manifest {
-        if root == nil { reader.fail(nil, "", "the manifest is empty; it needs at least `name` and `services`") }
+        if root == nil { reader.fail(nil, "", "the manifest is empty; it needs at least `name` and `services`", kind: .missingField) }
         let top = reader.section(root, path: "", keys: topKeys)
-        let name = top.string("name") ?? { top.missing("name", "a short name for this deployment, e.g. demo"); return "app" }()
+        let name = top.required("name", "a short name for this deployment, e.g. demo", fallback: "app") { top.string("name") }
         if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) || name.isEmpty {
             reader.fail(top.node("name")?.mark, "name", "use letters, digits, - and _ only (it names files and containers), got \"\(name)\"")
         }
@@ -98,7 +98,7 @@ public enum ManifestLoader {
         let image = section.string("image")
         let command = section.list("command", expected: "command words") { $0 }
         requireRunnable(section, runtime: runtime, image: image, command: command)
-        let port = section.int("port", in: 1...65535) ?? { section.missing("port", "the port the service listens on"); return 3000 }()
+        let port = section.required("port", "the port the service listens on", fallback: 3000) { section.int("port", in: 1...65535) }
         let version = section.string("version", default: "0.0.0")
         let health = section.section("healthcheck", keys: ["path", "timeout", "interval"])
         let healthPath = health.string("path", default: "/healthz")
@@ -108,7 +108,7 @@ public enum ManifestLoader {
             let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env"])
             let canaryImage = canarySection.string("image") ?? image
             let canaryCommand = canarySection.list("command", expected: "command words") { $0 } ?? command
-            let canaryVersion = canarySection.string("version") ?? { canarySection.missing("version", "the canary's version, e.g. 1.1.0"); return "0.0.0" }()
+            let canaryVersion = canarySection.required("version", "the canary's version, e.g. 1.1.0", fallback: "0.0.0") { canarySection.string("version") }
             canary = Canary(
                 image: canaryImage, command: canaryCommand, version: canaryVersion,
                 weight: canarySection.int("weight", in: 0...100, default: 10),
@@ -219,14 +219,30 @@ public enum ManifestLoader {
         )
     }
 
+    private static func syntaxProblems(_ error: YamlError, file: String, yaml: String) -> [ManifestProblem] {
+        guard case .duplicatedKeysInMapping(let keys, _) = error else { return [syntaxProblem(error, file: file)] }
+        // Yams names the keys but not where the repeat is: point at the key's second occurrence.
+        let lines = yaml.split(separator: "\n", omittingEmptySubsequences: false)
+        return keys.sorted().map { key in
+            let occurrences = lines.indices.filter { index in
+                let trimmed = lines[index].drop { $0 == " " || $0 == "-" }
+                return trimmed.hasPrefix("\(key):") || trimmed.hasPrefix("\"\(key)\":")
+            }
+            let line = occurrences.dropFirst().first ?? occurrences.first ?? 0
+            let column = lines.isEmpty ? 1 : lines[line].prefix { $0 == " " || $0 == "-" }.count + 1
+            return ManifestProblem(file: file, line: line + 1, column: column, field: key,
+                                   message: "duplicate key (each key may appear once in a mapping)", kind: .syntax)
+        }
+    }
+
     private static func syntaxProblem(_ error: YamlError, file: String) -> ManifestProblem {
         switch error {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             let detail = context.map { "\(problem) \($0.text)" } ?? problem
-            return ManifestProblem(file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(detail)")
+            return ManifestProblem(file: file, line: mark.line, column: mark.column, field: "", message: "YAML syntax: \(detail)", kind: .syntax)
         default:
-            return ManifestProblem(file: file, line: 1, column: 1, field: "", message: "YAML: \(error)")
+            return ManifestProblem(file: file, line: 1, column: 1, field: "", message: "YAML: \(error)", kind: .syntax)
         }
     }
 

@@ -13,7 +13,7 @@ public enum NginxTarget: Sendable {
     }
 
     /// The access log path as nginx sees it.
-    public var accessLog: String { self == .local ? "logs/access.log" : "/var/log/nginx/access.log" }
+    public var accessLog: String { self == .local ? "logs/access.log" : "\(ComposeFile.nginxLogDirectory)/access.log" }
 }
 
 /// Renders nginx.conf from a manifest: deterministic, stamped with the manifest's hash.
@@ -52,6 +52,7 @@ public enum NginxConfig {
                 # One JSON object per request; read by `swiftdeploy guard` and canary analysis.
                 log_format swiftdeploy escape=json '{\(logFormatBody)}';
                 access_log \(target.accessLog) swiftdeploy;
+
 
             """
         out += trustedProxies(manifest.guardSettings.trustedProxies.map(\.description))

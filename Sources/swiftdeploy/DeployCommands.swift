@@ -1,29 +1,46 @@
 import ArgumentParser
 import Deploy
 
-struct Init: NotBuiltYet {
-    static let issue = 3
-    static let spelling = "init"
+struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Generate nginx.conf and docker-compose.yml from the manifest (idempotent).")
+        commandName: "init",
+        abstract: "Generate nginx.conf and docker-compose.yml from the manifest (idempotent, byte-for-byte deterministic).")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Directory to write the generated files to (default: beside the manifest).") var out: String?
+    @Flag(help: "Write the example manifest first when there is none.") var example = false
+
+    func run() async throws {
+        try await Failure.reporting {
+            if example { try InitUseCase.writeExample(to: manifest.file) }
+            try InitUseCase(project: Project(file: manifest.file)).run(out: out)
+        }
+    }
 }
 
-struct Validate: NotBuiltYet {
-    static let issue = 3
-    static let spelling = "validate"
+struct Validate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check the manifest and the host: one PASS/FAIL line per check, exit 1 on any FAIL.")
     @OptionGroup var manifest: ManifestOption
+
+    func run() async throws {
+        let checks = ValidateUseCase(file: manifest.file).run()
+        if checks.contains(where: { $0.outcome == .fail }) { throw ExitCode(1) }
+    }
 }
 
-struct Diff: NotBuiltYet {
-    static let issue = 3
-    static let spelling = "diff"
+struct Diff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show drift between the manifest and the generated or running files.")
+        abstract: "Show drift between the manifest and the generated or running files; exit 1 on drift.")
     @OptionGroup var manifest: ManifestOption
+    @Option(help: "Directory the generated files were written to (default: beside the manifest).") var out: String?
+
+    func run() async throws {
+        var drifted = false
+        try await Failure.reporting {
+            drifted = try DiffUseCase(project: Project(file: manifest.file)).run(out: out)
+        }
+        if drifted { throw ExitCode(1) }
+    }
 }
 
 struct DeployCommand: AsyncParsableCommand {

@@ -12,6 +12,8 @@ struct GuardRun: NotBuiltYet {
     static let configuration = CommandConfiguration(
         commandName: "run", abstract: "Run the daemon: tail, detect, ban, alert, dashboard.")
     @OptionGroup var manifest: ManifestOption
+    @Option(help: "Access log to follow instead of guard.log (the compose guard container uses this).") var log: String?
+    @Option(help: "State directory instead of state_dir.") var stateDir: String?
 }
 
 struct GuardReplay: NotBuiltYet {

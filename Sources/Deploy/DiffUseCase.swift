@@ -1,0 +1,52 @@
+import Foundation
+import Manifest
+import Render
+import Runtime
+
+/// `swiftdeploy diff`: unified diffs between what the manifest renders now and the files on disk
+/// (the generated files, and nginx's live configuration when the local stack runs).
+public struct DiffUseCase: Sendable {
+    public let project: Project
+    public let console: any Console
+
+    public init(project: Project, console: any Console = TerminalConsole()) {
+        self.project = project
+        self.console = console
+    }
+
+    /// Returns true when anything drifted.
+    public func run(out: String?) throws -> Bool {
+        let manifest = project.manifest
+        let directory = InitUseCase.outputDirectory(out, manifest: manifest)
+        var comparisons: [(path: String, expected: String)] = try GeneratedFiles.render(manifest, manifestHash: project.manifestHash).map {
+            ((directory as NSString).appendingPathComponent($0.name), $0.content)
+        }
+        if manifest.runtime == .local {
+            let runtime = project.localRuntime
+            let state = try runtime.state()
+            if runtime.nginx.runningPid() != nil {
+                let live = NginxConfig.render(manifest, target: .local, canaryWeight: state.tracks[.canary] != nil ? state.canaryWeight : nil,
+                                              manifestHash: project.manifestHash)
+                comparisons.append((runtime.nginx.configFile, live))
+            }
+        }
+        var drifted = false
+        for (path, expected) in comparisons {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                console.say("missing: \(path) (run `swiftdeploy init`)")
+                drifted = true
+                continue
+            }
+            let diff = TextDiff.unified(old: String(decoding: data, as: UTF8.self), new: expected,
+                                        oldName: "\(path) (on disk)", newName: "\(path) (from \((manifest.file as NSString).lastPathComponent))")
+            if diff.isEmpty {
+                console.say("same:    \(path)")
+            } else {
+                drifted = true
+                console.say(diff, terminator: "")
+            }
+        }
+        console.say(drifted ? "drift: files differ from the manifest; `swiftdeploy init` regenerates them (and `deploy` the live config)" : "no drift")
+        return drifted
+    }
+}

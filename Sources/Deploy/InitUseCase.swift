@@ -1,0 +1,77 @@
+import Foundation
+import Manifest
+import Render
+
+/// `swiftdeploy init`: write the generated files beside the manifest (or into `--out`), only
+/// rewriting a file whose bytes change, so running it twice changes nothing.
+public struct InitUseCase: Sendable {
+    public struct Written: Sendable, Equatable {
+        public let path: String
+        public let changed: Bool
+    }
+
+    public let project: Project
+    public let console: any Console
+
+    public init(project: Project, console: any Console = TerminalConsole()) {
+        self.project = project
+        self.console = console
+    }
+
+    public static func outputDirectory(_ out: String?, manifest: Manifest) -> String {
+        out.map { ManifestLoader.absolutePath($0, relativeTo: FileManager.default.currentDirectoryPath) } ?? manifest.directory
+    }
+
+    /// Writes the example manifest to `path` unless a file is already there.
+    public static func writeExample(to path: String, console: any Console = TerminalConsole()) throws(FileWriteError) {
+        if FileManager.default.fileExists(atPath: path) {
+            console.say("init: \(path) already exists; leaving it as it is")
+            return
+        }
+        try FileWriter.write(ExampleManifest.text, to: path)
+        console.say("init: wrote the example manifest to \(path)")
+    }
+
+    @discardableResult
+    public func run(out: String?) throws -> [Written] {
+        let directory = Self.outputDirectory(out, manifest: project.manifest)
+        var written: [Written] = []
+        for file in try GeneratedFiles.render(project.manifest, manifestHash: project.manifestHash) {
+            let path = (directory as NSString).appendingPathComponent(file.name)
+            let changed = try FileWriter.writeIfChanged(file.content, to: path)
+            written.append(Written(path: path, changed: changed))
+            console.say("init: \(changed ? "wrote" : "unchanged") \(path)")
+        }
+        return written
+    }
+}
+
+/// A file could not be written; says which and why.
+public struct FileWriteError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// Atomic writes with messages that name the file and the likely cause.
+enum FileWriter {
+    static func write(_ text: String, to file: String) throws(FileWriteError) {
+        let path = ManifestLoader.absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath)
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            let reason = (error as NSError).code == NSFileWriteOutOfSpaceError
+                ? "the disk is full; free some space and run again"
+                : "\(error.localizedDescription) (check the directory exists and is writable)"
+            throw FileWriteError(path: path, reason: reason)
+        }
+    }
+
+    /// Returns false (and leaves the file untouched) when it already holds exactly `text`.
+    static func writeIfChanged(_ text: String, to path: String) throws(FileWriteError) -> Bool {
+        if let existing = FileManager.default.contents(atPath: path), existing == Data(text.utf8) { return false }
+        try write(text, to: path)
+        return true
+    }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import Manifest
+import Render
+import Runtime
+
+/// `swiftdeploy validate`: one PASS/FAIL/SKIP line per check; any FAIL fails the command.
+public struct ValidateUseCase: Sendable {
+    public enum Outcome: String, Sendable {
+        case pass = "PASS"
+        case fail = "FAIL"
+        case skip = "SKIP"
+    }
+
+    public struct Check: Sendable, Equatable {
+        public let outcome: Outcome
+        public let name: String
+        public let detail: String
+    }
+
+    public let file: String
+    public let environment: [String: String]
+    public let console: any Console
+
+    public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment, console: any Console = TerminalConsole()) {
+        self.file = file
+        self.environment = environment
+        self.console = console
+    }
+
+    /// Runs every check, prints each as it completes, and returns them all.
+    @discardableResult
+    public func run() -> [Check] {
+        var checks: [Check] = []
+        func record(_ outcome: Outcome, _ name: String, _ detail: String = "") {
+            let check = Check(outcome: outcome, name: name, detail: detail)
+            checks.append(check)
+            console.say("\(outcome.rawValue)  \(name)\(detail.isEmpty ? "" : ":\(detail.hasPrefix("\n") ? "" : " ")\(detail)")")
+        }
+        let project: Project
+        do {
+            project = try Project(file: file, environment: environment)
+            record(.pass, "manifest parses", file)
+            record(.pass, "required fields are present")
+        } catch {
+            func listing(_ problems: [ManifestProblem]) -> String { problems.map { "\n      \($0)" }.joined() }
+            let unreadable = error.problems.filter { $0.kind == .syntax }
+            let invalid = error.problems.filter { $0.kind == .invalidValue }
+            let missing = error.problems.filter { $0.kind == .missingField }
+            if !unreadable.isEmpty {
+                record(.fail, "manifest parses", listing(unreadable))
+                record(.skip, "required fields are present", "the manifest could not be read")
+                return checks
+            }
+            record(invalid.isEmpty ? .pass : .fail, "manifest parses", invalid.isEmpty ? file : listing(invalid))
+            record(missing.isEmpty ? .pass : .fail, "required fields are present", listing(missing))
+            return checks
+        }
+        let manifest = project.manifest
+        switch manifest.runtime {
+        case .local:
+            var commands = [("stable", manifest.service.command ?? [])]
+            if let canary = manifest.service.canary { commands.append(("canary", canary.command ?? [])) }
+            for (track, command) in commands {
+                guard let program = command.first else { continue }
+                do {
+                    record(.pass, "\(track) command is executable", try ChildProcess.resolve(program))
+                } catch {
+                    record(.fail, "\(track) command is executable", error.description)
+                }
+            }
+        case .compose:
+            let images = [manifest.service.image, manifest.service.canary?.image].compactMap { $0 }
+            do {
+                try ComposeRuntime(manifest: manifest).requireEngine()
+                for image in Set(images).sorted() {
+                    let inspected = try? ChildProcess.run(["docker", "image", "inspect", image])
+                    record(inspected?.status == 0 ? .pass : .fail, "image \(image) exists locally",
+                           inspected?.status == 0 ? "" : "not found; docker pull \(image) or build it")
+                }
+            } catch {
+                for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
+            }
+        }
+        let runtime = project.localRuntime
+        let ownNginx = manifest.runtime == .local ? runtime.nginx.runningPid() : nil
+        if let pid = ownNginx {
+            record(.pass, "nginx port \(manifest.nginx.port) is free", "held by this stack's own nginx (pid \(pid))")
+        } else if PortProbe.isFree(manifest.nginx.port, host: manifest.nginx.listen) {
+            record(.pass, "nginx port \(manifest.nginx.port) is free")
+        } else {
+            record(.fail, "nginx port \(manifest.nginx.port) is free", "in use; find the holder with ss -ltnp 'sport = :\(manifest.nginx.port)'")
+        }
+        let nginx = nginxTest(project)
+        record(nginx.outcome, nginx.name, nginx.detail)
+        return checks
+    }
+
+    /// `nginx -t` on the generated config inside a temporary prefix, so no root-owned path is touched.
+    func nginxTest(_ project: Project) -> Check {
+        let name = "nginx -t accepts the generated config"
+        let prefix = NSTemporaryDirectory() + "swiftdeploy-validate-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        let config = NginxConfig.render(project.manifest, target: .local, canaryWeight: project.manifest.service.canary?.weight,
+                                        manifestHash: project.manifestHash)
+        do {
+            let server = NginxServer(binary: project.manifest.nginx.binary, prefix: prefix, configFile: "\(prefix)/nginx.conf")
+            try server.prepare()
+            try FileWriter.write(config, to: server.configFile)
+            try server.test()
+            return Check(outcome: .pass, name: name, detail: "")
+        } catch {
+            return Check(outcome: .fail, name: name, detail: "\(error)")
+        }
+    }
+}

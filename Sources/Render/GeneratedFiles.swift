@@ -1,0 +1,17 @@
+import Manifest
+
+/// Every file `swiftdeploy init` writes, rendered from one manifest. `diff` compares the same list.
+public enum GeneratedFiles {
+    public struct File: Sendable, Equatable {
+        public let name: String
+        public let content: String
+    }
+
+    public static func render(_ manifest: Manifest, manifestHash: String) throws -> [File] {
+        [
+            File(name: "nginx.conf", content: NginxConfig.render(
+                manifest, target: NginxTarget(manifest.runtime), canaryWeight: manifest.service.canary?.weight, manifestHash: manifestHash)),
+            File(name: "docker-compose.yml", content: try ComposeFile.render(manifest, manifestHash: manifestHash)),
+        ]
+    }
+}

@@ -1,0 +1,206 @@
+import Foundation
+import Telemetry
+import Testing
+
+@testable import Manifest
+
+private func load(_ yaml: String, environment: [String: String] = [:]) throws(ManifestError) -> Manifest {
+    try ManifestLoader.parse(yaml: yaml, file: "swiftdeploy.yaml", directory: "/srv/site", environment: environment)
+}
+
+private func problems(_ yaml: String, environment: [String: String] = [:]) -> [String] {
+    do {
+        _ = try load(yaml, environment: environment)
+        return []
+    } catch {
+        return error.problems.map(\.description)
+    }
+}
+
+private let minimal = """
+    name: shop
+    services:
+      web:
+        command: [shop-server, --port, "{port}"]
+        port: 4000
+    """
+
+@Suite struct ManifestDefaults {
+    @Test func minimalManifestGetsEveryDefault() throws {
+        let manifest = try load(minimal)
+        #expect(manifest.name == "shop")
+        #expect(manifest.stateDirectory == "/srv/site/.swiftdeploy")
+        #expect(manifest.runtime == .local)
+        #expect(manifest.service.name == "web")
+        #expect(manifest.service.port == 4000)
+        #expect(manifest.service.command == ["shop-server", "--port", "{port}"])
+        #expect(manifest.service.healthcheck == Healthcheck(path: "/healthz", timeout: .seconds(60), interval: .milliseconds(500)))
+        #expect(manifest.service.canary == nil)
+        #expect(manifest.nginx.port == 8080)
+        #expect(manifest.nginx.listen == "127.0.0.1")
+        #expect(manifest.nginx.proxyTimeout == .seconds(15))
+        #expect(manifest.network == NetworkSettings(name: "shop-net", driver: "bridge"))
+        #expect(manifest.policy.engine == .embedded)
+        #expect(manifest.policy.directory == "/srv/site/policies")
+        #expect(manifest.policy.infrastructure == InfrastructureLimits(maxCPULoad: 2, minDiskFreeGB: 10, maxMemUsedPct: 90))
+        #expect(manifest.policy.canarySafety == CanarySafetyLimits(maxErrorRate: 0.05, maxP99LatencyMS: 500, minRequests: 20, window: .seconds(30)))
+        let guardSettings = manifest.guardSettings
+        #expect(guardSettings.log == "/srv/site/.swiftdeploy/nginx/logs/access.log")
+        #expect(guardSettings.window == .seconds(60))
+        #expect(guardSettings.baseline == BaselineSettings(window: .seconds(1800), recalc: .seconds(60), minPoints: 10, meanFloor: 0.1))
+        #expect(guardSettings.thresholds == Thresholds(zScore: 3, multiplier: 5, errorSurge: 3, surgeTightening: 0.5))
+        #expect(guardSettings.bans == [.lasting(.seconds(600)), .lasting(.seconds(1800)), .lasting(.seconds(7200)), .permanent])
+        #expect(guardSettings.enforcer == .nftables)
+        #expect(guardSettings.allow.map(\.description) == ["127.0.0.0/8", "::1/128"])
+        #expect(guardSettings.ipv6Prefix == 64)
+        #expect(guardSettings.slackWebhook == nil)
+        #expect(manifest.dashboard == DashboardSettings(listen: "127.0.0.1:9090", token: nil))
+    }
+
+    @Test func canaryInheritsCommandAndTakesNextPort() throws {
+        let manifest = try load(minimal + "\n    canary: { version: 2.0.0 }")
+        let canary = try #require(manifest.service.canary)
+        #expect(canary.command == ["shop-server", "--port", "{port}"])
+        #expect(canary.port == 4001)
+        #expect(canary.weight == 10)
+        #expect(canary.version == "2.0.0")
+    }
+
+    @Test func valuesInEveryAcceptedSpelling() throws {
+        let manifest = try load(minimal + """
+
+            nginx: { proxy_timeout: 1h30m, sticky: yes }
+            policy:
+              canary_safety: { max_error_rate: 2.5%, window: 500ms }
+              infrastructure: { max_mem_used_pct: 80% }
+            guard:
+              bans: [90s, 1d, permanent]
+              trusted_proxies: [10.0.0.0/8, "2001:db8::/32"]
+            """)
+        #expect(manifest.nginx.proxyTimeout == .seconds(5400))
+        #expect(manifest.nginx.sticky)
+        #expect(manifest.policy.canarySafety.maxErrorRate == 0.025)
+        #expect(manifest.policy.canarySafety.window == .milliseconds(500))
+        #expect(manifest.policy.infrastructure.maxMemUsedPct == 80)
+        #expect(manifest.guardSettings.bans == [.lasting(.seconds(90)), .lasting(.seconds(86400)), .permanent])
+        #expect(manifest.guardSettings.trustedProxies.map(\.description) == ["10.0.0.0/8", "2001:db8::/32"])
+    }
+
+    @Test func environmentInterpolation() throws {
+        let yaml = minimal + """
+
+            nginx: { port: "${NGINX_PORT:-9000}", contact: "${CONTACT}" }
+            guard: { slack_webhook: "${SLACK_WEBHOOK_URL:-}", webhook: "https://hooks.example.com/$$x" }
+            """
+        let manifest = try load(yaml, environment: ["CONTACT": "ops@shop.example", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T/B/X"])
+        #expect(manifest.nginx.port == 9000)
+        #expect(manifest.nginx.contact == "ops@shop.example")
+        #expect(manifest.guardSettings.slackWebhook == "https://hooks.slack.com/services/T/B/X")
+        #expect(manifest.guardSettings.webhook == "https://hooks.example.com/$x")
+        let empty = try load(yaml, environment: ["CONTACT": "x@y.z", "NGINX_PORT": "9100"])
+        #expect(empty.guardSettings.slackWebhook == nil)
+        #expect(empty.nginx.port == 9100)
+    }
+
+    @Test func exampleManifestIsTheProjectsOwn() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let onDisk = try String(contentsOf: root.appendingPathComponent("swiftdeploy.yaml"), encoding: .utf8)
+        #expect(onDisk == ExampleManifest.text)
+        let manifest = try load(ExampleManifest.text)
+        #expect(manifest.service.canary?.weight == 10)
+        #expect(manifest.policy.canarySafety.maxErrorRate == 0.05)
+    }
+
+    @Test(arguments: [("500ms", 0.5), ("30s", 30), ("10m", 600), ("2h", 7200), ("1h30m", 5400), ("1.5s", 1.5)])
+    func durations(text: String, seconds: Double) {
+        #expect(DurationText.parse(text)?.seconds == seconds)
+        #expect(DurationText.parse(DurationText.parse(text)!.manifestText) == DurationText.parse(text))
+    }
+
+    @Test(arguments: ["", "10", "5 minutes", "10x", "m", "-5s", "1e3s"])
+    func badDurations(text: String) {
+        #expect(DurationText.parse(text) == nil)
+    }
+}
+
+/// Broken manifests and the exact message each must give: file, line, column, field, and what to do.
+@Suite struct BrokenManifests {
+    static let cases: [(String, String, [String])] = [
+        ("YAML syntax error", "name: shop\nservices: [unclosed\n",
+         ["swiftdeploy.yaml:3:1: YAML syntax: did not find expected ',' or ']' while parsing a flow sequence"]),
+        ("duplicate key", minimal + "\nname: again\n", ["swiftdeploy.yaml:6:1: name: duplicate key (each key may appear once in a mapping)"]),
+        ("wrong type for port", minimal.replacingOccurrences(of: "port: 4000", with: "port: abc"),
+         ["swiftdeploy.yaml:5:11: services.web.port: expected an integer 1-65535, got \"abc\""]),
+        ("port out of range", minimal.replacingOccurrences(of: "port: 4000", with: "port: 70000"),
+         ["swiftdeploy.yaml:5:11: services.web.port: expected an integer 1-65535, got \"70000\""]),
+        ("unknown key with suggestion", minimal + "\nnginx: { proxy_timout: 5s }",
+         ["swiftdeploy.yaml:6:10: nginx.proxy_timout: unknown key; did you mean `proxy_timeout`?"]),
+        ("unknown top-level key", minimal + "\nfrobnicate: true",
+         ["swiftdeploy.yaml:6:1: frobnicate: unknown key; expected one of: name, state_dir, runtime, services, nginx, network, policy, guard, dashboard"]),
+        ("missing name", "services:\n  web: { command: [x], port: 1 }\n",
+         ["swiftdeploy.yaml:1:1: name: required field is missing (a short name for this deployment, e.g. demo)"]),
+        ("missing port", "name: shop\nservices:\n  web: { command: [x] }\n",
+         ["swiftdeploy.yaml:3:8: services.web.port: required field is missing (the port the service listens on)"]),
+        ("missing command for local", "name: shop\nservices:\n  web: { port: 4000 }\n",
+         ["swiftdeploy.yaml:3:8: services.web.command: required field is missing (runtime local starts the service as a process: command: [program, args…]; {port} is replaced by its port)"]),
+        ("missing image for compose", "name: shop\nruntime: compose\nservices:\n  web: { port: 4000 }\n",
+         ["swiftdeploy.yaml:4:8: services.web.image: required field is missing (runtime compose runs the service from a container image)"]),
+        ("bad duration", minimal + "\nnginx: { proxy_timeout: 15 seconds }",
+         ["swiftdeploy.yaml:6:25: nginx.proxy_timeout: expected a duration such as 500ms, 30s, 10m or 2h, got \"15 seconds\""]),
+        ("bad CIDR", minimal + "\nguard: { allow: [10.0.0.0/33] }",
+         ["swiftdeploy.yaml:6:18: guard.allow[0]: expected CIDR blocks such as 10.0.0.0/8 or 2001:db8::/32, got \"10.0.0.0/33\""]),
+        ("weight 150", minimal + "\n    canary: { version: 2.0.0, weight: 150 }",
+         ["swiftdeploy.yaml:6:39: services.web.canary.weight: expected an integer 0-100, got \"150\""]),
+        ("unset environment variable", minimal + "\nguard: { slack_webhook: \"${SLACK_WEBHOOK_URL}\" }",
+         ["swiftdeploy.yaml:6:25: guard.slack_webhook: environment variable SLACK_WEBHOOK_URL is not set; export it, or write ${SLACK_WEBHOOK_URL:-default} to give a fallback"]),
+        ("unknown runtime", minimal + "\nruntime: kubernetes",
+         ["swiftdeploy.yaml:6:10: runtime: expected one of local, compose, got \"kubernetes\""]),
+        ("error rate above 100%", minimal + "\npolicy: { canary_safety: { max_error_rate: 150% } }",
+         ["swiftdeploy.yaml:6:44: policy.canary_safety.max_error_rate: expected a fraction 0.0-1.0 or a percentage such as 5%, got \"150%\""]),
+        ("canary without version", minimal + "\n    canary: { weight: 5 }",
+         ["swiftdeploy.yaml:6:13: services.web.canary.version: required field is missing (the canary's version, e.g. 1.1.0)"]),
+        ("two services", minimal + "\n  worker: { command: [w], port: 5000 }",
+         ["swiftdeploy.yaml:6:11: services.worker: only one service per manifest is supported; nginx fronts web"]),
+        ("nginx port clash", minimal + "\nnginx: { port: 4000 }", ["swiftdeploy.yaml:6:16: nginx.port: nginx and the service cannot both use port 4000"]),
+        ("services is a list", "name: shop\nservices: [web]\n",
+         ["swiftdeploy.yaml:2:11: services: expected a mapping of , got a list",
+          "swiftdeploy.yaml:2:11: services: required field is missing (one service, e.g. services: { app: { command: [...], port: 3000 } })"]),
+        ("bad enforcer", minimal + "\nguard: { enforcer: pf }", ["swiftdeploy.yaml:6:20: guard.enforcer: expected one of nftables, ipset, iptables, dry-run, got \"pf\""]),
+        ("empty file", "", ["swiftdeploy.yaml:1:1: the manifest is empty; it needs at least `name` and `services`",
+                            "swiftdeploy.yaml:1:1: name: required field is missing (a short name for this deployment, e.g. demo)",
+                            "swiftdeploy.yaml:1:1: services: required field is missing (one service, e.g. services: { app: { command: [...], port: 3000 } })"]),
+        ("contact with a quote", minimal + "\nnginx: { contact: \"o'brien@example.com\" }",
+         ["swiftdeploy.yaml:6:19: nginx.contact: expected an email address or URL without quotes, $ or backslashes, got \"o'brien@example.com\""]),
+    ]
+
+    @Test(arguments: cases.map { ($0.0, $0.1, $0.2) })
+    func reportsExactly(label: String, yaml: String, expected: [String]) {
+        #expect(problems(yaml) == expected, "\(label)")
+    }
+
+    @Test func everyProblemOfAFileIsReportedAtOnce() {
+        let yaml = """
+            name: shop
+            services:
+              web:
+                command: [x]
+                port: abc
+                canary: { version: 2.0.0, weight: 150 }
+            nginx: { proxy_timeout: soon, prot: 80 }
+            """
+        #expect(problems(yaml) == [
+            "swiftdeploy.yaml:5:11: services.web.port: expected an integer 1-65535, got \"abc\"",
+            "swiftdeploy.yaml:6:39: services.web.canary.weight: expected an integer 0-100, got \"150\"",
+            "swiftdeploy.yaml:7:31: nginx.prot: unknown key; did you mean `port`?",
+            "swiftdeploy.yaml:7:25: nginx.proxy_timeout: expected a duration such as 500ms, 30s, 10m or 2h, got \"soon\"",
+        ])
+    }
+
+    @Test func missingFileSaysHowToCreateOne() {
+        #expect {
+            try ManifestLoader.load(file: "/nonexistent/swiftdeploy.yaml")
+        } throws: { error in
+            "\(error)" == "/nonexistent/swiftdeploy.yaml:1:1: no manifest here; create one with `swiftdeploy init --example` or pass -f PATH"
+        }
+    }
+}
