@@ -76,13 +76,13 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(name: "PolicyTests", dependencies: ["Policy", "Manifest"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "TestSupport"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [

@@ -7,18 +7,17 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'setup: %s\n' "$*"; }
 
-apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip python3-pip)
+apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip libatomic1)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
         missing+=("$pkg")
     fi
 done
-# python3-pip is only needed when no pip is on PATH already.
-if command -v pip3 >/dev/null 2>&1 || command -v pip >/dev/null 2>&1; then
-    missing=("${missing[@]/python3-pip}")
+# pip comes with the machine's Python; Debian's python3-pip only when there is none.
+if ! command -v pip3 >/dev/null 2>&1 && ! command -v pip >/dev/null 2>&1; then
+    missing+=(python3-pip)
 fi
-read -r -a missing <<< "${missing[*]:-}"
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         say "missing Debian packages: ${missing[*]}"
@@ -56,6 +55,16 @@ else
     rm -rf "$tmp"
     [[ -f $lib ]] || { say "error: $lib not found in $(basename "$wheel")"; exit 1; }
     say "installed: $(basename "$wheel") -> $deps"
+fi
+
+# Python modules the tests use to check docker-compose.yml against the Compose specification's schema.
+if python3 -c 'import jsonschema, yaml' 2>/dev/null; then
+    say "python modules present: jsonschema, yaml"
+else
+    say "installing python modules: jsonschema PyYAML"
+    pip=$(command -v pip3 || command -v pip)
+    "$pip" install --quiet jsonschema PyYAML
+    say "installed: jsonschema PyYAML"
 fi
 
 # Swift toolchain: /opt/swift on this machine kind.

@@ -140,6 +140,7 @@ public enum GeneratedHeader {
         \(comment) change swiftdeploy.yaml and run `swiftdeploy init`.
         \(comment) manifest-sha256: \(manifestHash)
 
+
         """
     }
 

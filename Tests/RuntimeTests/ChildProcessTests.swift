@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Runtime
@@ -51,20 +52,9 @@ import Testing
     }
 
     @Test func portProbeSeesAListener() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                listen(fd, 1)
-                return getsockname(fd, pointer, &length)
-            }
-        }
-        let port = Int(UInt16(bigEndian: address.sin_port))
-        #expect(!PortProbe.isFree(port))
+        let listener = TestSupport.listenOnLoopback()
+        #expect(!PortProbe.isFree(listener.port))
+        close(listener.fd)
+        #expect(PortProbe.isFree(listener.port))
     }
 }

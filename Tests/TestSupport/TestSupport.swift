@@ -24,20 +24,31 @@ public enum TestSupport {
 
     /// A TCP port nothing listens on right now.
     public static func freePort() -> Int {
+        let (fd, port) = bindLoopback(port: 0, listening: false)
+        close(fd)
+        return port
+    }
+
+    /// A socket listening on 127.0.0.1:`port` (0 picks one); close it to stop. Returns the port bound.
+    public static func listenOnLoopback(port: Int = 0) -> (fd: Int32, port: Int) {
+        bindLoopback(port: port, listening: true)
+    }
+
+    private static func bindLoopback(port: Int, listening: Bool) -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
+        let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length)
-                return getsockname(fd, pointer, &length)
+                guard bind(fd, pointer, length) == 0, !listening || listen(fd, 16) == 0 else { return false }
+                return getsockname(fd, pointer, &length) == 0
             }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        precondition(bound, "cannot bind 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     /// Whether something accepts TCP connections on 127.0.0.1:`port` (a plain connect, no retries).

@@ -1,0 +1,142 @@
+import Foundation
+import Manifest
+import TestSupport
+import Testing
+
+@testable import Deploy
+
+/// Collects what a use case says, for assertions.
+final class BufferConsole: Console, @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func say(_ line: String, terminator: String) { lock.withLock { lines.append(line + terminator) } }
+    func warn(_ line: String) { lock.withLock { lines.append(line + "\n") } }
+    var text: String { lock.withLock { lines.joined() } }
+}
+
+func temporaryProject(_ yaml: String) throws -> String {
+    let directory = NSTemporaryDirectory() + "swiftdeploy-usecase-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try yaml.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
+    return directory
+}
+
+let shop = """
+    name: shop
+    services:
+      web:
+        command: [sh, -c, "exec sleep 60"]
+        port: 4000
+        version: 1.0.0
+    nginx: { port: 18080 }
+    """
+
+@Suite struct InitAndDiff {
+    @Test func initIsIdempotentAndDeterministic() throws {
+        let directory = try temporaryProject(shop)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let project = try Project(file: "\(directory)/swiftdeploy.yaml")
+        let first = try InitUseCase(project: project, console: BufferConsole()).run(out: nil)
+        #expect(first.map(\.changed) == [true, true])
+        #expect(first.map { ($0.path as NSString).lastPathComponent } == ["nginx.conf", "docker-compose.yml"])
+        let bytes = try first.map { try Data(contentsOf: URL(fileURLWithPath: $0.path)) }
+        let modified = try first.map { try FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date }
+
+        let again = try InitUseCase(project: project, console: BufferConsole()).run(out: nil)
+        #expect(again.map(\.changed) == [false, false])
+        #expect(try first.map { try FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date } == modified)
+
+        for file in first { try FileManager.default.removeItem(atPath: file.path) }
+        _ = try InitUseCase(project: try Project(file: "\(directory)/swiftdeploy.yaml"), console: BufferConsole()).run(out: nil)
+        #expect(try first.map { try Data(contentsOf: URL(fileURLWithPath: $0.path)) } == bytes)
+        // The header names the manifest's SHA-256.
+        let nginx = String(decoding: bytes[0], as: UTF8.self)
+        #expect(nginx.contains("manifest-sha256: \(project.manifestHash)"))
+        #expect(project.manifestHash.count == 64)
+    }
+
+    @Test func initWritesIntoOut() throws {
+        let directory = try temporaryProject(shop)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let written = try InitUseCase(project: try Project(file: "\(directory)/swiftdeploy.yaml"), console: BufferConsole())
+            .run(out: "\(directory)/generated")
+        #expect(written.map(\.path) == ["\(directory)/generated/nginx.conf", "\(directory)/generated/docker-compose.yml"])
+    }
+
+    @Test func diffReportsDriftAsAUnifiedDiff() throws {
+        let directory = try temporaryProject(shop)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = "\(directory)/swiftdeploy.yaml"
+        let missing = BufferConsole()
+        #expect(try DiffUseCase(project: try Project(file: file), console: missing).run(out: nil))
+        #expect(missing.text.contains("missing: \(directory)/nginx.conf (run `swiftdeploy init`)"))
+
+        _ = try InitUseCase(project: try Project(file: file), console: BufferConsole()).run(out: nil)
+        let clean = BufferConsole()
+        #expect(try DiffUseCase(project: try Project(file: file), console: clean).run(out: nil) == false)
+        #expect(clean.text.hasSuffix("no drift\n"))
+
+        // Change the manifest: the generated files now drift.
+        try shop.replacingOccurrences(of: "port: 18080", with: "port: 18081").write(toFile: file, atomically: true, encoding: .utf8)
+        let drift = BufferConsole()
+        #expect(try DiffUseCase(project: try Project(file: file), console: drift).run(out: nil))
+        #expect(drift.text.contains("--- \(directory)/nginx.conf (on disk)\n+++ \(directory)/nginx.conf (from swiftdeploy.yaml)\n"))
+        #expect(drift.text.contains("\n-        listen 127.0.0.1:18080;\n+        listen 127.0.0.1:18081;\n"))
+        #expect(drift.text.contains("\n-    - 127.0.0.1:18080:18080\n+    - 127.0.0.1:18081:18081\n"))
+    }
+
+    @Test func exampleIsWrittenOnlyWhenAbsent() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-example-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let file = "\(directory)/swiftdeploy.yaml"
+        try InitUseCase.writeExample(to: file, console: BufferConsole())
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == ExampleManifest.text)
+        try "name: mine\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let console = BufferConsole()
+        try InitUseCase.writeExample(to: file, console: console)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "name: mine\n")
+        #expect(console.text.contains("already exists"))
+    }
+}
+
+@Suite struct Validation {
+    func outcomes(_ yaml: String) throws -> [String] {
+        let directory = try temporaryProject(yaml)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run().map { "\($0.outcome.rawValue) \($0.name)" }
+    }
+
+    @Test func healthyManifestPassesEveryCheck() throws {
+        #expect(try outcomes(shop) == [
+            "PASS manifest parses", "PASS required fields are present", "PASS stable command is executable",
+            "PASS nginx port 18080 is free", "PASS nginx -t accepts the generated config",
+        ])
+    }
+
+    @Test func eachProblemFailsItsOwnCheck() throws {
+        let listener = TestSupport.listenOnLoopback(port: 18090)
+        defer { close(listener.fd) }
+        let yaml = shop.replacingOccurrences(of: "command: [sh,", with: "command: [no-such-binary-x,")
+            .replacingOccurrences(of: "port: 18080", with: "port: 18090")
+        #expect(try outcomes(yaml) == [
+            "PASS manifest parses", "PASS required fields are present", "FAIL stable command is executable",
+            "FAIL nginx port 18090 is free", "PASS nginx -t accepts the generated config",
+        ])
+    }
+
+    @Test func brokenManifestFailsParsingAndListsEveryProblem() throws {
+        let directory = try temporaryProject("name: shop\nservices:\n  web: { port: abc }\n")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let console = BufferConsole()
+        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
+        #expect(checks.map(\.outcome) == [.fail, .fail])
+        #expect(console.text.contains("services.web.port: expected an integer 1-65535, got \"abc\""))
+        #expect(console.text.contains("services.web.command: required field is missing"))
+    }
+
+    @Test func composeWithoutDockerEngineSkipsImageCheck() throws {
+        let checks = try outcomes("name: shop\nruntime: compose\nservices:\n  web: { image: shop:1, port: 4000 }\nnginx: { port: 18082 }\n")
+        #expect(checks.contains("SKIP image shop:1 exists locally"))
+        #expect(!checks.contains { $0.hasPrefix("FAIL") })
+    }
+}
