@@ -28,8 +28,10 @@ let package = Package(
             dependencies: [
                 "Manifest", "CRego",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ],
-            resources: [.copy("Policies")]
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         .target(
             name: "Runtime",
@@ -77,7 +79,10 @@ let package = Package(
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime"], exclude: ["Golden", "compose-spec.json"]),
-        .testTarget(name: "PolicyTests", dependencies: ["Policy", "Manifest"]),
+        .testTarget(
+            name: "PolicyTests",
+            dependencies: ["Policy", "Manifest", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+        ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),

@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Policy
 import Render
 
 /// `swiftdeploy init`: write the generated files beside the manifest (or into `--out`), only
@@ -41,6 +42,10 @@ public struct InitUseCase: Sendable {
             let changed = try FileWriter.writeIfChanged(file.content, to: path)
             written.append(Written(path: path, changed: changed))
             console.say("init: \(changed ? "wrote" : "unchanged") \(path)")
+        }
+        // The shipped policies, for users to read and edit; an existing file is never overwritten.
+        for path in try PolicyFiles.install(into: project.manifest.policy.directory) {
+            console.say("init: wrote \(path)")
         }
         return written
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deploy
+import Policy
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +53,7 @@ struct DeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            try await DeployUseCase(project: Project(file: manifest.file)).run()
+            try await DeployUseCase(project: Project(file: manifest.file)).run(force: force)
         }
     }
 }
@@ -136,16 +137,44 @@ struct Chaos: NotBuiltYet {
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Evaluate the Rego policies.", subcommands: [PolicyCheck.self])
+        commandName: "policy", abstract: "Evaluate and test the Rego policies.", subcommands: [PolicyCheck.self, PolicyTest.self])
 }
 
-struct PolicyCheck: NotBuiltYet {
-    static let issue = 4
-    static let spelling = "policy check"
+struct PolicyCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Evaluate a policy against the live host or an input file.")
+        commandName: "check",
+        abstract: "Evaluate a policy against the live host or an input file; exit 0 allow, 1 deny, 2 no answer (also a deny).")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "infrastructure or canary_safety.") var policy: String = "infrastructure"
     @Option(help: "JSON input file instead of live measurements.") var input: String?
     @Flag(help: "Print the decision as JSON.") var json = false
+
+    func validate() throws {
+        guard PolicyName(rawValue: policy) != nil else {
+            throw ValidationError("--policy must be one of \(PolicyName.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(policy)\"")
+        }
+    }
+
+    func run() async throws {
+        var outcome = PolicyCheckUseCase.Outcome.unanswered
+        try await Failure.reporting {
+            outcome = try await PolicyCheckUseCase(project: Project(file: manifest.file)).run(
+                policy: PolicyName(rawValue: policy)!, inputFile: input, json: json)
+        }
+        if outcome != .allowed { throw ExitCode(outcome.rawValue) }
+    }
+}
+
+struct PolicyTest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test", abstract: "Run the test_ rules of the policy directory, like `opa test`.")
+    @OptionGroup var manifest: ManifestOption
+
+    func run() async throws {
+        var passed = false
+        try await Failure.reporting {
+            passed = PolicyTestUseCase(project: try Project(file: manifest.file)).run()
+        }
+        if !passed { throw ExitCode(1) }
+    }
 }

@@ -1,0 +1,192 @@
+import CRego
+import Foundation
+import Manifest
+
+/// rego-cpp's library, loaded once per process from the `regopy` wheel that `scripts/setup.sh`
+/// unpacks under `.deps/`. A missing or broken library is a message, never a crash.
+public final class RegoLibrary: Sendable {
+    nonisolated(unsafe) let api: crego_api
+    public let path: String
+
+    private init(api: crego_api, path: String) {
+        self.api = api
+        self.path = path
+    }
+
+    public static let setupHint = "run scripts/setup.sh (it unpacks the regopy wheel under .deps/), or set SWIFTDEPLOY_REGO_LIBRARY to librego_shared.so"
+
+    /// Where the library is looked for, in order.
+    public static func candidates(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        var paths: [String] = []
+        if let explicit = environment["SWIFTDEPLOY_REGO_LIBRARY"], !explicit.isEmpty { paths.append(explicit) }
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        for start in [(executable as NSString).deletingLastPathComponent, FileManager.default.currentDirectoryPath] {
+            var directory = start
+            for _ in 0..<6 where !directory.isEmpty {
+                paths.append("\(directory)/.deps/regopy/librego_shared.so")
+                let parent = (directory as NSString).deletingLastPathComponent
+                if parent == directory { break }
+                directory = parent
+            }
+        }
+        paths.append("/usr/local/lib/swiftdeploy/regopy/librego_shared.so")
+        var seen = Set<String>()
+        return paths.filter { seen.insert($0).inserted }
+    }
+
+    /// The process-wide library, found through `candidates()`.
+    public static let shared: Result<RegoLibrary, EngineFailure> = {
+        if let explicit = ProcessInfo.processInfo.environment["SWIFTDEPLOY_REGO_LIBRARY"], !explicit.isEmpty {
+            return load(path: explicit)  // an explicit choice is never silently replaced by another library
+        }
+        let paths = candidates()
+        guard let path = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            return .failure(EngineFailure("rego-cpp library not found; looked in: \(paths.joined(separator: ", ")); \(setupHint)"))
+        }
+        return load(path: path)
+    }()
+
+    /// Loads the library at one path.
+    public static func load(path: String) -> Result<RegoLibrary, EngineFailure> {
+        var api = crego_api()
+        var error = [CChar](repeating: 0, count: 1024)
+        guard crego_open(path, &api, &error, error.count) == 0 else {
+            let reason = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .failure(EngineFailure("cannot load rego-cpp from \(path): \(reason); \(setupHint)"))
+        }
+        return .success(RegoLibrary(api: api, path: path))
+    }
+}
+
+/// Why an engine could not answer.
+public struct EngineFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// The default engine: rego-cpp in process. One interpreter holds the modules and the data and is
+/// reused for every decision (only the input changes), under a lock: rego-cpp is not thread-safe.
+public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
+    public let name = "embedded"
+    private let lock = NSLock()
+    private let library: Result<RegoLibrary, EngineFailure>
+    private let modules: [PolicyFiles.Module]
+    private let data: JSONValue
+    private var interpreter: UnsafeMutableRawPointer?
+    private var setupFailure: EngineFailure?
+
+    public init(modules: [PolicyFiles.Module], data: JSONValue, library: Result<RegoLibrary, EngineFailure> = RegoLibrary.shared) {
+        self.modules = modules
+        self.data = data
+        self.library = library
+    }
+
+    deinit {
+        if let interpreter, case .success(let library) = library { library.api.regoFree(interpreter) }
+    }
+
+    public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
+        let started = ContinuousClock.now
+        switch evaluate(policy.query, input: input) {
+        case .success(let result?):
+            return Decision.parse(policy, result: result, engine: name, duration: ContinuousClock.now - started)
+        case .success(nil):
+            return .failClosed(policy, engine: name, duration: ContinuousClock.now - started,
+                               reason: "\(policy.query) is undefined: no loaded module defines it (package \(policy.package) missing from the policy directory?)")
+        case .failure(let failure):
+            return .failClosed(policy, engine: name, duration: ContinuousClock.now - started, reason: failure.description)
+        }
+    }
+
+    /// Evaluates a query; `.success(nil)` is *undefined*.
+    public func evaluate(_ query: String, input: JSONValue?) -> Result<JSONValue?, EngineFailure> {
+        lock.lock()
+        defer { lock.unlock() }
+        let library: RegoLibrary
+        switch self.library {
+        case .success(let loaded): library = loaded
+        case .failure(let failure): return .failure(failure)
+        }
+        let api = library.api
+        guard let rego = prepared(api) else { return .failure(setupFailure ?? EngineFailure("rego-cpp could not be set up")) }
+        if let input {
+            guard api.regoSetInputTerm(rego, input.description) == 0 else {
+                return .failure(EngineFailure("rego-cpp refused the input: \(Self.error(api, rego))"))
+            }
+        }
+        guard let output = api.regoQuery(rego, query) else {
+            return .failure(EngineFailure(Self.describe(Self.error(api, rego))))
+        }
+        defer { api.regoFreeOutput(output) }
+        let size = api.regoOutputJSONSize(output)
+        var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+        _ = api.regoOutputJSON(output, &buffer, UInt32(buffer.count))
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard api.regoOutputOk(output) else { return .failure(EngineFailure(Self.describe(text))) }
+        if text.trimmingCharacters(in: .whitespacesAndNewlines) == "undefined" { return .success(nil) }
+        guard let parsed = JSONValue(parsing: Data(text.utf8)) else {
+            return .failure(EngineFailure(Self.describe(text)))
+        }
+        guard let expressions = parsed["expressions"]?.array, let first = expressions.first else { return .success(nil) }
+        return .success(first)
+    }
+
+    /// The interpreter with modules and data loaded, created on first use.
+    private func prepared(_ api: crego_api) -> UnsafeMutableRawPointer? {
+        if let interpreter { return interpreter }
+        if setupFailure != nil { return nil }
+        guard let rego = api.regoNew() else {
+            setupFailure = EngineFailure("rego-cpp could not allocate an interpreter")
+            return nil
+        }
+        for module in modules where api.regoAddModule(rego, module.name, module.text) != 0 {
+            setupFailure = EngineFailure(Self.describe(Self.error(api, rego), module: module))
+            api.regoFree(rego)
+            return nil
+        }
+        guard api.regoAddDataJSON(rego, data.description) == 0 else {
+            setupFailure = EngineFailure("rego-cpp refused the policy data: \(Self.error(api, rego))")
+            api.regoFree(rego)
+            return nil
+        }
+        interpreter = rego
+        return rego
+    }
+
+    private static func error(_ api: crego_api, _ rego: UnsafeMutableRawPointer) -> String {
+        let size = api.regoErrorSize(rego)
+        var buffer = [CChar](repeating: 0, count: Int(size) + 1)
+        _ = api.regoError(rego, &buffer, UInt32(buffer.count))
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// rego-cpp's error tree from a module it refused, `(error NN:FILE|OFFSET|LENGTH (errormsg NN:MESSAGE) …)`,
+    /// as "policy error at FILE:LINE:COLUMN: MESSAGE".
+    static func describe(_ report: String, module: PolicyFiles.Module) -> String {
+        guard let location = report.range(of: "(error "), let messageStart = report.range(of: "(errormsg ") else {
+            return describe(report)
+        }
+        let locationText = report[location.upperBound...].prefix { $0 != "\n" && $0 != "(" }
+        let fields = locationText.split(separator: "|")
+        let messageText = report[messageStart.upperBound...].prefix { $0 != ")" }
+        let message = messageText.split(separator: ":", maxSplits: 1).last.map(String.init) ?? String(messageText)
+        guard fields.count >= 2, let offset = Int(fields[1].trimmingCharacters(in: .whitespaces)) else {
+            return "policy error in \(module.name): \(message)"
+        }
+        let before = module.text.utf8.prefix(offset)
+        let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
+        let column = before.count - (before.lastIndex(of: UInt8(ascii: "\n")).map { before.distance(from: before.startIndex, to: $0) + 1 } ?? 0) + 1
+        return "policy error at \(module.name):\(line):\(column): \(message)"
+    }
+
+    /// rego-cpp's error report, boiled down to "message at file:line:column".
+    static func describe(_ report: String) -> String {
+        let lines = report.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard let errorsAt = lines.firstIndex(of: "Errors:"), errorsAt + 1 < lines.count else {
+            return "rego-cpp: \(report.prefix(500))"
+        }
+        let message = lines[errorsAt + 1]
+        let location = lines.first { $0.hasPrefix("-- ") && $0.count > 3 }.map { String($0.dropFirst(3)) }
+        return location.map { "policy error at \($0): \(message)" } ?? "policy error: \(message)"
+    }
+}

@@ -1,0 +1,79 @@
+import AsyncHTTPClient
+import Foundation
+import Manifest
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+
+/// An Open Policy Agent server over its REST API: the limits go in with
+/// `PUT /v1/data/swiftdeploy/limits`, the decision comes from `POST /v1/data/<package>/decision`
+/// with `{"input": …}`. Every way the server can fail to answer has its own message, and each denies.
+public struct OPAEngine: PolicyEngine {
+    public let name = "opa"
+    public let baseURL: String
+    public let timeout: Duration
+    public let data: JSONValue
+    let client: HTTPClient
+
+    public init(baseURL: String, timeout: Duration, data: JSONValue, client: HTTPClient = .shared) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.timeout = timeout
+        self.data = data
+        self.client = client
+    }
+
+    public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
+        let started = ContinuousClock.now
+        do {
+            try await put("/v1/data/swiftdeploy/limits", body: data["swiftdeploy"]?["limits"] ?? [:])
+            let path = "/v1/data/" + policy.package.replacingOccurrences(of: ".", with: "/") + "/decision"
+            let body = try await post(path, body: ["input": input])
+            guard let document = JSONValue(parsing: body) else {
+                throw EngineFailure("OPA at \(baseURL) answered \(path) with a body that is not JSON: \(String(decoding: body.prefix(200), as: UTF8.self))")
+            }
+            guard let result = document["result"] else {
+                throw EngineFailure("OPA at \(baseURL) has no result for \(path): the decision is undefined (is package \(policy.package) loaded?)")
+            }
+            return Decision.parse(policy, result: result, engine: name, duration: ContinuousClock.now - started)
+        } catch let failure as EngineFailure {
+            return .failClosed(policy, engine: name, duration: ContinuousClock.now - started, reason: failure.description)
+        } catch {
+            return .failClosed(policy, engine: name, duration: ContinuousClock.now - started, reason: "OPA at \(baseURL): \(error)")
+        }
+    }
+
+    private func put(_ path: String, body: JSONValue) async throws {
+        _ = try await send(.PUT, path, body: body, accept: [200, 204])
+    }
+
+    private func post(_ path: String, body: JSONValue) async throws -> Data {
+        try await send(.POST, path, body: body, accept: [200])
+    }
+
+    private func send(_ method: HTTPMethod, _ path: String, body: JSONValue, accept: Set<UInt>) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body.description))
+        let response: HTTPClientResponse
+        let deadline = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
+        do {
+            response = try await client.execute(request, timeout: deadline)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
+            throw EngineFailure("OPA at \(baseURL) did not answer \(method) \(path) within \(timeout.manifestText) (policy.timeout)")
+        } catch {
+            throw EngineFailure("OPA at \(baseURL) is unreachable (\(error)); start it, or set policy.engine: embedded")
+        }
+        let bytes: ByteBuffer
+        do {
+            bytes = try await response.body.collect(upTo: 4 << 20)
+        } catch {
+            throw EngineFailure("OPA at \(baseURL) did not finish answering \(method) \(path) within \(timeout.manifestText)")
+        }
+        guard accept.contains(response.status.code) else {
+            let text = String(buffer: bytes).prefix(300)
+            throw EngineFailure("OPA at \(baseURL) answered \(method) \(path) with HTTP \(response.status.code): \(text)")
+        }
+        return Data(buffer: bytes)
+    }
+}

@@ -1,0 +1,43 @@
+# `swiftdeploy policy test` runs every test_ rule here, as `opa test` would.
+package swiftdeploy.canary_safety_test
+
+import rego.v1
+
+import data.swiftdeploy.canary_safety.verdict
+
+limits := {"max_error_rate": 0.05, "max_p99_latency_ms": 500, "min_requests": 20}
+
+good := {"error_rate": 0.01, "p99_latency_ms": 120, "requests": 400, "window_s": 30}
+
+rules(canary) := {v.rule | some v in verdict(canary, limits).violations}
+
+messages(canary) := {v.message | some v in verdict(canary, limits).violations}
+
+test_good_canary_is_allowed if {
+	verdict(good, limits).allow
+	rules(good) == set()
+}
+
+test_error_rate_at_the_limit_is_allowed if verdict(object.union(good, {"error_rate": 0.05}), limits).allow
+
+test_error_rate_above_the_limit_is_denied if rules(object.union(good, {"error_rate": 0.051})) == {"max_error_rate"}
+
+test_latency_at_the_limit_is_allowed if verdict(object.union(good, {"p99_latency_ms": 500}), limits).allow
+
+test_latency_above_the_limit_is_denied if rules(object.union(good, {"p99_latency_ms": 501})) == {"max_p99_latency_ms"}
+
+test_exactly_min_requests_is_enough if verdict(object.union(good, {"requests": 20}), limits).allow
+
+test_too_little_traffic_is_inconclusive if {
+	messages(object.union(good, {"requests": 19})) == {"inconclusive: not enough traffic (19 requests in 30s, need at least 20)"}
+}
+
+test_message_names_observed_and_limit if {
+	messages(object.union(good, {"error_rate": 0.2})) == {"error_rate 20.0% exceeds maximum 5.0%"}
+}
+
+test_missing_measure_is_denied if rules(object.remove(good, ["p99_latency_ms"])) == {"p99_latency_ms"}
+
+test_null_measure_is_denied if rules(object.union(good, {"error_rate": null})) == {"error_rate"}
+
+test_missing_limit_is_denied if not verdict(good, object.remove(limits, ["min_requests"])).allow
