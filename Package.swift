@@ -81,7 +81,11 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(
             name: "PolicyTests",
-            dependencies: ["Policy", "Manifest", "TestSupport", .product(name: "Hummingbird", package: "hummingbird")]
+            dependencies: [
+                "Policy", "Manifest", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),

@@ -34,6 +34,11 @@ int crego_open(const char *path, crego_api *api, char *error, size_t error_size)
     RESOLVE(regoFreeOutput);
     RESOLVE(regoErrorSize);
     RESOLVE(regoError);
+    RESOLVE(regoAddEntrypoint);
+    RESOLVE(regoBuild);
+    RESOLVE(regoBundleOk);
+    RESOLVE(regoBundleQueryEntrypoint);
+    RESOLVE(regoFreeBundle);
     api->handle = handle;
     return 0;
 }

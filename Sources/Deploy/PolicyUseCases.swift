@@ -105,3 +105,50 @@ public struct PolicyTestUseCase: Sendable {
         return failed == 0 && !results.isEmpty
     }
 }
+
+/// `swiftdeploy policy bench`: warm decision latency of the configured engine on the default
+/// policies' inputs (p50, p99, max) and decisions per second.
+public struct PolicyBenchUseCase: Sendable {
+    public struct Figures: Sendable {
+        public let decisions: Int
+        public let p50: Duration
+        public let p99: Duration
+        public let max: Duration
+        public let perSecond: Double
+    }
+
+    public let engine: any PolicyEngine
+    public let console: any Console
+
+    public init(project: Project, console: any Console = TerminalConsole()) {
+        engine = PolicySetup(manifest: project.manifest).engine()
+        self.console = console
+    }
+
+    public func run(decisions: Int) async -> Figures {
+        let inputs: [(PolicyName, JSONValue)] = [
+            (.infrastructure, ["cpu_load": 0.5, "disk_free_gb": 40, "mem_used_pct": 35]),
+            (.canarySafety, ["error_rate": 0.2, "p99_latency_ms": 450, "requests": 120, "window_s": 30]),
+        ]
+        for (policy, input) in inputs { _ = await engine.decide(policy, input: input) }  // warm: modules compiled once
+        var latencies: [Duration] = []
+        latencies.reserveCapacity(decisions)
+        let started = ContinuousClock.now
+        for index in 0..<decisions {
+            let (policy, input) = inputs[index % inputs.count]
+            let before = ContinuousClock.now
+            _ = await engine.decide(policy, input: input)
+            latencies.append(ContinuousClock.now - before)
+        }
+        let elapsed = ContinuousClock.now - started
+        latencies.sort()
+        let figures = Figures(
+            decisions: decisions, p50: latencies[latencies.count / 2],
+            p99: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))], max: latencies.last ?? .zero,
+            perSecond: Double(decisions) / elapsed.seconds)
+        func ms(_ duration: Duration) -> String { String(format: "%.3f ms", duration.seconds * 1000) }
+        console.say("policy bench (\(engine.name), warm, \(decisions) decisions over infrastructure and canary_safety): "
+            + "p50 \(ms(figures.p50)), p99 \(ms(figures.p99)), max \(ms(figures.max)), \(Int(figures.perSecond)) decisions/s")
+        return figures
+    }
+}

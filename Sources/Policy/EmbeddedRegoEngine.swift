@@ -64,8 +64,10 @@ public struct EngineFailure: Error, Sendable, Equatable, CustomStringConvertible
     public init(_ description: String) { self.description = description }
 }
 
-/// The default engine: rego-cpp in process. One interpreter holds the modules and the data and is
-/// reused for every decision (only the input changes), under a lock: rego-cpp is not thread-safe.
+/// The default engine: rego-cpp in process. One interpreter holds the modules and the data, compiled
+/// once into a bundle with the two decisions as entry points; every decision only sets the input
+/// and runs an entry point (a fraction of a millisecond, against several ms for a fresh query).
+/// Access is under a lock: rego-cpp is not thread-safe.
 public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
     public let name = "embedded"
     private let lock = NSLock()
@@ -73,6 +75,8 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
     private let modules: [PolicyFiles.Module]
     private let data: JSONValue
     private var interpreter: UnsafeMutableRawPointer?
+    /// The compiled decisions; nil when the modules could not be built into a bundle (queries still work).
+    private var bundle: UnsafeMutableRawPointer?
     private var setupFailure: EngineFailure?
 
     public init(modules: [PolicyFiles.Module], data: JSONValue, library: Result<RegoLibrary, EngineFailure> = RegoLibrary.shared) {
@@ -82,7 +86,9 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
     }
 
     deinit {
-        if let interpreter, case .success(let library) = library { library.api.regoFree(interpreter) }
+        guard case .success(let library) = library else { return }
+        if let bundle { library.api.regoFreeBundle(bundle) }
+        if let interpreter { library.api.regoFree(interpreter) }
     }
 
     public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
@@ -114,7 +120,13 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
                 return .failure(EngineFailure("rego-cpp refused the input: \(Self.error(api, rego))"))
             }
         }
-        guard let output = api.regoQuery(rego, query) else {
+        let output: UnsafeMutableRawPointer?
+        if let bundle, let entrypoint = Self.entrypoint(query) {
+            output = api.regoBundleQueryEntrypoint(rego, bundle, entrypoint)
+        } else {
+            output = api.regoQuery(rego, query)
+        }
+        guard let output else {
             return .failure(EngineFailure(Self.describe(Self.error(api, rego))))
         }
         defer { api.regoFreeOutput(output) }
@@ -150,7 +162,19 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
             return nil
         }
         interpreter = rego
+        for policy in PolicyName.allCases {
+            if let entrypoint = Self.entrypoint(policy.query) { _ = api.regoAddEntrypoint(rego, entrypoint) }
+        }
+        if let built = api.regoBuild(rego) {
+            if api.regoBundleOk(built) { bundle = built } else { api.regoFreeBundle(built) }
+        }
         return rego
+    }
+
+    /// `data.a.b.decision` → `a/b/decision`, for the decisions compiled into the bundle; nil otherwise.
+    static func entrypoint(_ query: String) -> String? {
+        guard PolicyName.allCases.contains(where: { $0.query == query }) else { return nil }
+        return query.dropFirst("data.".count).replacingOccurrences(of: ".", with: "/")
     }
 
     private static func error(_ api: crego_api, _ rego: UnsafeMutableRawPointer) -> String {

@@ -40,7 +40,7 @@ public struct PolicySetup: Sendable {
     /// The engine the manifest asks for.
     public func engine() -> any PolicyEngine {
         switch settings.engine {
-        case .embedded: EmbeddedRegoEngine(modules: PolicyFiles.load(directory: directory), data: data)
+        case .embedded: EmbeddedRegoEngine(modules: PolicyFiles.load(directory: directory, tests: false), data: data)
         case .opa: OPAEngine(baseURL: settings.opaURL, timeout: settings.timeout, data: data)
         }
     }
@@ -54,11 +54,13 @@ public enum PolicyFiles {
         public let text: String
     }
 
-    public static func load(directory: String) -> [Module] {
+    /// - Parameter tests: include `*_test.rego` files (the test runner needs them; decisions do not).
+    public static func load(directory: String, tests: Bool = true) -> [Module] {
+        func wanted(_ name: String) -> Bool { name.hasSuffix(".rego") && (tests || !name.hasSuffix("_test.rego")) }
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            return DefaultPolicies.files.map { Module(name: $0.name, text: $0.text) }
+            return DefaultPolicies.files.filter { wanted($0.name) }.map { Module(name: $0.name, text: $0.text) }
         }
-        return names.filter { $0.hasSuffix(".rego") }.sorted().compactMap { name in
+        return names.filter(wanted).sorted().compactMap { name in
             let path = (directory as NSString).appendingPathComponent(name)
             return (try? String(contentsOfFile: path, encoding: .utf8)).map { Module(name: path, text: $0) }
         }

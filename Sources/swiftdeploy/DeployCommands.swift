@@ -137,7 +137,8 @@ struct Chaos: NotBuiltYet {
 
 struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "policy", abstract: "Evaluate and test the Rego policies.", subcommands: [PolicyCheck.self, PolicyTest.self])
+        commandName: "policy", abstract: "Evaluate, test and benchmark the Rego policies.",
+        subcommands: [PolicyCheck.self, PolicyTest.self, PolicyBench.self])
 }
 
 struct PolicyCheck: AsyncParsableCommand {
@@ -176,5 +177,18 @@ struct PolicyTest: AsyncParsableCommand {
             passed = PolicyTestUseCase(project: try Project(file: manifest.file)).run()
         }
         if !passed { throw ExitCode(1) }
+    }
+}
+
+struct PolicyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Warm decision latency (p50, p99) and decisions per second of the configured engine.")
+    @OptionGroup var manifest: ManifestOption
+    @Option(help: "Decisions to time.") var decisions: Int = 5000
+
+    func run() async throws {
+        try await Failure.reporting {
+            _ = await PolicyBenchUseCase(project: try Project(file: manifest.file)).run(decisions: max(1, decisions))
+        }
     }
 }

@@ -17,6 +17,7 @@ import Testing
                 version: 4.5.6
                 canary: { version: 4.6.0, port: \(TestSupport.freePort()) }
             nginx: { port: \(nginxPort), contact: e2e@example.com }
+            policy: { infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 } }
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
 
         let deploy = try TestSupport.run("swiftdeploy", ["deploy"], in: directory)
@@ -54,6 +55,7 @@ import Testing
             services:
               app: { command: [swiftdeploy-demo, --port, "{port}"], port: \(appPort), version: 1.0.0 }
             nginx: { port: \(nginxPort), contact: oncall@example.com }
+            policy: { infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 } }
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
         #expect(try TestSupport.run("swiftdeploy", ["deploy"], in: directory).status == 0)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: directory) }

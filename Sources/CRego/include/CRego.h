@@ -20,6 +20,11 @@ typedef struct crego_api {
     void (*regoFreeOutput)(void *output);
     uint32_t (*regoErrorSize)(void *rego);
     uint32_t (*regoError)(void *rego, char *buffer, uint32_t size);
+    uint32_t (*regoAddEntrypoint)(void *rego, const char *entrypoint);
+    void *(*regoBuild)(void *rego);
+    bool (*regoBundleOk)(void *bundle);
+    void *(*regoBundleQueryEntrypoint)(void *rego, void *bundle, const char *entrypoint);
+    void (*regoFreeBundle)(void *bundle);
 } crego_api;
 
 /// Opens the library at `path` and resolves every symbol. Returns 0 on success; otherwise writes
