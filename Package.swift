@@ -44,7 +44,14 @@ let package = Package(
         .target(name: "Telemetry"),
         .target(name: "Guard", dependencies: ["Telemetry"]),
         .target(name: "Dashboard", dependencies: ["Guard", "Telemetry"]),
-        .target(name: "Deploy", dependencies: ["Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard"]),
+        .target(
+            name: "Deploy",
+            dependencies: [
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "DemoService",
             dependencies: [

@@ -24,9 +24,8 @@ public struct DiffUseCase: Sendable {
         if manifest.runtime == .local {
             let runtime = project.localRuntime
             let state = try runtime.state()
-            if runtime.nginx.runningPid() != nil {
-                let live = NginxConfig.render(manifest, target: .local, canaryWeight: state.tracks[.canary] != nil ? state.canaryWeight : nil,
-                                              manifestHash: project.manifestHash)
+            if runtime.nginx.runningPid() != nil, let routing = state.routing {
+                let live = NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: project.manifestHash)
                 comparisons.append((runtime.nginx.configFile, live))
             }
         }

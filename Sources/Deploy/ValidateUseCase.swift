@@ -100,8 +100,7 @@ public struct ValidateUseCase: Sendable {
         let name = "nginx -t accepts the generated config"
         let prefix = NSTemporaryDirectory() + "swiftdeploy-validate-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: prefix) }
-        let config = NginxConfig.render(project.manifest, target: .local, canaryWeight: project.manifest.service.canary?.weight,
-                                        manifestHash: project.manifestHash)
+        let config = NginxConfig.render(project.manifest, target: .local, routing: .declared(project.manifest), manifestHash: project.manifestHash)
         do {
             let server = NginxServer(binary: project.manifest.nginx.binary, prefix: prefix, configFile: "\(prefix)/nginx.conf")
             try server.prepare()

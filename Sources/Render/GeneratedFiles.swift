@@ -10,7 +10,7 @@ public enum GeneratedFiles {
     public static func render(_ manifest: Manifest, manifestHash: String) throws -> [File] {
         [
             File(name: "nginx.conf", content: NginxConfig.render(
-                manifest, target: NginxTarget(manifest.runtime), canaryWeight: manifest.service.canary?.weight, manifestHash: manifestHash)),
+                manifest, target: NginxTarget(manifest.runtime), routing: .declared(manifest), manifestHash: manifestHash)),
             File(name: "docker-compose.yml", content: try ComposeFile.render(manifest, manifestHash: manifestHash)),
         ]
     }

@@ -16,6 +16,34 @@ public enum NginxTarget: Sendable {
     public var accessLog: String { self == .local ? "logs/access.log" : "\(ComposeFile.nginxLogDirectory)/access.log" }
 }
 
+/// Where nginx sends traffic: the stable instance's port and, while a canary runs, its port and share.
+public struct Routing: Sendable, Equatable, Codable {
+    public struct CanaryRoute: Sendable, Equatable, Codable {
+        public var port: Int
+        /// Percentage of requests (0-100).
+        public var weight: Int
+
+        public init(port: Int, weight: Int) {
+            self.port = port
+            self.weight = weight
+        }
+    }
+
+    public var stablePort: Int
+    public var canary: CanaryRoute?
+
+    public init(stablePort: Int, canary: CanaryRoute? = nil) {
+        self.stablePort = stablePort
+        self.canary = canary
+    }
+
+    /// The routing the manifest declares: its ports, and its canary at its weight when configured.
+    public static func declared(_ manifest: Manifest) -> Routing {
+        Routing(stablePort: manifest.service.port,
+                canary: manifest.service.canary.map { CanaryRoute(port: $0.port, weight: $0.weight) })
+    }
+}
+
 /// Renders nginx.conf from a manifest: deterministic, stamped with the manifest's hash.
 public enum NginxConfig {
     /// The fields of every access-log line, in the order written. The guard and canary analysis read them.
@@ -23,13 +51,13 @@ public enum NginxConfig {
                                    "request_time", "upstream_response_time", "upstream", "ua"]
 
     /// - Parameters:
-    ///   - canaryWeight: share of traffic (0-100) sent to the canary track; nil when no canary runs.
+    ///   - routing: the ports nginx proxies to and the canary's share.
     ///   - manifestHash: SHA-256 of the manifest text, written into the header.
-    public static func render(_ manifest: Manifest, target: NginxTarget, canaryWeight: Int?, manifestHash: String) -> String {
+    public static func render(_ manifest: Manifest, target: NginxTarget, routing: Routing, manifestHash: String) -> String {
         let service = manifest.service
         let timeout = manifest.nginx.proxyTimeout
         let connectTimeout = min(timeout, .seconds(5))
-        let stableAddress = target == .local ? "127.0.0.1:\(service.port)" : "\(service.name):\(service.port)"
+        let stableAddress = target == .local ? "127.0.0.1:\(routing.stablePort)" : "\(service.name):\(routing.stablePort)"
         var out = GeneratedHeader.lines(comment: "#", manifestHash: manifestHash, manifestName: manifest.name)
         out += """
             worker_processes 1;
@@ -57,7 +85,8 @@ public enum NginxConfig {
             """
         out += trustedProxies(manifest.guardSettings.trustedProxies.map(\.description))
         out += "    upstream swiftdeploy_stable {\n        server \(stableAddress);\n        keepalive 16;\n    }\n"
-        if let canary = service.canary, let weight = canaryWeight {
+        if let canary = routing.canary {
+            let weight = canary.weight
             let canaryAddress = target == .local ? "127.0.0.1:\(canary.port)" : "\(service.name)-canary:\(canary.port)"
             out += "    upstream swiftdeploy_canary {\n        server \(canaryAddress);\n        keepalive 16;\n    }\n"
             out += split(weight: weight, sticky: manifest.nginx.sticky)

@@ -1,13 +1,16 @@
 import Foundation
 import Manifest
+import Render
 import Telemetry
 
-/// Drives `docker compose` with the generated docker-compose.yml. Fails with a clear message
-/// where no Docker engine answers.
+/// Drives `docker compose` with the generated docker-compose.yml. Every action first checks that
+/// a Docker engine answers, and says so clearly when none does.
 public struct ComposeRuntime: Runtime {
     public let manifest: Manifest
 
     public init(manifest: Manifest) { self.manifest = manifest }
+
+    public var publicURL: String { "http://127.0.0.1:\(manifest.nginx.port)" }
 
     /// Throws unless `docker info` answers: the engine is needed for every compose action.
     public func requireEngine() throws(ProcessError) {
@@ -28,27 +31,29 @@ public struct ComposeRuntime: Runtime {
         guard result.status == 0 else { throw ProcessError("docker compose \(arguments.joined(separator: " ")) failed:\n\(result.output)") }
     }
 
-    public func start(_ track: Track) async throws -> StackState.TrackRecord {
-        let service = track == .stable ? manifest.service.name : "\(manifest.service.name)-canary"
-        try compose(["up", "-d", "--wait", service])
-        let version = track == .stable ? manifest.service.version : manifest.service.canary?.version ?? ""
-        let port = track == .stable ? manifest.service.port : manifest.service.canary?.port ?? 0
-        return StackState.TrackRecord(pid: 0, port: port, version: version, command: [], startedAt: Date(), log: "docker compose logs \(service)")
+    private func serviceName(_ track: Track) -> String {
+        track == .stable ? manifest.service.name : "\(manifest.service.name)-canary"
     }
-
-    public func stop(_ track: Track) async throws {
-        try compose(["stop", track == .stable ? manifest.service.name : "\(manifest.service.name)-canary"])
-    }
-
-    public func route(canaryWeight: Int?) async throws {
-        try compose(["up", "-d", "--wait", "nginx"])
-        try compose(["exec", "nginx", "nginx", "-s", "reload"])
-    }
-
-    public func teardown() async throws { try compose(["down"]) }
 
     public func state() throws -> StackState {
         try requireEngine()
         return StackState()
     }
+
+    public func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord {
+        try compose(["up", "-d", "--wait", serviceName(track)])
+        return StackState.TrackRecord(pid: 0, port: spec.ports.first ?? 0, version: spec.version, command: [], startedAt: Date(),
+                                      log: "docker compose logs \(serviceName(track))", spec: spec)
+    }
+
+    public func route(_ routing: Routing) async throws {
+        try compose(["up", "-d", "--wait", "nginx"])
+        try compose(["exec", "nginx", "nginx", "-s", "reload"])
+    }
+
+    public func retire(_ record: StackState.TrackRecord) async {}
+
+    public func update(_ change: (inout StackState) -> Void) throws { try requireEngine() }
+
+    public func teardown() async throws { try compose(["down"]) }
 }

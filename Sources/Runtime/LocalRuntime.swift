@@ -24,7 +24,6 @@ public struct LocalRuntime: Runtime {
         NginxServer(binary: manifest.nginx.binary, prefix: "\(stateDirectory)/nginx", configFile: "\(stateDirectory)/nginx/nginx.conf")
     }
 
-    /// The URL clients use: nginx's listen address and port.
     public var publicURL: String {
         let host = manifest.nginx.listen == "0.0.0.0" ? "127.0.0.1" : manifest.nginx.listen
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(manifest.nginx.port)"
@@ -33,80 +32,47 @@ public struct LocalRuntime: Runtime {
     public func state() throws(ProcessError) -> StackState {
         var state = try StackState.load(from: stateDirectory)
         _ = state.forgetStale()
+        if nginx.runningPid() == nil { state.nginxPid = nil }
         return state
     }
 
-    struct TrackSpec {
-        let command: [String]
-        let port: Int
-        let version: String
-        let env: [String: String]
-    }
-
-    func spec(_ track: Track) throws(ProcessError) -> TrackSpec {
-        let service = manifest.service
-        switch track {
-        case .stable:
-            return TrackSpec(command: service.command ?? [], port: service.port, version: service.version, env: service.env)
-        case .canary:
-            guard let canary = service.canary else {
-                throw ProcessError("\(manifest.file): services.\(service.name).canary is not configured; add a canary section first")
-            }
-            return TrackSpec(command: canary.command ?? [], port: canary.port, version: canary.version,
-                             env: service.env.merging(canary.env) { $1 })
-        }
-    }
-
-    public func start(_ track: Track) async throws -> StackState.TrackRecord {
-        let spec = try spec(track)
+    public func update(_ change: (inout StackState) -> Void) throws(ProcessError) {
         var state = try state()
-        if let running = state.tracks[track], running.version == spec.version, running.port == spec.port {
-            return running
+        change(&state)
+        try state.save(to: stateDirectory)
+    }
+
+    public func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord {
+        guard !spec.command.isEmpty else {
+            throw ProcessError("services.\(manifest.service.name)\(track == .canary ? ".canary" : "").command is empty; runtime local needs a command")
         }
-        if let running = state.tracks[track] {
-            throw ProcessError("the \(track) track already runs version \(running.version) (pid \(running.pid)); roll out a new version with `swiftdeploy deploy` after stopping it")
-        }
-        guard !spec.command.isEmpty else { throw ProcessError("services.\(manifest.service.name).command is empty") }
-        guard PortProbe.isFree(spec.port) else {
-            throw ProcessError("port \(spec.port) for the \(track) track is already in use; stop what holds it (ss -ltnp 'sport = :\(spec.port)') or change the port in \(manifest.file)")
+        guard let port = spec.ports.first(where: { PortProbe.isFree($0) }) else {
+            throw ProcessError("ports \(spec.ports.map(String.init).joined(separator: " and ")) for the \(track) track are all in use; stop what holds them (ss -ltnp) or change the port in \(manifest.file)")
         }
         try createDirectory(logDirectory)
-        let log = "\(logDirectory)/\(manifest.service.name)-\(track).log"
-        let command = spec.command.map { $0.replacingOccurrences(of: "{port}", with: String(spec.port)) }
+        let log = "\(logDirectory)/\(manifest.service.name)-\(track)-\(port).log"
+        let command = spec.command.map { $0.replacingOccurrences(of: "{port}", with: String(port)) }
         var environment = spec.env
-        environment["PORT"] = String(spec.port)
+        environment["PORT"] = String(port)
         environment["MODE"] = track.rawValue
         environment["APP_VERSION"] = spec.version
         let pid = try ChildProcess.spawn(command, environment: environment, logFile: log)
-        let health = "http://127.0.0.1:\(spec.port)\(manifest.service.healthcheck.path)"
+        let health = "http://127.0.0.1:\(port)\(manifest.service.healthcheck.path)"
         do {
             try await HealthWait.until200(health, timeout: manifest.service.healthcheck.timeout,
                                           interval: manifest.service.healthcheck.interval) { ChildProcess.isAlive(pid) }
         } catch {
             await ChildProcess.stop(pid, grace: .seconds(2))
             let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(10).joined(separator: "\n")
-            throw ProcessError("the \(track) track did not become healthy: \(error)\nlast lines of \(log):\n\(tail)")
+            throw ProcessError("the \(track) track (\(spec.version)) did not become healthy: \(error)\nlast lines of \(log):\n\(tail)")
         }
-        let record = StackState.TrackRecord(pid: pid, port: spec.port, version: spec.version, command: command, startedAt: Date(), log: log)
-        state = try self.state()
-        state.tracks[track] = record
-        try state.save(to: stateDirectory)
-        return record
+        return StackState.TrackRecord(pid: pid, port: port, version: spec.version, command: command, startedAt: Date(), log: log, spec: spec)
     }
 
-    public func stop(_ track: Track) async throws {
-        var state = try state()
-        guard let record = state.tracks[track] else { return }
-        await ChildProcess.stop(record.pid)
-        state.tracks[track] = nil
-        try state.save(to: stateDirectory)
-    }
-
-    public func route(canaryWeight: Int?) async throws {
-        var state = try state()
+    public func route(_ routing: Routing) async throws {
         let server = nginx
         try server.prepare()
-        let config = NginxConfig.render(manifest, target: .local, canaryWeight: canaryWeight, manifestHash: manifestHash)
+        let config = NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: manifestHash)
         try write(config, to: server.configFile)
         if server.runningPid() != nil {
             try await server.reload()
@@ -115,20 +81,23 @@ public struct LocalRuntime: Runtime {
                 throw ProcessError("nginx port \(manifest.nginx.port) is already in use; stop what holds it (ss -ltnp 'sport = :\(manifest.nginx.port)') or change nginx.port in \(manifest.file)")
             }
             try createDirectory(logDirectory)
-            state.nginxPid = try await server.start(logFile: "\(logDirectory)/nginx.log")
+            _ = try await server.start(logFile: "\(logDirectory)/nginx.log")
         }
-        state.nginxPid = server.runningPid()
-        state.canaryWeight = canaryWeight
-        try state.save(to: stateDirectory)
+        try update { state in
+            state.nginxPid = server.runningPid()
+            state.routing = routing
+        }
+    }
+
+    public func retire(_ record: StackState.TrackRecord) async {
+        await ChildProcess.stop(record.pid)
     }
 
     public func teardown() async throws {
+        let state = try state()
         await nginx.stop()
-        for track in Track.allCases.reversed() { try await stop(track) }
-        var state = try state()
-        state.nginxPid = nil
-        state.canaryWeight = nil
-        try state.save(to: stateDirectory)
+        for record in state.tracks.values { await retire(record) }
+        try? FileManager.default.removeItem(atPath: StackState.file(in: stateDirectory))
     }
 
     private func createDirectory(_ path: String) throws(ProcessError) {

@@ -1,17 +1,59 @@
 import Manifest
+import Render
 import Telemetry
 
-/// Brings a manifest's tracks and its nginx up and down. `LocalRuntime` runs child processes and
-/// a real nginx on this host; `ComposeRuntime` drives `docker compose`.
+/// How to run one instance of a track.
+public struct TrackSpec: Sendable, Equatable, Codable {
+    public var command: [String]
+    public var image: String?
+    /// Ports to try, in order: the track's own, then its other slot (so a replacement can start
+    /// while the instance it replaces still serves).
+    public var ports: [Int]
+    public var version: String
+    public var env: [String: String]
+
+    public init(command: [String], image: String?, ports: [Int], version: String, env: [String: String]) {
+        self.command = command
+        self.image = image
+        self.ports = ports
+        self.version = version
+        self.env = env
+    }
+
+    /// A port's other slot: 10000 above it, or below when that would pass 65535.
+    public static func slots(_ port: Int) -> [Int] { [port, port + 10000 <= 65535 ? port + 10000 : port - 10000] }
+
+    /// The manifest's stable and canary tracks.
+    public static func stable(_ manifest: Manifest) -> TrackSpec {
+        let service = manifest.service
+        return TrackSpec(command: service.command ?? [], image: service.image, ports: slots(service.port), version: service.version, env: service.env)
+    }
+
+    public static func canary(_ manifest: Manifest) -> TrackSpec? {
+        guard let canary = manifest.service.canary else { return nil }
+        return TrackSpec(command: canary.command ?? [], image: canary.image, ports: slots(canary.port), version: canary.version,
+                         env: manifest.service.env.merging(canary.env) { $1 })
+    }
+}
+
+/// Brings a manifest's instances and its nginx up and down. Use cases compose these steps into
+/// zero-downtime moves: launch the new instance, route to it, then retire the old one.
+/// `LocalRuntime` runs child processes and a real nginx; `ComposeRuntime` drives `docker compose`.
 public protocol Runtime: Sendable {
-    /// Starts a track's app and returns once it answers its health check directly.
-    func start(_ track: Track) async throws -> StackState.TrackRecord
-    /// Stops a track's app (after nginx no longer routes to it).
-    func stop(_ track: Track) async throws
-    /// Writes nginx's live configuration for this routing and starts or reloads nginx.
-    func route(canaryWeight: Int?) async throws
-    /// Stops everything this manifest started.
-    func teardown() async throws
     /// What is running now, stale records dropped.
     func state() throws -> StackState
+    /// Starts an instance serving `track` on the first free port of `spec`, and returns once it
+    /// answers its health check. It is neither routed to nor recorded yet.
+    func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord
+    /// Points nginx at `routing` (starting it if needed) and returns once every old worker has
+    /// finished its requests.
+    func route(_ routing: Routing) async throws
+    /// Stops an instance nginx no longer sends traffic to.
+    func retire(_ record: StackState.TrackRecord) async
+    /// Changes the persisted state.
+    func update(_ change: (inout StackState) -> Void) throws
+    /// Stops nginx and every instance, and removes the runtime state.
+    func teardown() async throws
+    /// The URL clients use.
+    var publicURL: String { get }
 }

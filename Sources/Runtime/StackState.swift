@@ -1,9 +1,11 @@
 import Foundation
+import Render
 import Telemetry
 
 /// What is running for one manifest, persisted under the state directory so a later
 /// `swiftdeploy` process finds and manages what an earlier one started.
 public struct StackState: Codable, Sendable, Equatable {
+    /// One running instance of a track.
     public struct TrackRecord: Codable, Sendable, Equatable {
         public var pid: Int32
         public var port: Int
@@ -11,12 +13,24 @@ public struct StackState: Codable, Sendable, Equatable {
         public var command: [String]
         public var startedAt: Date
         public var log: String
+        /// What it was started from, so a promotion can start the same release as stable.
+        public var spec: TrackSpec
+
+        public init(pid: Int32, port: Int, version: String, command: [String], startedAt: Date, log: String, spec: TrackSpec) {
+            self.pid = pid
+            self.port = port
+            self.version = version
+            self.command = command
+            self.startedAt = startedAt
+            self.log = log
+            self.spec = spec
+        }
     }
 
     public var tracks: [Track: TrackRecord] = [:]
     public var nginxPid: Int32?
-    /// Canary share of traffic nginx is configured with; nil when no canary runs.
-    public var canaryWeight: Int?
+    /// What nginx is configured with; nil before the first deploy.
+    public var routing: Routing?
 
     public init() {}
 

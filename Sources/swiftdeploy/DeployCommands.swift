@@ -1,6 +1,8 @@
 import ArgumentParser
 import Deploy
+import Manifest
 import Policy
+import Telemetry
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -47,13 +49,13 @@ struct Diff: AsyncParsableCommand {
 struct DeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deploy",
-        abstract: "Generate, check the infrastructure policy, start the stable track behind nginx, wait for /healthz.")
+        abstract: "Generate, check the infrastructure policy, start (or replace, with zero failed requests) the stable track behind nginx.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "Deploy even when the infrastructure policy denies (recorded in history).") var force = false
 
     func run() async throws {
         try await Failure.reporting {
-            try await DeployUseCase(project: Project(file: manifest.file)).run(force: force)
+            try await Stack(project: Project(file: manifest.file)).deploy(force: force)
         }
     }
 }
@@ -63,76 +65,140 @@ struct CanaryCommand: AsyncParsableCommand {
         commandName: "canary", abstract: "Run a canary track beside stable.", subcommands: [CanaryStart.self])
 }
 
-struct CanaryStart: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "canary start"
+struct CanaryStart: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start the canary track and send it its weight of traffic.")
+        commandName: "start", abstract: "Start the canary track (after the infrastructure policy) and send it its weight of traffic.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Container image for the canary (compose runtime).") var image: String?
     @Option(help: "Command for the canary (local runtime), e.g. \"swiftdeploy-demo --port {port}\".") var command: String?
-    @Option(help: "Percentage of traffic for the canary, 0-100.") var weight: Int?
+    @Option(help: "Percentage of traffic for the canary, 0-100 (default: the manifest's canary.weight).") var weight: Int?
+    @Flag(help: "Start even when the infrastructure policy denies (recorded in history).") var force = false
+
+    func run() async throws {
+        try await Failure.reporting {
+            try await Stack(project: Project(file: manifest.file)).startCanary(
+                weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image, force: force)
+        }
+    }
 }
 
-struct Promote: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "promote"
+struct Promote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Promote the canary when canary_safety allows (seed spellings: `promote canary` = canary start, `promote stable` = rollback).")
+        abstract: "Make the canary stable when canary_safety allows; exit 1 with the violations when it does not.",
+        discussion: "Seed spellings: `promote canary` = `canary start`, `promote stable` = `rollback`.")
     @OptionGroup var manifest: ManifestOption
-    @Argument(help: "Seed spelling: canary or stable.") var target: String?
-    @Option(help: "Progressive weights, e.g. 10,25,50,100.") var steps: String?
-    @Option(help: "Time between steps, e.g. 30s.") var interval: String?
+    @Argument(help: "Seed spelling: canary (start the canary) or stable (roll back).") var target: String?
+    @Option(help: "Progressive weights, e.g. 10,25,50,100: analysis at every step, rollback on the first deny.") var steps: String?
+    @Option(help: "Time at each step before it is judged, e.g. 30s.") var interval: String = "30s"
     @Flag(help: "Bypass the policy gate (loudly recorded in history).") var force = false
+
+    func validate() throws {
+        if let target, !["canary", "stable"].contains(target) {
+            throw ValidationError("promote takes canary or stable (seed spellings), got \"\(target)\"")
+        }
+        if let steps, parsedSteps(steps) == nil {
+            throw ValidationError("--steps must be rising percentages 1-100 such as 10,25,50,100, got \"\(steps)\"")
+        }
+        guard DurationText.parse(interval) != nil else { throw ValidationError("--interval must be a duration such as 30s, got \"\(interval)\"") }
+    }
+
+    func parsedSteps(_ text: String) -> [Int]? {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
+        let numbers = values.compactMap { $0 }
+        return numbers == numbers.sorted() ? numbers : nil
+    }
+
+    func run() async throws {
+        try await Failure.reporting {
+            let stack = try Stack(project: Project(file: manifest.file))
+            switch target {
+            case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
+            case "stable": try await stack.rollback()
+            default:
+                try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: DurationText.parse(interval)!, force: force)
+            }
+        }
+    }
 }
 
-struct Rollback: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "rollback"
+struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send all traffic to stable and stop the canary (always allowed).")
     @OptionGroup var manifest: ManifestOption
+
+    func run() async throws {
+        try await Failure.reporting { try await Stack(project: Project(file: manifest.file)).rollback() }
+    }
 }
 
-struct Status: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "status"
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Live view of tracks, rates, error rate, p99 and policy verdicts.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "Print once and exit.") var once = false
     @Option(help: "Refresh interval.") var interval: String = "2s"
-    @Flag(help: "Machine-readable output.") var json = false
-}
-
-struct Audit: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "audit"
-    static let configuration = CommandConfiguration(abstract: "Turn history.jsonl into a Markdown audit report.")
-    @OptionGroup var manifest: ManifestOption
-    @Option(help: "Report file.") var out: String = "audit_report.md"
-}
-
-struct Teardown: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stop nginx and every track.")
-    @OptionGroup var manifest: ManifestOption
-    @Flag(help: "Also remove the state directory.") var clean = false
+    @Flag(help: "Machine-readable output (one JSON object per refresh).") var json = false
 
     func run() async throws {
+        guard let every = DurationText.parse(interval) else { throw ValidationError("--interval must be a duration such as 2s") }
         try await Failure.reporting {
-            try await TeardownUseCase(project: Project(file: manifest.file)).run(clean: clean)
+            try await StatusUseCase(stack: Stack(project: Project(file: manifest.file))).run(once: once, interval: every, json: json)
         }
     }
 }
 
-struct Chaos: NotBuiltYet {
-    static let issue = 5
-    static let spelling = "chaos"
-    static let configuration = CommandConfiguration(abstract: "Inject a fault into a running track: slow, error or recover.")
+struct Audit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Turn history.jsonl into a Markdown audit report.")
+    @OptionGroup var manifest: ManifestOption
+    @Option(help: "Report file.") var out: String = "audit_report.md"
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            let history = History(stateDirectory: project.manifest.stateDirectory)
+            try AuditUseCase(history: history).write(title: project.manifest.name, to: out)
+            print("audit: wrote \(out) from \(history.path)")
+        }
+    }
+}
+
+struct Teardown: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop nginx and every track and remove runtime state.")
+    @OptionGroup var manifest: ManifestOption
+    @Flag(help: "Also remove the generated files and the whole state directory (history included).") var clean = false
+
+    func run() async throws {
+        try await Failure.reporting {
+            try await Stack(project: Project(file: manifest.file)).teardown(clean: clean)
+        }
+    }
+}
+
+struct Chaos: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Make a running track misbehave: slow, error or recover (demo app's /chaos).")
     @OptionGroup var manifest: ManifestOption
     @Argument(help: "slow, error or recover.") var mode: String
     @Option(help: "Track to affect.") var track: String = "canary"
-    @Option(help: "Share of requests to fail (error mode), 0.0-1.0.") var rate: Double?
-    @Option(help: "Delay per request (slow mode), e.g. 2s.") var duration: String?
+    @Option(help: "Share of requests to fail (error mode), 0.0-1.0.") var rate: Double = 0.5
+    @Option(help: "Delay per request (slow mode), e.g. 2s.") var duration: String = "1s"
+
+    func validate() throws {
+        guard ["slow", "error", "recover"].contains(mode) else { throw ValidationError("mode must be slow, error or recover, got \"\(mode)\"") }
+        guard Track(rawValue: track) != nil else { throw ValidationError("--track must be stable or canary") }
+        guard (0...1).contains(rate) else { throw ValidationError("--rate must be 0.0-1.0") }
+        guard DurationText.parse(duration) != nil else { throw ValidationError("--duration must be a duration such as 2s") }
+    }
+
+    func run() async throws {
+        let body: JSONValue = switch mode {
+        case "slow": ["mode": "slow", "duration": .number(DurationText.parse(duration)!.seconds)]
+        case "error": ["mode": "error", "rate": .number(rate)]
+        default: ["mode": "recover"]
+        }
+        try await Failure.reporting {
+            try await Stack(project: Project(file: manifest.file)).chaos(body, track: Track(rawValue: track)!)
+        }
+    }
 }
 
 struct PolicyCommand: AsyncParsableCommand {

@@ -36,11 +36,12 @@ import Testing
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pid = try ChildProcess.spawn(["sleep", "30"], logFile: "\(directory)/sleep.log")
+        let spec = TrackSpec(command: ["sleep", "30"], image: nil, ports: [1], version: "1", env: [:])
         var state = StackState()
-        state.tracks[.stable] = .init(pid: pid, port: 1, version: "1", command: ["sleep", "30"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "")
+        state.tracks[.stable] = .init(pid: pid, port: 1, version: "1", command: ["sleep", "30"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
         // Our own pid is alive but is not `nginx`: a recycled pid must not be mistaken for ours.
         state.nginxPid = getpid()
-        state.tracks[.canary] = .init(pid: getpid(), port: 2, version: "2", command: ["swiftdeploy-demo"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "")
+        state.tracks[.canary] = .init(pid: getpid(), port: 2, version: "2", command: ["swiftdeploy-demo"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
         try state.save(to: directory)
         var loaded = try StackState.load(from: directory)
         #expect(loaded == state)

@@ -1,0 +1,206 @@
+import Foundation
+import Manifest
+import Policy
+import Render
+import Runtime
+import Telemetry
+
+/// The running stack of one manifest and the lifecycle commands that change it: deploy, canary
+/// start, promote, rollback, chaos, teardown. Every change is a zero-downtime move (launch the new
+/// instance, route nginx to it, then retire the old one), gated by policy and written to history.
+public struct Stack: Sendable {
+    public let project: Project
+    public let console: any Console
+    public let engine: any PolicyEngine
+    public let runtime: any Runtime
+    public let history: History
+
+    public init(project: Project, console: any Console = TerminalConsole(), engine: (any PolicyEngine)? = nil) {
+        self.project = project
+        self.console = console
+        self.engine = engine ?? PolicySetup(manifest: project.manifest).engine()
+        runtime = project.runtime
+        history = History(stateDirectory: project.manifest.stateDirectory)
+    }
+
+    var manifest: Manifest { project.manifest }
+    var gate: PolicyGate { PolicyGate(engine: engine, console: console, history: history) }
+
+    func hostInput() -> JSONValue { HostProbe().read(diskPath: manifest.stateDirectory).input }
+
+    /// `deploy`: generate, gate on the host, then start (or replace) the stable track behind nginx.
+    @discardableResult
+    public func deploy(force: Bool = false) async throws -> String {
+        let started = ContinuousClock.now
+        console.say("deploy: \(manifest.name) \(manifest.service.version) (runtime \(manifest.runtime.rawValue))")
+        let written = try InitUseCase(project: project, console: console).run(out: nil)
+        try history.record("init", ["files": .array(written.map { .string($0.path) })])
+        try await gate.require(.infrastructure, input: hostInput(), force: force)
+        let before = try runtime.state()
+        let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))
+        console.say("  stable  \(manifest.service.name) \(instance.version) healthy on 127.0.0.1:\(instance.port) (pid \(instance.pid))")
+        do {
+            try await runtime.route(Routing(stablePort: instance.port, canary: before.routing?.canary))
+        } catch {
+            await runtime.retire(instance)
+            throw error
+        }
+        try runtime.update { $0.tracks[.stable] = instance }
+        if let old = before.tracks[.stable] {
+            await runtime.retire(old)
+            console.say("  replaced \(old.version) (pid \(old.pid), port \(old.port)) after nginx drained it")
+        }
+        try await HealthWait.until200("\(runtime.publicURL)\(manifest.service.healthcheck.path)", timeout: manifest.service.healthcheck.timeout)
+        let elapsed = ContinuousClock.now - started
+        try history.record("deploy", [
+            "version": .string(instance.version), "port": .number(Double(instance.port)), "pid": .number(Double(instance.pid)),
+            "replaced": before.tracks[.stable].map { .string($0.version) } ?? .null, "forced": .bool(force),
+            "seconds": .number((elapsed.seconds * 1000).rounded() / 1000),
+        ])
+        console.say("ready: \(runtime.publicURL) (stable \(instance.version), \(String(format: "%.2f", elapsed.seconds)) s)")
+        return runtime.publicURL
+    }
+
+    /// `canary start`: a canary beside stable taking `weight`% of requests.
+    public func startCanary(weight: Int?, command: [String]?, image: String?, force: Bool = false) async throws {
+        let state = try runtime.state()
+        guard let stable = state.tracks[.stable], state.routing != nil else {
+            throw LifecycleError("no stable track runs for \(manifest.name); run `swiftdeploy deploy` first")
+        }
+        if let running = state.tracks[.canary] {
+            throw LifecycleError("a canary (\(running.version), pid \(running.pid)) already runs; `swiftdeploy promote` or `swiftdeploy rollback` first")
+        }
+        guard var spec = TrackSpec.canary(manifest) ?? command.map({ TrackSpec(command: $0, image: image, ports: TrackSpec.slots(manifest.service.port + 1), version: "canary", env: manifest.service.env) }) else {
+            throw LifecycleError("\(manifest.file): services.\(manifest.service.name).canary is not configured; add one, or pass --command")
+        }
+        if let command { spec.command = command }
+        if let image { spec.image = image }
+        let share = weight ?? manifest.service.canary?.weight ?? 10
+        guard (0...100).contains(share) else { throw LifecycleError("--weight must be 0-100, got \(share)") }
+        console.say("canary: starting \(spec.version) beside stable \(stable.version) with \(share)% of requests")
+        try await gate.require(.infrastructure, input: hostInput(), force: force)
+        let instance = try await runtime.launch(.canary, spec)
+        do {
+            try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: instance.port, weight: share)))
+        } catch {
+            await runtime.retire(instance)
+            throw error
+        }
+        try runtime.update { $0.tracks[.canary] = instance }
+        try history.record("canary_start", ["version": .string(instance.version), "weight": .number(Double(share)),
+                                            "port": .number(Double(instance.port)), "pid": .number(Double(instance.pid))])
+        console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (pid \(instance.pid)), \(share)% of \(runtime.publicURL)")
+    }
+
+    /// The canary_safety decision on the canary's live traffic.
+    public func analyseCanary() async throws -> (decision: Decision, input: JSONValue) {
+        let state = try runtime.state()
+        guard let canary = state.tracks[.canary] else { throw LifecycleError("no canary runs; start one with `swiftdeploy canary start`") }
+        let stats = CanaryAnalysis(manifest: manifest).logStats()[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: 0)
+        let app = await CanaryAnalysis.scrape(port: canary.port)
+        let input = CanaryAnalysis.input(stats, app: app.p99MS)
+        return (await engine.decide(.canarySafety, input: input), input)
+    }
+
+    /// `promote`: when canary_safety allows (at every step, with `steps`), the canary's release
+    /// becomes stable; on the first deny nothing changes (single step) or traffic rolls back (steps).
+    public func promote(steps: [Int], interval: Duration, force: Bool) async throws {
+        let state = try runtime.state()
+        guard let canary = state.tracks[.canary], let stable = state.tracks[.stable] else {
+            throw LifecycleError("no canary runs for \(manifest.name); start one with `swiftdeploy canary start`")
+        }
+        for (index, weight) in steps.enumerated() {
+            try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: canary.port, weight: weight)))
+            try history.record("promote_step", ["weight": .number(Double(weight)), "step": .number(Double(index + 1))])
+            console.say("promote: step \(index + 1)/\(steps.count): canary takes \(weight)%, watching for \(interval.manifestText)")
+            try await Task.sleep(for: interval)
+            do {
+                try await checkCanary(force: force)
+            } catch let blocked as PolicyBlocked {
+                console.warn("promote: rolling back at \(weight)%")
+                try await rollback(reason: "canary_safety denied at \(weight)%")
+                throw blocked
+            }
+        }
+        if steps.isEmpty { try await checkCanary(force: force) }
+        // The canary's release becomes stable: started in stable mode on stable's other slot.
+        var spec = canary.spec
+        spec.ports = TrackSpec.slots(manifest.service.port).sorted { first, _ in first != stable.port }
+        let promoted = try await runtime.launch(.stable, spec)
+        try await runtime.route(Routing(stablePort: promoted.port))
+        try runtime.update { state in
+            state.tracks[.stable] = promoted
+            state.tracks[.canary] = nil
+        }
+        await runtime.retire(canary)
+        await runtime.retire(stable)
+        try history.record("promote", ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
+                                       "steps": .array(steps.map { .number(Double($0)) })])
+        console.say("promote: \(promoted.version) is stable (pid \(promoted.pid), port \(promoted.port)); \(stable.version) retired")
+        if promoted.version != manifest.service.version {
+            console.say("  note: set services.\(manifest.service.name).version to \(promoted.version) in \(manifest.file) so the next deploy keeps it")
+        }
+    }
+
+    private func checkCanary(force: Bool) async throws {
+        let (decision, input) = try await analyseCanary()
+        try history.record(decision, input: input, forced: force && !decision.allow)
+        PolicyReport.lines(decision, input: input).forEach { decision.allow ? console.say("  \($0)") : console.warn("  \($0)") }
+        guard decision.allow else {
+            if force {
+                console.warn("WARNING: --force: promoting although canary_safety denies (recorded in history as forced)")
+                return
+            }
+            throw PolicyBlocked(decision: decision)
+        }
+    }
+
+    /// `rollback`: always allowed; all traffic to stable and the canary stopped.
+    public func rollback(reason: String = "requested") async throws {
+        let state = try runtime.state()
+        guard let stable = state.tracks[.stable] else { throw LifecycleError("no stable track runs; nothing to roll back to") }
+        try await runtime.route(Routing(stablePort: stable.port))
+        guard let canary = state.tracks[.canary] else {
+            console.say("rollback: no canary runs; all traffic already goes to stable \(stable.version)")
+            try history.record("rollback", ["canary": .null, "reason": .string(reason)])
+            return
+        }
+        try runtime.update { $0.tracks[.canary] = nil }
+        await runtime.retire(canary)
+        try history.record("rollback", ["canary": .string(canary.version), "stable": .string(stable.version), "reason": .string(reason)])
+        console.say("rollback: all traffic to stable \(stable.version); canary \(canary.version) stopped")
+    }
+
+    /// `chaos`: tells a running demo instance to misbehave (or recover).
+    public func chaos(_ body: JSONValue, track: Track) async throws {
+        let state = try runtime.state()
+        guard let instance = state.tracks[track] else { throw LifecycleError("no \(track) track runs") }
+        let response = try await SimpleHTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body)
+        try history.record("chaos", ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
+        guard response.status == 200 else {
+            throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.body)")
+        }
+        console.say("chaos: \(track) \(instance.version): \(response.body)")
+    }
+
+    /// `teardown`: stop everything; `clean` also removes the generated files and the state directory.
+    public func teardown(clean: Bool) async throws {
+        try await runtime.teardown()
+        console.say("teardown: stopped nginx and every track of \(manifest.name)")
+        if clean {
+            for name in ["nginx.conf", "docker-compose.yml"] {
+                try? FileManager.default.removeItem(atPath: (manifest.directory as NSString).appendingPathComponent(name))
+            }
+            try? FileManager.default.removeItem(atPath: manifest.stateDirectory)
+            console.say("teardown: removed the generated files and \(manifest.stateDirectory)")
+        } else {
+            try history.record("teardown", [:])
+        }
+    }
+}
+
+/// A lifecycle step that cannot happen in the stack's current state; says what to do instead.
+public struct LifecycleError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,224 @@
+/// One request as nginx logged it, in the JSON format `swiftdeploy init` generates.
+public struct AccessLogEntry: Sendable, Equatable {
+    /// Seconds since the epoch (from `msec`, or `time` when `msec` is absent).
+    public var timestamp: Double
+    public var remoteAddress: String
+    public var forwardedFor: String
+    public var method: String
+    public var uri: String
+    public var status: Int
+    public var bytes: Int
+    /// Seconds nginx spent on the request.
+    public var requestTime: Double
+    /// The traffic track (`stable`/`canary`), nil when the line has none.
+    public var track: Track?
+    public var userAgent: String
+
+    public init(timestamp: Double, remoteAddress: String = "", forwardedFor: String = "", method: String = "GET", uri: String = "/",
+                status: Int, bytes: Int = 0, requestTime: Double = 0, track: Track? = nil, userAgent: String = "") {
+        self.timestamp = timestamp
+        self.remoteAddress = remoteAddress
+        self.forwardedFor = forwardedFor
+        self.method = method
+        self.uri = uri
+        self.status = status
+        self.bytes = bytes
+        self.requestTime = requestTime
+        self.track = track
+        self.userAgent = userAgent
+    }
+}
+
+/// Reads nginx JSON access-log lines byte by byte (no Foundation decoder on the hot path): any
+/// field order, unknown fields skipped, escapes decoded. A line that is not such an object is nil.
+public enum JSONLogLine {
+    public static func parse(_ line: String) -> AccessLogEntry? {
+        var bytes = Array(line.utf8)
+        return bytes.withUnsafeMutableBufferPointer { parse(UnsafeBufferPointer($0)) }
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> AccessLogEntry? {
+        var reader = ByteReader(bytes: bytes)
+        var entry = AccessLogEntry(timestamp: .nan, status: -1)
+        var isoTime: String?
+        reader.skipSpace()
+        guard reader.take(UInt8(ascii: "{")) else { return nil }
+        reader.skipSpace()
+        if reader.take(UInt8(ascii: "}")) { return nil }
+        while true {
+            reader.skipSpace()
+            guard let key = reader.string() else { return nil }
+            reader.skipSpace()
+            guard reader.take(UInt8(ascii: ":")) else { return nil }
+            reader.skipSpace()
+            switch key {
+            case "msec": guard let value = reader.number() else { return nil }; entry.timestamp = value
+            case "time": guard let value = reader.string() else { return nil }; isoTime = value
+            case "remote_addr": guard let value = reader.string() else { return nil }; entry.remoteAddress = value
+            case "xff": guard let value = reader.string() else { return nil }; entry.forwardedFor = value
+            case "method": guard let value = reader.string() else { return nil }; entry.method = value
+            case "uri": guard let value = reader.string() else { return nil }; entry.uri = value
+            case "status": guard let value = reader.number() else { return nil }; entry.status = Int(value)
+            case "bytes": guard let value = reader.number() else { return nil }; entry.bytes = Int(value)
+            case "request_time": guard let value = reader.number() else { return nil }; entry.requestTime = value
+            case "upstream": guard let value = reader.string() else { return nil }; entry.track = Track(rawValue: value)
+            case "ua": guard let value = reader.string() else { return nil }; entry.userAgent = value
+            default: guard reader.skipValue() else { return nil }
+            }
+            reader.skipSpace()
+            if reader.take(UInt8(ascii: ",")) { continue }
+            guard reader.take(UInt8(ascii: "}")) else { return nil }
+            break
+        }
+        if entry.timestamp.isNaN, let isoTime { entry.timestamp = ISO8601.seconds(isoTime) ?? .nan }
+        guard !entry.timestamp.isNaN, entry.status >= 100, entry.status <= 999 else { return nil }
+        return entry
+    }
+}
+
+/// A cursor over one line's bytes with just enough JSON to read flat objects.
+struct ByteReader {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+
+    mutating func skipSpace() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0D || bytes[index] == 0x0A { index += 1 }
+    }
+
+    mutating func take(_ byte: UInt8) -> Bool {
+        guard index < bytes.count, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    mutating func string() -> String? {
+        guard take(UInt8(ascii: "\"")) else { return nil }
+        let start = index
+        // Fast path: no escapes.
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\") { index += 1 }
+        guard index < bytes.count else { return nil }
+        if bytes[index] == UInt8(ascii: "\"") {
+            defer { index += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        }
+        var out = Array(bytes[start..<index])
+        while index < bytes.count {
+            let byte = bytes[index]
+            index += 1
+            if byte == UInt8(ascii: "\"") { return String(decoding: out, as: UTF8.self) }
+            guard byte == UInt8(ascii: "\\") else { out.append(byte); continue }
+            guard index < bytes.count else { return nil }
+            let escaped = bytes[index]
+            index += 1
+            switch escaped {
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "u"):
+                guard index + 4 <= bytes.count, let code = UInt32(String(decoding: UnsafeBufferPointer(rebasing: bytes[index..<index + 4]), as: UTF8.self), radix: 16) else { return nil }
+                index += 4
+                let scalar = Unicode.Scalar(code) ?? "\u{FFFD}"
+                out.append(contentsOf: Array(String(Character(scalar)).utf8))
+            default: out.append(escaped)
+            }
+        }
+        return nil
+    }
+
+    mutating func number() -> Double? {
+        // nginx writes "-" for a missing number in some fields; a quoted number is accepted too.
+        if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+            guard let text = string() else { return nil }
+            return Double(text) ?? (text == "-" ? 0 : nil)
+        }
+        let start = index
+        while index < bytes.count, (bytes[index] >= 0x30 && bytes[index] <= 0x39) || bytes[index] == UInt8(ascii: ".")
+            || bytes[index] == UInt8(ascii: "-") || bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            index += 1
+        }
+        guard index > start else { return nil }
+        return fastDouble(start, index)
+    }
+
+    /// Integer and simple decimal forms without allocating; anything else through Double(String).
+    private func fastDouble(_ start: Int, _ end: Int) -> Double? {
+        var whole: Double = 0, fraction: Double = 0, scale: Double = 1, seenDot = false, negative = false
+        var position = start
+        if bytes[position] == UInt8(ascii: "-") { negative = true; position += 1 }
+        guard position < end else { return nil }
+        while position < end {
+            let byte = bytes[position]
+            if byte == UInt8(ascii: ".") {
+                if seenDot { return nil }
+                seenDot = true
+            } else if byte >= 0x30 && byte <= 0x39 {
+                if seenDot { scale /= 10; fraction += Double(byte - 0x30) * scale } else { whole = whole * 10 + Double(byte - 0x30) }
+            } else {
+                return Double(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self))
+            }
+            position += 1
+        }
+        let value = whole + fraction
+        return negative ? -value : value
+    }
+
+    mutating func skipValue() -> Bool {
+        skipSpace()
+        guard index < bytes.count else { return false }
+        switch bytes[index] {
+        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "\"") { guard string() != nil else { return false }; continue }
+                if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
+                if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
+                index += 1
+                if depth == 0 { return true }
+            }
+            return false
+        default:
+            while index < bytes.count, bytes[index] != UInt8(ascii: ","), bytes[index] != UInt8(ascii: "}") { index += 1 }
+            return true
+        }
+    }
+}
+
+/// `2026-01-01T12:00:07+00:00` or `…Z` → seconds since the epoch.
+public enum ISO8601 {
+    public static func seconds(_ text: String) -> Double? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 19 else { return nil }
+        func number(_ range: Range<Int>) -> Int? {
+            var value = 0
+            for index in range {
+                guard bytes[index] >= 0x30 && bytes[index] <= 0x39 else { return nil }
+                value = value * 10 + Int(bytes[index] - 0x30)
+            }
+            return value
+        }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var offset = 0
+        var rest = 19
+        if rest < bytes.count, bytes[rest] == UInt8(ascii: ".") {
+            rest += 1
+            while rest < bytes.count, bytes[rest] >= 0x30 && bytes[rest] <= 0x39 { rest += 1 }
+        }
+        if rest + 6 <= bytes.count, bytes[rest] == UInt8(ascii: "+") || bytes[rest] == UInt8(ascii: "-"),
+           let hours = number((rest + 1)..<(rest + 3)), let minutes = number((rest + 4)..<(rest + 6)) {
+            offset = (hours * 3600 + minutes * 60) * (bytes[rest] == UInt8(ascii: "+") ? 1 : -1)
+        }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return Double(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+    }
+}
