@@ -1,0 +1,224 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TestSupport
+import Testing
+
+/// A project in a temporary directory with free ports, driven through the real `swiftdeploy`
+/// binary: real nginx, real `swiftdeploy-demo` processes, real rego-cpp.
+struct LifecycleProject {
+    let directory: String
+    let nginxPort: Int
+    let appPort: Int
+    let canaryPort: Int
+
+    init(_ label: String, policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }") throws {
+        directory = TestSupport.temporaryDirectory(label)
+        nginxPort = TestSupport.freePort()
+        appPort = TestSupport.freePort()
+        canaryPort = TestSupport.freePort()
+        try """
+            name: \(label)
+            services:
+              app:
+                command: [swiftdeploy-demo, --port, "{port}"]
+                port: \(appPort)
+                version: 1.0.0
+                canary: { version: 2.0.0, port: \(canaryPort), weight: 50 }
+            nginx: { port: \(nginxPort) }
+            policy:
+              \(policy)
+              canary_safety: { max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s }
+            """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
+    }
+
+    var url: String { "http://127.0.0.1:\(nginxPort)/" }
+
+    @discardableResult
+    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> TestSupport.CommandResult {
+        try TestSupport.run("swiftdeploy", arguments, in: directory, environment: environment)
+    }
+
+    /// Sends `count` requests through nginx one after another; returns (failures, versions seen).
+    func traffic(_ count: Int) async throws -> (failures: Int, versions: [String: Int]) {
+        var failures = 0
+        var versions: [String: Int] = [:]
+        for _ in 0..<count {
+            let response = try await TestSupport.get(url)
+            if response.status != 200 { failures += 1; continue }
+            if let body = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any], let version = body["version"] as? String {
+                versions[version, default: 0] += 1
+            }
+        }
+        return (failures, versions)
+    }
+
+    /// Pids of everything the stack runs, from its state file.
+    func pids() throws -> [Int32] {
+        guard let data = FileManager.default.contents(atPath: "\(directory)/.swiftdeploy/stack.json"),
+              let state = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        let tracks = (state["tracks"] as? [String: [String: Any]]) ?? [:]
+        return tracks.values.compactMap { ($0["pid"] as? NSNumber)?.int32Value } + [(state["nginxPid"] as? NSNumber)?.int32Value].compactMap { $0 }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: directory) }
+}
+
+func isRunning(_ pid: Int32) -> Bool {
+    guard kill(pid, 0) == 0, let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
+    return !stat.contains(") Z ")
+}
+
+@Suite(.serialized) struct Lifecycle {
+    @Test func canaryGateBlocksAFaultyCanaryAndPromotesAHealthyOne() async throws {
+        let project = try LifecycleProject("e2e-canary")
+        defer { _ = try? project.run("teardown"); project.remove() }
+        #expect(try project.run("deploy").status == 0)
+        let start = try project.run("canary", "start")
+        #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
+        let before = try await project.traffic(60)
+        #expect(before.failures == 0)
+        #expect(before.versions["1.0.0", default: 0] > 5 && before.versions["2.0.0", default: 0] > 5, "\(before.versions)")
+
+        #expect(try project.run("chaos", "error", "--rate", "0.2").status == 0)
+        _ = try await project.traffic(300)
+        let blocked = try project.run("promote")
+        #expect(blocked.status == 1)
+        #expect(blocked.stderr.contains("canary_safety denies: error_rate"), "\(blocked.stderr)")
+        #expect(blocked.stderr.contains("exceeds maximum 5.0%"))
+        // Nothing changed: both tracks still serve.
+        #expect(try await project.traffic(40).versions.count == 2)
+
+        #expect(try project.run("chaos", "recover").status == 0)
+        try await Task.sleep(for: .seconds(3.2))  // the 3 s analysis window forgets the faulty requests
+        _ = try await project.traffic(120)
+        let promoted = try project.run("promote")
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        let after = try await project.traffic(50)
+        #expect(after.failures == 0)
+        #expect(after.versions == ["2.0.0": 50])
+
+        let status = try project.run("status", "--once", "--json")
+        let snapshot = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
+        let tracks = try #require(snapshot["tracks"] as? [[String: Any]])
+        #expect(tracks.map { $0["track"] as? String } == ["stable"])
+        #expect(tracks.first?["version"] as? String == "2.0.0")
+
+        #expect(try project.run("audit", "--out", "report.md").status == 0)
+        let report = try String(contentsOfFile: "\(project.directory)/report.md", encoding: .utf8)
+        #expect(report.contains("| canary_safety | max_error_rate |"))
+        #expect(report.contains("| promote | "))
+
+        let pids = try project.pids()
+        #expect(pids.count == 2)
+        #expect(try project.run("teardown").status == 0)
+        #expect(pids.allSatisfy { !isRunning($0) }, "teardown left \(pids.filter(isRunning))")
+        #expect(!TestSupport.isListening(project.nginxPort))
+    }
+
+    @Test func diskLimitAboveFreeDiskBlocksDeployAndStartsNothing() throws {
+        let project = try LifecycleProject("e2e-disk", policy: "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 1000000, max_mem_used_pct: 100 }")
+        defer { project.remove() }
+        let result = try project.run("deploy")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("infrastructure denies: disk_free_gb"))
+        #expect(result.stderr.contains("is below minimum 1000000.0"))
+        #expect(try project.pids().isEmpty)
+        #expect(!TestSupport.isListening(project.nginxPort))
+        #expect(!TestSupport.isListening(project.appPort))
+        let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
+        #expect(history.contains("\"event\":\"policy\""))
+        #expect(!history.contains("\"event\":\"deploy\""))
+    }
+
+    @Test func deadPolicyEngineBlocksDeploy() throws {
+        let project = try LifecycleProject("e2e-noengine")
+        defer { project.remove() }
+        let result = try project.run("deploy", environment: ["SWIFTDEPLOY_REGO_LIBRARY": "/nonexistent/librego_shared.so"])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("infrastructure: the policy engine could not answer, so the answer is no"))
+        #expect(result.stderr.contains("cannot load rego-cpp from /nonexistent/librego_shared.so"))
+        #expect(!TestSupport.isListening(project.appPort))
+    }
+
+    @Test func redeployAndPromoteUnderSteadyLoadFailNoRequest() async throws {
+        let project = try LifecycleProject("e2e-zero")
+        defer { _ = try? project.run("teardown"); project.remove() }
+        #expect(try project.run("deploy").status == 0)
+        #expect(try project.run("canary", "start").status == 0)
+        let load = SteadyLoad(url: project.url, workers: 4, maxRequests: 40_000)
+        let running = Task { await load.run() }
+        try await Task.sleep(for: .milliseconds(300))
+        let redeploy = try project.run("deploy")
+        #expect(redeploy.status == 0, "\(redeploy.stderr)")
+        #expect(redeploy.stdout.contains("replaced 1.0.0"))
+        let promote = try project.run("promote")
+        #expect(promote.status == 0, "\(promote.stdout)\(promote.stderr)")
+        try await Task.sleep(for: .milliseconds(300))
+        load.stop()
+        let outcome = await running.value
+        #expect(outcome.sent > 200, "too little load to mean anything: \(outcome.sent)")
+        #expect(outcome.failed == 0, "\(outcome.failed) of \(outcome.sent) requests failed: \(outcome.firstFailure ?? "")")
+        print("zero-downtime: \(outcome.sent) requests across a redeploy and a promote, \(outcome.failed) failed")
+    }
+}
+
+/// Keeps a few clients sending requests until told to stop (or until `maxRequests`), counting failures.
+final class SteadyLoad: @unchecked Sendable {
+    struct Outcome: Sendable {
+        var sent = 0
+        var failed = 0
+        var firstFailure: String?
+    }
+
+    let url: String
+    let workers: Int
+    let maxRequests: Int
+    private let lock = NSLock()
+    private var stopped = false
+    private var outcome = Outcome()
+
+    init(url: String, workers: Int, maxRequests: Int) {
+        self.url = url
+        self.workers = workers
+        self.maxRequests = maxRequests
+    }
+
+    func stop() { lock.withLock { stopped = true } }
+
+    private func next() -> Bool {
+        lock.withLock {
+            guard !stopped, outcome.sent < maxRequests else { return false }
+            outcome.sent += 1
+            return true
+        }
+    }
+
+    private func fail(_ reason: String) {
+        lock.withLock {
+            outcome.failed += 1
+            if outcome.firstFailure == nil { outcome.firstFailure = reason }
+        }
+    }
+
+    func run() async -> Outcome {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    while self.next() {
+                        do {
+                            // A new connection per request: nginx closes idle keep-alive connections when it
+                            // reloads, and a request racing that close needs a client retry (as browsers do);
+                            // here every failure counts.
+                            let response = try await TestSupport.get(self.url, headers: ["Connection": "close"])
+                            if response.status != 200 { self.fail("HTTP \(response.status): \(response.body)") }
+                        } catch {
+                            self.fail("\(error)")
+                        }
+                    }
+                }
+            }
+        }
+        return lock.withLock { outcome }
+    }
+}
