@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
         .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "TestSupport"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [
@@ -106,6 +106,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Runtime", "Manifest"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ]
 )

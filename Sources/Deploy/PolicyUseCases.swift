@@ -71,12 +71,7 @@ public enum PolicyReport {
         }
         lines += decision.violations.map { "BLOCK \(decision.policy.rawValue): \($0.message)" }
         let rows = [["rule", "observed", "limit", "message"]] + decision.violations.map { [$0.rule, $0.observed, $0.limit, $0.message] }
-        let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
-        for (index, row) in rows.enumerated() {
-            let padded = row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-            lines.append("  " + String(padded.reversed().drop { $0 == " " }.reversed()))
-            if index == 0 { lines.append("  " + widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")) }
-        }
+        lines += TextTable.lines(rows, rule: true).map { "  \($0)" }
         lines.append("(\(decision.engine), \(milliseconds) ms)")
         return lines
     }

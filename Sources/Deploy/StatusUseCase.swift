@@ -78,11 +78,7 @@ public struct StatusUseCase: Sendable {
                     track["chaos"]?.string ?? "-", duration(number("uptime_s") ?? 0),
                 ])
             }
-            let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                let padded = row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                lines.append(String(padded.reversed().drop { $0 == " " }.reversed()))
-            }
+            lines += TextTable.lines(rows)
         }
         for policy in snapshot["policies"]?.array ?? [] {
             let name = policy["policy"]?.string ?? ""

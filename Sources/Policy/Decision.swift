@@ -40,6 +40,15 @@ public struct Decision: Sendable, Equatable {
     /// Why the engine gave no answer (library missing, server down, malformed result…); nil when it answered.
     public var unanswered: String?
 
+    public init(policy: PolicyName, allow: Bool, violations: [Violation], engine: String, duration: Duration, unanswered: String?) {
+        self.policy = policy
+        self.allow = allow
+        self.violations = violations
+        self.engine = engine
+        self.duration = duration
+        self.unanswered = unanswered
+    }
+
     public static func failClosed(_ policy: PolicyName, engine: String, duration: Duration = .zero, reason: String) -> Decision {
         Decision(policy: policy, allow: false,
                  violations: [Violation(rule: "engine", observed: "no answer", limit: "an answer", message: reason)],

@@ -35,8 +35,8 @@ struct LifecycleProject {
     var url: String { "http://127.0.0.1:\(nginxPort)/" }
 
     @discardableResult
-    func run(_ arguments: String..., environment: [String: String] = [:]) throws -> TestSupport.CommandResult {
-        try TestSupport.run("swiftdeploy", arguments, in: directory, environment: environment)
+    func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> TestSupport.CommandResult {
+        try await TestSupport.runDetached("swiftdeploy", arguments, in: directory, environment: environment)
     }
 
     /// Sends `count` requests through nginx one after another; returns (failures, versions seen).
@@ -72,54 +72,54 @@ func isRunning(_ pid: Int32) -> Bool {
 @Suite(.serialized) struct Lifecycle {
     @Test func canaryGateBlocksAFaultyCanaryAndPromotesAHealthyOne() async throws {
         let project = try LifecycleProject("e2e-canary")
-        defer { _ = try? project.run("teardown"); project.remove() }
-        #expect(try project.run("deploy").status == 0)
-        let start = try project.run("canary", "start")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        let start = try await project.run("canary", "start")
         #expect(start.status == 0, "\(start.stdout)\(start.stderr)")
         let before = try await project.traffic(60)
         #expect(before.failures == 0)
         #expect(before.versions["1.0.0", default: 0] > 5 && before.versions["2.0.0", default: 0] > 5, "\(before.versions)")
 
-        #expect(try project.run("chaos", "error", "--rate", "0.2").status == 0)
+        #expect(try await project.run("chaos", "error", "--rate", "0.2").status == 0)
         _ = try await project.traffic(300)
-        let blocked = try project.run("promote")
+        let blocked = try await project.run("promote")
         #expect(blocked.status == 1)
         #expect(blocked.stderr.contains("canary_safety denies: error_rate"), "\(blocked.stderr)")
         #expect(blocked.stderr.contains("exceeds maximum 5.0%"))
         // Nothing changed: both tracks still serve.
         #expect(try await project.traffic(40).versions.count == 2)
 
-        #expect(try project.run("chaos", "recover").status == 0)
+        #expect(try await project.run("chaos", "recover").status == 0)
         try await Task.sleep(for: .seconds(3.2))  // the 3 s analysis window forgets the faulty requests
         _ = try await project.traffic(120)
-        let promoted = try project.run("promote")
+        let promoted = try await project.run("promote")
         #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
         let after = try await project.traffic(50)
         #expect(after.failures == 0)
         #expect(after.versions == ["2.0.0": 50])
 
-        let status = try project.run("status", "--once", "--json")
+        let status = try await project.run("status", "--once", "--json")
         let snapshot = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])
         let tracks = try #require(snapshot["tracks"] as? [[String: Any]])
         #expect(tracks.map { $0["track"] as? String } == ["stable"])
         #expect(tracks.first?["version"] as? String == "2.0.0")
 
-        #expect(try project.run("audit", "--out", "report.md").status == 0)
+        #expect(try await project.run("audit", "--out", "report.md").status == 0)
         let report = try String(contentsOfFile: "\(project.directory)/report.md", encoding: .utf8)
         #expect(report.contains("| canary_safety | max_error_rate |"))
         #expect(report.contains("| promote | "))
 
         let pids = try project.pids()
         #expect(pids.count == 2)
-        #expect(try project.run("teardown").status == 0)
+        #expect(try await project.run("teardown").status == 0)
         #expect(pids.allSatisfy { !isRunning($0) }, "teardown left \(pids.filter(isRunning))")
         #expect(!TestSupport.isListening(project.nginxPort))
     }
 
-    @Test func diskLimitAboveFreeDiskBlocksDeployAndStartsNothing() throws {
+    @Test func diskLimitAboveFreeDiskBlocksDeployAndStartsNothing() async throws {
         let project = try LifecycleProject("e2e-disk", policy: "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 1000000, max_mem_used_pct: 100 }")
         defer { project.remove() }
-        let result = try project.run("deploy")
+        let result = try await project.run("deploy")
         #expect(result.status == 1)
         #expect(result.stderr.contains("infrastructure denies: disk_free_gb"))
         #expect(result.stderr.contains("is below minimum 1000000.0"))
@@ -131,10 +131,10 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect(!history.contains("\"event\":\"deploy\""))
     }
 
-    @Test func deadPolicyEngineBlocksDeploy() throws {
+    @Test func deadPolicyEngineBlocksDeploy() async throws {
         let project = try LifecycleProject("e2e-noengine")
         defer { project.remove() }
-        let result = try project.run("deploy", environment: ["SWIFTDEPLOY_REGO_LIBRARY": "/nonexistent/librego_shared.so"])
+        let result = try await project.run("deploy", environment: ["SWIFTDEPLOY_REGO_LIBRARY": "/nonexistent/librego_shared.so"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("infrastructure: the policy engine could not answer, so the answer is no"))
         #expect(result.stderr.contains("cannot load rego-cpp from /nonexistent/librego_shared.so"))
@@ -143,16 +143,16 @@ func isRunning(_ pid: Int32) -> Bool {
 
     @Test func redeployAndPromoteUnderSteadyLoadFailNoRequest() async throws {
         let project = try LifecycleProject("e2e-zero")
-        defer { _ = try? project.run("teardown"); project.remove() }
-        #expect(try project.run("deploy").status == 0)
-        #expect(try project.run("canary", "start").status == 0)
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start").status == 0)
         let load = SteadyLoad(url: project.url, workers: 4, maxRequests: 40_000)
         let running = Task { await load.run() }
         try await Task.sleep(for: .milliseconds(300))
-        let redeploy = try project.run("deploy")
+        let redeploy = try await project.run("deploy")
         #expect(redeploy.status == 0, "\(redeploy.stderr)")
         #expect(redeploy.stdout.contains("replaced 1.0.0"))
-        let promote = try project.run("promote")
+        let promote = try await project.run("promote")
         #expect(promote.status == 0, "\(promote.stdout)\(promote.stderr)")
         try await Task.sleep(for: .milliseconds(300))
         load.stop()
@@ -220,5 +220,49 @@ final class SteadyLoad: @unchecked Sendable {
             }
         }
         return lock.withLock { outcome }
+    }
+}
+
+@Suite(.serialized) struct ProgressiveAndCompose {
+    @Test func steppedPromotionRollsBackOnTheFirstDeny() async throws {
+        let project = try LifecycleProject("e2e-steps")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "10").status == 0)
+        #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 20_000)
+        let running = Task { await load.run() }
+        let result = try await project.run("promote", "--steps", "50,100", "--interval", "1s")
+        load.stop()
+        _ = await running.value
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("promote: step 1/2: canary takes 50%"))
+        #expect(!result.stdout.contains("step 2/2"))
+        #expect(result.stderr.contains("promote: rolling back at 50%"))
+        #expect(result.stderr.contains("canary_safety denies: error_rate"))
+        // Everything is back on stable, and the canary is gone.
+        let after = try await project.traffic(30)
+        #expect(after.versions == ["1.0.0": 30])
+        let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
+        #expect(history.contains("\"event\":\"promote_step\""))
+        #expect(history.contains("\"reason\":\"canary_safety denied at 50%\""))
+    }
+
+    @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {
+        let directory = TestSupport.temporaryDirectory("e2e-compose")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+            name: composed
+            runtime: compose
+            services:
+              app: { image: swiftdeploy-demo:1.0.0, port: \(TestSupport.freePort()) }
+            nginx: { port: \(TestSupport.freePort()) }
+            policy: { infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 } }
+            """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
+        let result = try TestSupport.run("swiftdeploy", ["deploy"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("runtime compose needs"), "\(result.stderr)")
+        #expect(result.stderr.contains("runtime: local"))
+        #expect(FileManager.default.fileExists(atPath: "\(directory)/docker-compose.yml"))
     }
 }

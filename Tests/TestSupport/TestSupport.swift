@@ -101,6 +101,17 @@ public enum TestSupport {
                              stderr: String(decoding: errorData.value, as: UTF8.self))
     }
 
+    /// `run` on a thread of its own, so waiting for the process never blocks Swift's cooperative
+    /// pool (tests that keep load running while a command works need that pool free).
+    public static func runDetached(_ product: String, _ arguments: [String], in directory: String? = nil,
+                                   environment: [String: String] = [:]) async throws -> CommandResult {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(product, arguments, in: directory, environment: environment) })
+            }
+        }
+    }
+
     public struct HTTPResult: Sendable {
         public let status: Int
         public let headers: [String: String]

@@ -1,0 +1,37 @@
+import Foundation
+import Policy
+import Testing
+
+@testable import Deploy
+
+@Suite struct AuditReport {
+    @Test func timelineAndViolationsFromHistory() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-audit-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = History(stateDirectory: directory)
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try history.record("deploy", ["version": "1.0.0"], at: at)
+        let denied = Decision(policy: .canarySafety, allow: false,
+                              violations: [Violation(rule: "max_error_rate", observed: "0.2", limit: "0.05", message: "error_rate 20.0% exceeds maximum 5.0%")],
+                              engine: "embedded", duration: .milliseconds(1), unanswered: nil)
+        try history.record("policy", ["policy": "canary_safety", "input": ["error_rate": 0.2], "decision": denied.json, "forced": true], at: at)
+        try history.record("status_scrape", [:], at: at)
+        try Data("not json\n".utf8).append(toFile: history.path)
+        let report = AuditUseCase(history: history).report(title: "shop")
+        #expect(report.contains("3 events from `\(history.path)` (1 unreadable lines skipped)."))
+        #expect(report.contains("| 2027-01-15T08:00:00Z | deploy | version=1.0.0 |"))
+        #expect(report.contains("| 2027-01-15T08:00:00Z | policy | BLOCK canary_safety: error_rate 20.0% exceeds maximum 5.0% (forced) |"))
+        #expect(report.contains("| 2027-01-15T08:00:00Z | canary_safety | max_error_rate | 0.2 | 0.05 | error_rate 20.0% exceeds maximum 5.0% | **forced past** |"))
+        #expect(report.contains("1 `status` refreshes are recorded"))
+        #expect(!report.contains("| status_scrape |"))
+    }
+}
+
+extension Data {
+    func append(toFile path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seekToEnd()
+        try handle.write(contentsOf: self)
+    }
+}
