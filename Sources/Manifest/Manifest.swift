@@ -140,6 +140,10 @@ public struct GuardSettings: Sendable, Equatable {
     public var ipv6Prefix: Int
     /// Cap on tracked client addresses; beyond it the guard alerts instead of growing.
     public var maxTrackedIPs: Int
+    /// Least time between two global-anomaly alerts.
+    public var globalCooldown: Duration
+    /// A client with fewer requests than this in its window is never judged.
+    public var minRequests: Int
     public var slackWebhook: String?
     public var webhook: String?
 }

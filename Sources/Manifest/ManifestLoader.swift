@@ -175,7 +175,7 @@ public enum ManifestLoader {
     }
 
     static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
-                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "slack_webhook", "webhook"]
+                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "slack_webhook", "webhook"]
 
     private static func buildGuard(_ section: Section, stateDirectory: String, directory: String) -> GuardSettings {
         let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor"])
@@ -214,6 +214,8 @@ public enum ManifestLoader {
             trustedProxies: section.cidrs("trusted_proxies", default: []),
             ipv6Prefix: section.int("ipv6_prefix", in: 16...128, default: 64),
             maxTrackedIPs: section.int("max_tracked_ips", in: 100...100_000_000, default: 200_000),
+            globalCooldown: section.duration("global_cooldown", default: .seconds(300)),
+            minRequests: section.int("min_requests", in: 1...1_000_000, default: 10),
             slackWebhook: webhook("slack_webhook"),
             webhook: webhook("webhook")
         )

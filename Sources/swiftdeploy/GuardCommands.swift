@@ -1,4 +1,7 @@
 import ArgumentParser
+import Deploy
+import Foundation
+import Telemetry
 
 struct GuardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,15 +19,25 @@ struct GuardRun: NotBuiltYet {
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
 }
 
-struct GuardReplay: NotBuiltYet {
-    static let issue = 6
-    static let spelling = "guard replay"
+struct GuardReplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "replay", abstract: "Replay a log with its own clock; never touches the firewall.")
+        commandName: "replay", abstract: "Replay a log with its own clock through the whole detection pipeline; never touches the firewall.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Access log to replay.") var log: String
-    @Option(help: "json or combined.") var format: String = "json"
-    @Flag(help: "One JSON object per decision.") var json = false
+    @Option(help: "json or combined (default: the manifest's guard.log_format).") var format: String?
+    @Flag(help: "One JSON object per decision, then a summary object.") var json = false
+
+    func validate() throws {
+        if let format, AccessLogFormat(rawValue: format) == nil { throw ValidationError("--format must be json or combined") }
+    }
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            try GuardReplayUseCase(settings: project.manifest.guardSettings).run(
+                log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json)
+        }
+    }
 }
 
 struct GuardBans: AsyncParsableCommand {
@@ -57,12 +70,17 @@ struct BansRemove: NotBuiltYet {
     @Argument(help: "IP address.") var ip: String
 }
 
-struct GuardBench: NotBuiltYet {
-    static let issue = 6
-    static let spelling = "guard bench"
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Ingest benchmark on generated lines.")
+struct GuardBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Ingest benchmark: parse + windows + detection over generated JSON lines; prints lines/s and peak RSS.")
     @Option(help: "Lines to generate.") var lines: Int = 1_000_000
-    @Option(help: "Distinct client addresses.") var ips: Int = 10_000
+    @Option(help: "Distinct client addresses.") var ips: Int = 50_000
+
+    func run() async throws {
+        let figures = IngestBenchmark.run(lines: max(1, lines), ips: max(1, ips))
+        print(String(format: "guard bench: %d lines from %d IPs in %.3f s = %.0f lines/s on one core; peak RSS %.1f MB; %d clients tracked, %d bans",
+                     figures.lines, ips, figures.seconds, figures.linesPerSecond, figures.peakRSSMB, figures.trackedClients, figures.bans))
+    }
 }
 
 struct GuardUninstall: NotBuiltYet {

@@ -1,0 +1,87 @@
+import Telemetry
+
+/// Who is banned, until when, and how often each address has offended: escalating ban lengths
+/// (10 min, 30 min, 2 h, permanent by default), forgiveness after a quiet period, unbans when due.
+public struct BanBook: Sendable {
+    public struct Ban: Sendable, Equatable {
+        public var ip: IPAddress
+        public var since: Int
+        /// Second the ban ends; nil when permanent.
+        public var until: Int?
+        /// 1 for the first offence.
+        public var offence: Int
+        public var reason: String
+
+        public var duration: Int? { until.map { $0 - since } }
+    }
+
+    struct Offender: Sendable, Equatable {
+        var offences: Int
+        var lastOffence: Int
+    }
+
+    public let schedule: [Int?]
+    public let forgiveAfter: Int
+    public private(set) var active: [IPAddress: Ban] = [:]
+    private(set) var offenders: [IPAddress: Offender] = [:]
+    /// The earliest end of any active ban, so most calls to `expire` cost nothing.
+    private var nextDue: Int?
+
+    public init(schedule: [Int?], forgiveAfter: Int) {
+        self.schedule = schedule.isEmpty ? [nil] : schedule
+        self.forgiveAfter = forgiveAfter
+    }
+
+    public func isBanned(_ ip: IPAddress) -> Bool { active[ip] != nil }
+
+    /// Offences on record for `ip` as of `second` (zero once forgiven).
+    public func offences(_ ip: IPAddress, at second: Int) -> Int {
+        guard let offender = offenders[ip], second - offender.lastOffence <= forgiveAfter else { return 0 }
+        return offender.offences
+    }
+
+    /// The length the next ban of `ip` would have; nil is permanent.
+    public func nextLength(_ ip: IPAddress, at second: Int) -> Int? {
+        schedule[min(offences(ip, at: second), schedule.count - 1)]
+    }
+
+    /// Bans `ip` for its next offence; `length` overrides the schedule (a manual ban; `.some(nil)` is permanent).
+    @discardableResult
+    public mutating func ban(_ ip: IPAddress, at second: Int, reason: String, length: Int?? = nil) -> Ban {
+        let offence = offences(ip, at: second) + 1
+        offenders[ip] = Offender(offences: offence, lastOffence: second)
+        let chosen: Int? = length ?? schedule[min(offence - 1, schedule.count - 1)]
+        let ban = Ban(ip: ip, since: second, until: chosen.map { second + $0 }, offence: offence, reason: reason)
+        active[ip] = ban
+        if let until = ban.until { nextDue = min(nextDue ?? until, until) }
+        return ban
+    }
+
+    /// Lifts a ban now (a manual unban); the offence count stays.
+    @discardableResult
+    public mutating func unban(_ ip: IPAddress) -> Ban? {
+        active.removeValue(forKey: ip)
+    }
+
+    /// Removes and returns every ban that has ended by `second`, earliest first.
+    public mutating func expire(at second: Int) -> [Ban] {
+        guard let next = nextDue, next <= second else { return [] }
+        defer { nextDue = active.values.compactMap(\.until).min() }
+        let due = active.values.filter { $0.until.map { $0 <= second } ?? false }
+            .sorted { ($0.until!, $0.ip) < ($1.until!, $1.ip) }
+        for ban in due { active[ban.ip] = nil }
+        return due
+    }
+
+    /// Restores state (from the store) as it was.
+    public mutating func restore(bans: [Ban], offences: [(IPAddress, Int, Int)]) {
+        for ban in bans { active[ban.ip] = ban }
+        nextDue = active.values.compactMap(\.until).min()
+        for (ip, count, last) in offences { offenders[ip] = Offender(offences: count, lastOffence: last) }
+    }
+
+    /// Every offender as (ip, offences, last offence second), for the store.
+    public var offenceRecords: [(IPAddress, Int, Int)] {
+        offenders.map { ($0.key, $0.value.offences, $0.value.lastOffence) }.sorted { $0.0 < $1.0 }
+    }
+}

@@ -1,0 +1,101 @@
+/// The site's normal: per-second global request counts (seconds without requests count as zero)
+/// over a rolling window, summarised as mean and population standard deviation on a timer; the
+/// same for the error rate; and 24 hourly slots, the current hour preferred once it holds
+/// `minPoints` minutes of data.
+public struct Baseline: Sendable {
+    public struct Summary: Sendable, Equatable {
+        public var mean: Double
+        public var stddev: Double
+        public var errorRate: Double
+        public var points: Int
+        /// Which data it came from: "rolling" or "hour 14".
+        public var source: String
+    }
+
+    let window: Int
+    let minPoints: Int
+    let meanFloor: Double
+    private var counts: [Int]
+    private var errorCounts: [Int]
+    private var firstSecond: Int?
+    private var newest = Int.min
+    private var pendingCount = 0, pendingErrors = 0
+    private var hourly = [Accumulator](repeating: Accumulator(), count: 24)
+    public private(set) var current: Summary?
+
+    struct Accumulator: Sendable {
+        var points = 0, sum = 0.0, squares = 0.0, requests = 0, errors = 0
+        var day = Int.min
+    }
+
+    public init(window: Int, minPoints: Int, meanFloor: Double) {
+        self.window = max(1, window)
+        self.minPoints = minPoints
+        self.meanFloor = meanFloor
+        counts = [Int](repeating: 0, count: self.window)
+        errorCounts = [Int](repeating: 0, count: self.window)
+    }
+
+    /// Adds one learnable request (banned, allow-listed and anomalous clients are never passed in).
+    public mutating func add(at second: Int, error: Bool) {
+        close(upTo: second)
+        if second == newest {
+            pendingCount += 1
+            if error { pendingErrors += 1 }
+        }
+    }
+
+    /// Closes every second before `second`, including empty ones, into the ring and the hourly slots.
+    public mutating func close(upTo second: Int) {
+        if firstSecond == nil { firstSecond = second; newest = second; return }
+        guard second > newest else { return }
+        let gap = min(second - newest, window + 1)
+        for offset in 0..<gap {
+            let closing = second - gap + offset
+            let (count, errors) = closing == newest ? (pendingCount, pendingErrors) : (0, 0)
+            let slot = ((closing % window) + window) % window
+            counts[slot] = count
+            errorCounts[slot] = errors
+            let hour = ((closing / 3600) % 24 + 24) % 24, day = closing / 86400
+            if hourly[hour].day != day { hourly[hour] = Accumulator(); hourly[hour].day = day }
+            hourly[hour].points += 1
+            hourly[hour].sum += Double(count)
+            hourly[hour].squares += Double(count * count)
+            hourly[hour].requests += count
+            hourly[hour].errors += errors
+        }
+        newest = second
+        pendingCount = 0
+        pendingErrors = 0
+    }
+
+    /// Recomputes the summary as of `second` (called on the recalc timer, not per line).
+    @discardableResult
+    public mutating func recalc(at second: Int) -> Summary? {
+        close(upTo: second)
+        guard let first = firstSecond else { return nil }
+        let points = min(window, second - first)
+        guard points > 0 else { return nil }
+        let hour = ((second / 3600) % 24 + 24) % 24
+        let slot = hourly[hour]
+        if slot.points >= minPoints * 60 && slot.day == second / 86400 {
+            let mean = slot.sum / Double(slot.points)
+            let variance = max(0, slot.squares / Double(slot.points) - mean * mean)
+            current = Summary(mean: max(mean, meanFloor), stddev: variance.squareRoot(),
+                              errorRate: slot.requests == 0 ? 0 : Double(slot.errors) / Double(slot.requests), points: slot.points, source: "hour \(hour)")
+        } else {
+            var sum = 0.0, squares = 0.0, requests = 0, errors = 0
+            for back in 1...points {
+                let slot = (((second - back) % window) + window) % window
+                sum += Double(counts[slot])
+                squares += Double(counts[slot] * counts[slot])
+                requests += counts[slot]
+                errors += errorCounts[slot]
+            }
+            let mean = sum / Double(points)
+            current = Summary(mean: max(mean, meanFloor), stddev: max(0, squares / Double(points) - mean * mean).squareRoot(),
+                              errorRate: requests == 0 ? 0 : Double(errors) / Double(requests), points: points, source: "rolling")
+        }
+        return current
+    }
+}

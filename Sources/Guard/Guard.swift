@@ -1,1 +1,0 @@
-// Guard module — see DESIGN.md
