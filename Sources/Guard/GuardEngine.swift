@@ -25,6 +25,19 @@ public struct GuardDecision: Sendable, Equatable {
     /// For bans: the offence number; for unbans: the length the next ban would have (nil = permanent).
     public var offence: Int = 0
     public var nextDuration: Int?? = .none
+
+    public init(at: Int, action: Action, ip: IPAddress?, duration: Int?, condition: String, rate: Double, baseline: Double,
+                offence: Int = 0, nextDuration: Int?? = .none) {
+        self.at = at
+        self.action = action
+        self.ip = ip
+        self.duration = duration
+        self.condition = condition
+        self.rate = rate
+        self.baseline = baseline
+        self.offence = offence
+        self.nextDuration = nextDuration
+    }
 }
 
 /// The detection pipeline, driven by the timestamps it is given: per-IP and global sliding windows,

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+
+@testable import Telemetry
+
+@Suite struct LogTailFollowing {
+    func directory() throws -> String {
+        let path = NSTemporaryDirectory() + "swiftdeploy-tail-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func append(_ text: String, to path: String) throws {
+        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(text.utf8))
+        try handle.close()
+    }
+
+    func text(_ lines: [[UInt8]]) -> [String] { lines.map { String(decoding: $0, as: UTF8.self) } }
+
+    @Test func startsAtTheEndAndHoldsPartialLines() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/access.log"
+        try append("old 1\nold 2\n", to: log)
+        let tail = LogTail(path: log)
+        #expect(tail.poll().isEmpty)
+        try append("new 1\nnew ", to: log)
+        #expect(text(tail.poll()) == ["new 1"])
+        try append("2 done\n", to: log)
+        #expect(text(tail.poll()) == ["new 2 done"])
+    }
+
+    @Test func waitsForAFileThatDoesNotExistYet() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/later.log"
+        let tail = LogTail(path: log)
+        #expect(tail.poll().isEmpty)
+        try append("first\nsecond\n", to: log)
+        #expect(text(tail.poll()) == ["first", "second"])
+    }
+
+    @Test func rotationByRenameLosesAndRepeatsNothing() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/access.log"
+        try append("", to: log)
+        let tail = LogTail(path: log)
+        _ = tail.poll()
+        var seen: [String] = []
+        for index in 0..<3000 {
+            try append("line \(index)\n", to: log)
+            if index == 1500 {
+                // logrotate: rename, the writer keeps writing to the old file a moment, then reopens.
+                try FileManager.default.moveItem(atPath: log, toPath: "\(log).1")
+                try append("line late-old\n", to: "\(log).1")
+                try append("", to: log)
+            }
+            if index % 250 == 0 { seen += text(tail.poll()) }
+        }
+        seen += text(tail.poll())
+        #expect(seen.count == 3001)
+        #expect(Set(seen).count == 3001)
+        #expect(seen.contains("line late-old"))
+        #expect(seen.last == "line 2999")
+    }
+
+    @Test func copytruncateAndPlainTruncationStartOver() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/access.log"
+        try append("", to: log)
+        let tail = LogTail(path: log)
+        _ = tail.poll()
+        try append("a long line before the truncation\nanother one\n", to: log)
+        #expect(text(tail.poll()) == ["a long line before the truncation", "another one"])
+        // copytruncate: copy away, truncate in place, the writer continues at the start.
+        try FileManager.default.copyItem(atPath: log, toPath: "\(log).1")
+        try Data().write(to: URL(fileURLWithPath: log))
+        try append("after\n", to: log)
+        #expect(text(tail.poll()) == ["after"])
+    }
+
+    @Test func resumesFromASavedPositionOnlyInTheSameFile() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/access.log"
+        try append("one\ntwo\n", to: log)
+        let first = LogTail(path: log, startAtEnd: false)
+        #expect(text(first.poll()) == ["one", "two"])
+        let saved = try #require(first.position)
+        try append("three\n", to: log)
+        #expect(text(LogTail(path: log, resume: saved).poll()) == ["three"])
+        // Another file with another inode: the saved offset means nothing there.
+        try FileManager.default.removeItem(atPath: log)
+        try append("x\ny\n", to: "\(dir)/other")
+        try FileManager.default.moveItem(atPath: "\(dir)/other", toPath: log)
+        #expect(text(LogTail(path: log, startAtEnd: false, resume: saved).poll()) == ["x", "y"])
+    }
+}
+
+@Suite struct GuardLineParsing {
+    @Test func jsonAndCombinedGiveTheSameEvent() throws {
+        var json = GuardLogParser(format: .json, resolver: ClientResolver())
+        var combined = GuardLogParser(format: .combined, resolver: ClientResolver())
+        let parsedA = json.parse(#"{"msec":1767268807.000,"remote_addr":"203.0.113.9","status":404,"ua":"x\"y"}"#)
+        let parsedB = combined.parse(#"203.0.113.9 - - [01/Jan/2026:12:00:07 +0000] "GET /a \"b\" HTTP/1.1" 404 12 "-" "curl/8""#)
+        let a = try #require(parsedA)
+        let b = try #require(parsedB)
+        #expect(a == b)
+        #expect(a.isError)
+    }
+
+    @Test func forwardedForIsBelievedOnlyFromTrustedProxies() throws {
+        var parser = GuardLogParser(format: .json, resolver: ClientResolver(trustedProxies: [CIDR("10.0.0.0/8")!]))
+        let proxied = parser.parse(#"{"msec":1,"remote_addr":"10.0.0.2","xff":"198.51.100.7, 10.0.0.9","status":200}"#)
+        let viaProxy = try #require(proxied)
+        #expect(viaProxy.client == IPAddress("198.51.100.7"))
+        let direct = parser.parse(#"{"msec":1,"remote_addr":"203.0.113.9","xff":"1.2.3.4","status":200}"#)
+        let spoofed = try #require(direct)
+        #expect(spoofed.client == IPAddress("203.0.113.9"))
+        var v6 = GuardLogParser(format: .json, resolver: ClientResolver(ipv6Prefix: 64))
+        let grouped = v6.parse(#"{"msec":1,"remote_addr":"2001:db8:1:2:aaaa::1","status":200}"#)
+        #expect(grouped?.client == IPAddress("2001:db8:1:2::"))
+    }
+
+    @Test func onePercentMalformedLinesAreCountedAndSampled() {
+        var parser = GuardLogParser(format: .json, resolver: ClientResolver())
+        var events = 0
+        for index in 0..<1000 {
+            let line = index % 100 == 42 ? "garbage \(index) {" : #"{"msec":\#(1000 + index),"remote_addr":"192.0.2.\#(index % 200 + 1)","status":200}"#
+            if parser.parse(line) != nil { events += 1 }
+        }
+        #expect(events == 990)
+        #expect(parser.lines == 1000)
+        #expect(parser.badLines == 10)
+        #expect(parser.badSamples.count == 5)
+        #expect(parser.badSamples.last == "garbage 942 {")
+    }
+}
