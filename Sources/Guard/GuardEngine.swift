@@ -64,8 +64,14 @@ public struct GuardEngine: Sendable {
     public private(set) var untrackedRequests = 0
     private var pending: [GuardDecision] = []
 
+    /// Every client's per-second buckets, `config.window` of them per slot.
+    private var slab: [UInt32] = []
+    private var freeSlots: [Int32] = []
+    private var nextSlot: Int32 = 0
+
     struct Client: Sendable {
-        var window: SlidingWindow
+        var window = WindowCounter()
+        var slot: Int32
         /// The client's learned rate (mean of its window rate at recent recalcs while it behaved).
         var ownRate = 0.0
         var ownSamples = 0
@@ -84,7 +90,26 @@ public struct GuardEngine: Sendable {
     public var trackedClients: Int { clients.count }
 
     /// The window rate of one client (0 when untracked).
-    public func rate(of ip: IPAddress) -> Double { clients[ip]?.window.rate ?? 0 }
+    public func rate(of ip: IPAddress) -> Double { clients[ip]?.window.rate(config.window) ?? 0 }
+
+    /// A slot of the slab for a new client: an evicted one, or the next, growing the slab by doubling.
+    private mutating func allocateSlot() -> Int32 {
+        if let free = freeSlots.popLast() { return free }
+        let slot = nextSlot
+        nextSlot += 1
+        let needed = Int(nextSlot) * config.window
+        if needed > slab.count { slab.append(contentsOf: repeatElement(0, count: max(1024 * config.window, slab.count))) }
+        return slot
+    }
+
+    /// Runs `body` on one client's buckets.
+    @inline(__always)
+    private mutating func withBuckets<T>(_ slot: Int32, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
+        let start = Int(slot) * config.window, length = config.window
+        return slab.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + length)])) }
+    }
+
+    public var hasDecisions: Bool { !pending.isEmpty }
 
     /// Takes the decisions made since the last call.
     public mutating func drain() -> [GuardDecision] {
@@ -128,11 +153,16 @@ public struct GuardEngine: Sendable {
                 }
                 return
             }
-            clients[ip] = Client(window: SlidingWindow(length: config.window), lastSeen: second)
+            let bucketSlot = allocateSlot()
+            withBuckets(bucketSlot) { buckets in for index in buckets.indices { buckets[index] = 0 } }
+            clients[ip] = Client(slot: bucketSlot, lastSeen: second)
             index = clients.index(forKey: ip)
         }
         let slot = index!
-        clients.values[slot].window.add(at: second, error: event.isError)
+        var counter = clients.values[slot].window
+        let length = config.window
+        withBuckets(clients.values[slot].slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
+        clients.values[slot].window = counter
         clients.values[slot].lastSeen = second
         if !allowed, baseline.current != nil, let verdict = judge(clients.values[slot]) {
             clients.values[slot].anomalousUntil = second + config.window
@@ -163,15 +193,15 @@ public struct GuardEngine: Sendable {
     /// Whether a client breaks the rule now: z ≥ z_score or rate ≥ multiplier × expected, both
     /// tightened while its errors surge.
     func judge(_ client: Client) -> Verdict? {
-        guard client.window.requestTotal >= config.minRequests else { return nil }
-        let rate = client.window.rate
+        guard Int(client.window.requests) >= config.minRequests else { return nil }
+        let rate = client.window.rate(config.window)
         let expected = expected(client)
         // Spread of per-client rates, but never below Poisson noise or half the expectation: within
         // 2.5× of what it is expected to send, z alone never condemns a client.
         let scale = max(clientRateSpread, (expected / Double(config.window)).squareRoot(), 0.5 * expected)
         let z = (rate - expected) / scale
         let baselineErrors = max(baseline.current?.errorRate ?? 0, 0.01)
-        let surging = client.window.errorTotal >= config.minRequests / 2 && client.window.errorRate >= config.errorSurge * baselineErrors
+        let surging = Int(client.window.errors) >= config.minRequests / 2 && client.window.errorRate >= config.errorSurge * baselineErrors
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
         if z >= config.zScore * tighten {
@@ -205,14 +235,15 @@ public struct GuardEngine: Sendable {
         let samples = max(1, config.baselineWindow / max(1, config.recalcEvery))
         var idle: [IPAddress] = []
         for (ip, var client) in clients {
-            client.window.advance(to: second)
-            if client.window.isIdle {
+            let length = config.window
+            withBuckets(client.slot) { client.window.advance(to: second, buckets: $0, length: length) }
+            if client.window.requests == 0 {
                 if second - client.lastSeen > config.baselineWindow && !banBook.isBanned(ip) { idle.append(ip) }
                 clients[ip] = client
                 continue
             }
             if client.anomalousUntil < second && !banBook.isBanned(ip) && !config.isAllowed(ip) {
-                let rate = client.window.rate
+                let rate = client.window.rate(config.window)
                 rates.append(rate)
                 // A client learns its own normal, but never above `multiplier` × the typical client's,
                 // so a slow ramp cannot teach the guard that a flood is normal.
@@ -222,7 +253,9 @@ public struct GuardEngine: Sendable {
             }
             clients[ip] = client
         }
-        for ip in idle { clients[ip] = nil }
+        for ip in idle {
+            if let client = clients.removeValue(forKey: ip) { freeSlots.append(client.slot) }
+        }
         if !rates.isEmpty {
             rates.sort()
             typicalClientRate = rates[rates.count / 2]

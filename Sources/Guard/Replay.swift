@@ -44,6 +44,7 @@ public struct Replay: Sendable {
         if first == nil { first = second }
         last = max(last ?? second, second)
         engine.ingest(event)
+        guard engine.hasDecisions else { return }
         let made = engine.drain()
         bans += made.filter { $0.action == .ban }.count
         decisions += made

@@ -168,12 +168,12 @@ struct ByteReader {
         skipSpace()
         guard index < bytes.count else { return false }
         switch bytes[index] {
-        case UInt8(ascii: "\""): return string() != nil
+        case UInt8(ascii: "\""): return rawString() != nil
         case UInt8(ascii: "{"), UInt8(ascii: "["):
             var depth = 0
             while index < bytes.count {
                 let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") { guard string() != nil else { return false }; continue }
+                if byte == UInt8(ascii: "\"") { guard rawString() != nil else { return false }; continue }
                 if byte == UInt8(ascii: "{") || byte == UInt8(ascii: "[") { depth += 1 }
                 if byte == UInt8(ascii: "}") || byte == UInt8(ascii: "]") { depth -= 1 }
                 index += 1

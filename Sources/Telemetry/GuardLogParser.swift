@@ -40,10 +40,11 @@ public struct GuardLogParser: Sendable {
     static func json(_ bytes: UnsafeBufferPointer<UInt8>, _ resolver: ClientResolver) -> ClientEvent? {
         var reader = ByteReader(bytes: bytes)
         var timestamp = Double.nan, isoTime: Slice<UnsafeBufferPointer<UInt8>>?
-        var peer: IPAddress?, forwarded: Slice<UnsafeBufferPointer<UInt8>> = bytes[0..<0], status = -1
+        var peer: IPAddress?, forwarded: Slice<UnsafeBufferPointer<UInt8>> = bytes[0..<0], status = -1, sawForwarded = false
         reader.skipSpace()
         guard reader.take(UInt8(ascii: "{")) else { return nil }
-        while true {
+        // Stops as soon as every field the guard needs is in hand: the rest of the line is not read.
+        while !(sawForwarded && peer != nil && status >= 0 && !timestamp.isNaN) {
             reader.skipSpace()
             guard let key = reader.rawString() else { return nil }
             reader.skipSpace()
@@ -55,7 +56,7 @@ public struct GuardLogParser: Sendable {
             case 11 where equal(key, "remote_addr"):
                 guard let value = reader.rawString(), let address = IPAddress(bytes: UnsafeBufferPointer(rebasing: value)) else { return nil }
                 peer = address
-            case 3 where equal(key, "xff"): guard let value = reader.rawString() else { return nil }; forwarded = value
+            case 3 where equal(key, "xff"): guard let value = reader.rawString() else { return nil }; forwarded = value; sawForwarded = true
             case 6 where equal(key, "status"): guard let value = reader.number() else { return nil }; status = Int(value)
             default: guard reader.skipValue() else { return nil }
             }

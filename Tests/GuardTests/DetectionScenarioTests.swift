@@ -128,3 +128,65 @@ import Testing
 extension Scenario {
     mutating func add(_ event: ClientEvent) { events.append(event) }
 }
+
+@Suite struct GuardBounds {
+    @Test func spoofedSourceFloodStaysUnderTheTrackingCapAndAlerts() {
+        var config = GuardConfig()
+        config.maxTrackedIPs = 1000
+        var engine = GuardEngine(config: config)
+        var decisions: [GuardDecision] = []
+        // 50,000 distinct sources in 50 seconds, one request each.
+        for index in 0..<50_000 {
+            let address = IPAddress(v4: 0x0A00_0000 + UInt32(index))
+            engine.ingest(ClientEvent(timestamp: Double(Scenario.t0) + Double(index) / 1000, client: address, status: 200))
+            decisions += engine.drain()
+        }
+        #expect(engine.trackedClients == 1000)
+        #expect(engine.untrackedRequests == 49_000)
+        let alerts = decisions.filter { $0.action == .trackingCap }
+        #expect(alerts.count == 1, "one alert per cooldown, not one per request")
+        #expect(alerts.first?.condition == "tracking 1000 addresses, the cap (max_tracked_ips)")
+    }
+
+    @Test func idleClientsAreEvicted() {
+        var config = GuardConfig()
+        config.baselineWindow = 300
+        var engine = GuardEngine(config: config)
+        for index in 0..<500 {
+            engine.ingest(ClientEvent(timestamp: Double(Scenario.t0 + index % 60), client: IPAddress(v4: 0x0A00_0000 + UInt32(index)), status: 200))
+        }
+        #expect(engine.trackedClients == 500)
+        engine.advance(to: Scenario.t0 + 60 + 300 + 61)  // idle longer than the baseline window, then a recalc
+        #expect(engine.trackedClients == 0)
+    }
+
+    @Test func baselineRecalculatesOnItsTimerWithoutTraffic() {
+        var engine = GuardEngine(config: GuardConfig())
+        for second in 0..<120 {
+            engine.ingest(ClientEvent(timestamp: Double(Scenario.t0 + second), client: IPAddress("192.0.2.1")!, status: 200))
+        }
+        _ = engine.drain()
+        // Silence: no lines at all, only time passing.
+        engine.advance(to: Scenario.t0 + 600)
+        let recalcs = engine.drain().filter { $0.action == .baselineRecalc }
+        #expect(recalcs.count == 1, "a recalc is due and runs when time advances")
+        let summary = engine.baseline.current!
+        // 120 requests in the 600 seconds seen, the empty seconds counted as zeros.
+        #expect(summary.points == 600)
+        #expect(abs(summary.mean - 0.2) < 1e-9)
+        #expect(abs(summary.stddev - 0.4) < 1e-9)
+    }
+
+    @Test func currentHourIsPreferredOnceItHasEnoughData() {
+        var baseline = Baseline(window: 1800, minPoints: 10, meanFloor: 0.1)
+        let hourStart = 1_800_003_600  // a whole hour
+        // The previous hour was busy (4/s); this hour is quiet (1/s).
+        for second in (hourStart - 1800)..<hourStart { for _ in 0..<4 { baseline.add(at: second, error: false) } }
+        for second in hourStart..<(hourStart + 300) { baseline.add(at: second, error: false) }
+        #expect(baseline.recalc(at: hourStart + 300)?.source == "rolling", "5 minutes of this hour are not enough")
+        for second in (hourStart + 300)..<(hourStart + 660) { baseline.add(at: second, error: false) }
+        let summary = baseline.recalc(at: hourStart + 660)
+        #expect(summary?.source == "hour \((hourStart / 3600) % 24)")
+        #expect(summary?.mean == 1)
+    }
+}
