@@ -57,3 +57,55 @@ public enum IngestBenchmark {
                        peakRSSMB: Double(usage.ru_maxrss) / 1024, bans: replay.summary.bans, trackedClients: replay.engine.trackedClients)
     }
 }
+
+extension IngestBenchmark {
+    public struct Latency: Sendable {
+        public let lines: Int
+        public let p50MS: Double
+        public let p99MS: Double
+        public let maxMS: Double
+    }
+
+    /// From a line appended to a real file to its decision: a writer thread appends `rate` lines per
+    /// second for `seconds`, each stamped with its write time; the guard's tail loop (polling every
+    /// 10 ms, as the daemon does) parses and judges them. Latency = judged − written.
+    public static func latency(rate: Int, seconds: Int, pollEvery: Duration = .milliseconds(10)) async throws -> Latency {
+        let path = NSTemporaryDirectory() + "swiftdeploy-latency-\(UUID().uuidString.prefix(8)).log"
+        FileManager.default.createFile(atPath: path, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let total = rate * seconds
+        let tail = LogTail(path: path)
+        _ = tail.poll()
+        let writer = Thread {
+            guard let handle = FileHandle(forWritingAtPath: path) else { return }
+            let started = Date().timeIntervalSince1970
+            for index in 0..<total {
+                let due = started + Double(index) / Double(rate)
+                let wait = due - Date().timeIntervalSince1970
+                if wait > 0 { usleep(UInt32(wait * 1_000_000)) }
+                let now = Date().timeIntervalSince1970
+                let line = "{\"msec\":\(String(format: "%.6f", now)),\"remote_addr\":\"10.1.\((index / 250) % 250).\(index % 250 + 1)\",\"xff\":\"\",\"status\":200}\n"
+                handle.write(Data(line.utf8))
+            }
+            try? handle.close()
+        }
+        writer.start()
+        var engine = GuardEngine(config: GuardConfig())
+        var parser = GuardLogParser(format: .json, resolver: ClientResolver())
+        var latencies: [Double] = []
+        latencies.reserveCapacity(total)
+        let deadline = ContinuousClock.now + .seconds(seconds + 5)
+        while latencies.count < total && ContinuousClock.now < deadline {
+            for line in tail.poll() {
+                guard let event = line.withUnsafeBufferPointer({ parser.parse($0) }) else { continue }
+                engine.ingest(event)
+                _ = engine.drain()
+                latencies.append((Date().timeIntervalSince1970 - event.timestamp) * 1000)
+            }
+            try await Task.sleep(for: pollEvery)
+        }
+        latencies.sort()
+        func at(_ q: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }
+        return Latency(lines: latencies.count, p50MS: at(0.5), p99MS: at(0.99), maxMS: latencies.last ?? .nan)
+    }
+}

@@ -75,8 +75,15 @@ struct GuardBench: AsyncParsableCommand {
         commandName: "bench", abstract: "Ingest benchmark: parse + windows + detection over generated JSON lines; prints lines/s and peak RSS.")
     @Option(help: "Lines to generate.") var lines: Int = 1_000_000
     @Option(help: "Distinct client addresses.") var ips: Int = 50_000
+    @Flag(help: "Instead: latency from a line appended to a real file to its decision, at 2,000 lines/s for 5 s.") var latency = false
 
     func run() async throws {
+        if latency {
+            let figures = try await IngestBenchmark.latency(rate: 2000, seconds: 5)
+            print(String(format: "guard bench --latency: %d lines appended at 2000/s, line written → decision: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
+                         figures.lines, figures.p50MS, figures.p99MS, figures.maxMS))
+            return
+        }
         let figures = IngestBenchmark.run(lines: max(1, lines), ips: max(1, ips))
         print(String(format: "guard bench: %d lines from %d IPs in %.3f s = %.0f lines/s on one core; peak RSS %.1f MB; %d clients tracked, %d bans",
                      figures.lines, ips, figures.seconds, figures.linesPerSecond, figures.peakRSSMB, figures.trackedClients, figures.bans))
