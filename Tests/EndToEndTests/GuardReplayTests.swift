@@ -1,0 +1,65 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `swiftdeploy guard replay` as an operator runs it on yesterday's log.
+@Suite struct GuardReplayCommand {
+    func project(log: String) throws -> String {
+        let directory = TestSupport.temporaryDirectory("replay")
+        try "name: replay\nservices:\n  app: { command: [swiftdeploy-demo], port: 3000 }\n"
+            .write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
+        try log.write(toFile: "\(directory)/access.log", atomically: true, encoding: .utf8)
+        return directory
+    }
+
+    /// 20 clients at 0.5 req/s for 20 minutes, and one at 20 req/s for a minute from +15 min.
+    static var attackLog: String {
+        var lines: [(Double, String)] = []
+        let start = 1_767_268_800.0  // 2026-01-01T12:00:00Z
+        for client in 1...20 {
+            for index in 0..<600 { lines.append((start + Double(index) * 2 + Double(client) / 100, "192.0.2.\(client)")) }
+        }
+        for index in 0..<1200 { lines.append((start + 900 + Double(index) / 20, "203.0.113.9")) }
+        return lines.sorted { $0.0 < $1.0 }.map { time, address in
+            #"{"time":"x","msec":\#(String(format: "%.3f", time)),"remote_addr":"\#(address)","xff":"","method":"GET","uri":"/","status":200,"ua":"t"}"#
+        }.joined(separator: "\n") + "\nthis line is not JSON\n"
+    }
+
+    @Test func jsonDecisionsThenASummary() throws {
+        let directory = try project(log: Self.attackLog)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--json"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let objects = try result.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        let ban = try #require(objects.first)
+        #expect(ban["action"] as? String == "ban")
+        #expect(ban["ip"] as? String == "203.0.113.9")
+        #expect(ban["duration_s"] as? Int == 600)
+        #expect((ban["at"] as? String)?.hasPrefix("2026-01-01T12:15:") == true)
+        #expect((ban["condition"] as? String)?.isEmpty == false)
+        let summary = try #require(objects.last?["summary"] as? [String: Any])
+        #expect(summary["lines"] as? Int == 13201)
+        #expect(summary["bad_lines"] as? Int == 1)
+        #expect(summary["bans"] as? Int == 1)
+    }
+
+    @Test func auditLinesByDefaultAndMalformedSamples() throws {
+        let directory = try project(log: Self.attackLog)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log"], in: directory)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("] BAN ip=203.0.113.9 | condition="))
+        #expect(result.stdout.contains("| duration=600s"))
+        #expect(result.stdout.contains("] BASELINE_RECALC ip=- | condition=mean="))
+        #expect(result.stdout.contains("replay: 13201 lines (1 malformed, skipped), 1 bans"))
+        #expect(result.stdout.contains("  malformed: this line is not JSON"))
+    }
+
+    @Test func missingLogSaysSo() throws {
+        let directory = try project(log: "")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "nope.log"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("no such log: nope.log"))
+    }
+}
