@@ -106,6 +106,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "Guard", "Telemetry", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
     ]
 )

@@ -1,0 +1,153 @@
+import Foundation
+import Guard
+import Telemetry
+import TestSupport
+import Testing
+
+/// Two network namespaces joined by a veth pair, made by the test and removed after it: an HTTP
+/// server in one, a client in the other. Addresses exist only inside them.
+final class NamespacePair: @unchecked Sendable {
+    let tag = String(UInt32.random(in: 0..<UInt32.max), radix: 16)
+    let server: String, client: String
+    let subnet = Int.random(in: 1...250)
+    var serverV4: String { "10.251.\(subnet).1" }
+    var clientV4: String { "10.251.\(subnet).2" }
+    var serverV6: String { "fd00:251:\(String(subnet, radix: 16))::1" }
+    var clientV6: String { "fd00:251:\(String(subnet, radix: 16))::2" }
+    private var http: Process?
+
+    static var isRoot: Bool { getuid() == 0 }
+
+    init() throws {
+        server = "sds\(tag)"
+        client = "sdc\(tag)"
+        let veth = "v\(tag)"
+        try sh("ip netns add \(server)")
+        try sh("ip netns add \(client)")
+        try sh("ip link add \(veth)s type veth peer name \(veth)c")
+        try sh("ip link set \(veth)s netns \(server)")
+        try sh("ip link set \(veth)c netns \(client)")
+        try sh("ip -n \(server) addr add \(serverV4)/24 dev \(veth)s")
+        try sh("ip -n \(client) addr add \(clientV4)/24 dev \(veth)c")
+        try sh("ip -n \(server) addr add \(serverV6)/64 dev \(veth)s nodad")
+        try sh("ip -n \(client) addr add \(clientV6)/64 dev \(veth)c nodad")
+        for (ns, dev) in [(server, "\(veth)s"), (client, "\(veth)c")] {
+            try sh("ip -n \(ns) link set lo up")
+            try sh("ip -n \(ns) link set \(dev) up")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+        process.arguments = ["netns", "exec", server, "python3", "-m", "http.server", "8000", "--bind", "::"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        http = process
+        for _ in 0..<100 where !reachable(serverV4) { usleep(50_000) }  // bounded: 5 s for the server to listen
+    }
+
+    deinit {
+        // SIGKILL: a child of a test thread inherits its blocked signals, so SIGTERM may never arrive.
+        if let http { kill(http.processIdentifier, SIGKILL); http.waitUntilExit() }
+        _ = try? sh("ip netns del \(server)")
+        _ = try? sh("ip netns del \(client)")
+    }
+
+    /// One request from the client namespace, one second at most.
+    func reachable(_ address: String) -> Bool {
+        let host = address.contains(":") ? "[\(address)]" : address
+        return (try? sh("ip netns exec \(client) curl -s -m 1 -o /dev/null -w %{http_code} http://\(host):8000/")) == "200"
+    }
+
+    @discardableResult
+    func sh(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ShellFailure(description: "\(command): \(output)") }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Real bans in a real kernel firewall, for every back end and both address families.
+@Suite(.serialized, .enabled(if: NamespacePair.isRoot, "firewall tests need root: run scripts/test as root (CI does)"))
+struct KernelFirewall {
+    static let backEnds = ["nftables", "ipset", "iptables"]
+
+    func enforcer(_ name: String, in namespace: String) -> any Enforcer {
+        let commands = FirewallCommands(namespace: namespace)
+        switch name {
+        case "nftables": return NFTablesEnforcer(commands: commands)
+        case "ipset": return IPSetEnforcer(commands: commands)
+        default: return IPTablesEnforcer(commands: commands)
+        }
+    }
+
+    @Test(arguments: backEnds)
+    func banBlocksAndUnbanRestoresForBothFamilies(backEnd: String) throws {
+        let pair = try NamespacePair()
+        // Someone else's rules, which we must never touch.
+        try pair.sh("ip netns exec \(pair.server) nft add table inet foreign")
+        try pair.sh("ip netns exec \(pair.server) iptables -A INPUT -s 192.0.2.77 -j ACCEPT")
+        let firewall = enforcer(backEnd, in: pair.server)
+        try firewall.install()
+        try firewall.install()  // idempotent
+        for (client, server, prefix) in [(pair.clientV4, pair.serverV4, 32), (pair.clientV6, pair.serverV6, 64)] {
+            let address = IPAddress(client)!.masked(to: prefix)
+            let entry = EnforcedBan(address: address, prefix: prefix, seconds: 600)
+            #expect(pair.reachable(server), "\(backEnd): \(server) reachable before the ban")
+            try firewall.ban([entry])
+            #expect(try firewall.active().contains(address))
+            #expect(!pair.reachable(server), "\(backEnd): \(client) banned")
+            try firewall.ban([entry])  // refreshing a ban is fine
+            try firewall.unban([entry])
+            #expect(!(try firewall.active().contains(address)))
+            #expect(pair.reachable(server), "\(backEnd): \(client) unbanned")
+        }
+        try firewall.uninstall()
+        let ruleset = try pair.sh("ip netns exec \(pair.server) nft list ruleset")
+        #expect(ruleset.contains("table inet foreign"), "a table we did not create survives")
+        #expect(!ruleset.contains("swiftdeploy") && !ruleset.contains("SWIFTDEPLOY"), "\(backEnd) left:\n\(ruleset)")
+        #expect(try pair.sh("ip netns exec \(pair.server) iptables -S INPUT").contains("-A INPUT -s 192.0.2.77/32 -j ACCEPT"))
+    }
+
+    @Test(arguments: ["nftables", "ipset"])
+    func bansExpireInTheKernelOnTheirOwn(backEnd: String) throws {
+        let pair = try NamespacePair()
+        let firewall = enforcer(backEnd, in: pair.server)
+        try firewall.install()
+        defer { try? firewall.uninstall() }
+        let started = ContinuousClock.now
+        try firewall.ban([EnforcedBan(address: IPAddress(pair.clientV4)!, seconds: 2)])
+        #expect(!pair.reachable(pair.serverV4))
+        var back = false
+        for _ in 0..<8 where !back {  // bounded: the ban ends after 2 s; each try takes at most 1 s
+            back = pair.reachable(pair.serverV4)
+            if !back { usleep(250_000) }
+        }
+        #expect(back, "the kernel lifted the ban without the daemon")
+        #expect(ContinuousClock.now - started >= .milliseconds(1500))
+    }
+
+    @Test func hundredThousandBansGoInAsOneTransaction() throws {
+        let pair = try NamespacePair()
+        let firewall = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
+        try firewall.install()
+        defer { try? firewall.uninstall() }
+        let bans = (0..<100_000).map { EnforcedBan(address: IPAddress(v4: 0x6440_0000 + UInt32($0)), seconds: 600) }
+        let started = ContinuousClock.now
+        try firewall.ban(bans)
+        let elapsed = ContinuousClock.now - started
+        #expect(try firewall.active().count == 100_000)
+        print("nftables: 100,000 bans in one transaction in \(elapsed)")
+    }
+}
+
+struct ShellFailure: Error, CustomStringConvertible {
+    let description: String
+}
