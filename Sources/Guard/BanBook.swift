@@ -13,6 +13,14 @@ public struct BanBook: Sendable {
         public var reason: String
 
         public var duration: Int? { until.map { $0 - since } }
+
+        public init(ip: IPAddress, since: Int, until: Int?, offence: Int, reason: String) {
+            self.ip = ip
+            self.since = since
+            self.until = until
+            self.offence = offence
+            self.reason = reason
+        }
     }
 
     struct Offender: Sendable, Equatable {

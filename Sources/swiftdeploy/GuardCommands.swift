@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deploy
 import Foundation
+import Manifest
 import Telemetry
 
 struct GuardCommand: AsyncParsableCommand {
@@ -9,14 +10,47 @@ struct GuardCommand: AsyncParsableCommand {
         subcommands: [GuardRun.self, GuardReplay.self, GuardBans.self, GuardBench.self, GuardUninstall.self])
 }
 
-struct GuardRun: NotBuiltYet {
-    static let issue = 7
-    static let spelling = "guard run"
+struct GuardRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run the daemon: tail, detect, ban, alert, dashboard.")
+        commandName: "run", abstract: "Run the daemon: follow the access log, detect, ban in the firewall, alert, keep an audit log.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Access log to follow instead of guard.log (the compose guard container uses this).") var log: String?
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            let settings = project.manifest.guardSettings
+            let console = TerminalConsole()
+            let enforcer = EnforcerChoice.make(settings.enforcer) { console.say($0) }
+            var notifiers: [any Notifier] = []
+            if let slack = settings.slackWebhook { notifiers.append(WebhookNotifier(url: slack, style: .slack)) }
+            if let webhook = settings.webhook { notifiers.append(WebhookNotifier(url: webhook, style: .json)) }
+            let stop = StopSignal()
+            let daemon = GuardDaemon(settings: settings, stateDirectory: stateDir ?? project.manifest.stateDirectory, logPath: log,
+                                     enforcer: enforcer, notifiers: notifiers, console: console)
+            try await daemon.run { stop.requested }
+        }
+    }
+}
+
+/// Set by SIGTERM or SIGINT, so the daemon stops cleanly between two polls.
+final class StopSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for signalNumber in [SIGTERM, SIGINT] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler { [weak self] in self?.lock.withLock { self?.flag = true } }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    var requested: Bool { lock.withLock { flag } }
 }
 
 struct GuardReplay: AsyncParsableCommand {
@@ -45,29 +79,52 @@ struct GuardBans: AsyncParsableCommand {
         commandName: "bans", abstract: "List, add or remove bans.", subcommands: [BansList.self, BansAdd.self, BansRemove.self])
 }
 
-struct BansList: NotBuiltYet {
-    static let issue = 7
-    static let spelling = "guard bans list"
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "Active bans with remaining time.")
+struct BansList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Active bans with offence count and remaining time.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "JSON output.") var json = false
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
+        }
+    }
 }
 
-struct BansAdd: NotBuiltYet {
-    static let issue = 7
-    static let spelling = "guard bans add"
+struct BansAdd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "add", abstract: "Ban an address by hand.")
     @OptionGroup var manifest: ManifestOption
     @Argument(help: "IP address.") var ip: String
-    @Option(help: "Ban length, e.g. 10m or permanent.") var duration: String = "10m"
+    @Option(help: "Ban length, e.g. 10m, or permanent.") var duration: String = "10m"
+
+    func validate() throws {
+        guard IPAddress(ip) != nil else { throw ValidationError("\(ip) is not an IP address") }
+        guard duration == "permanent" || DurationText.parse(duration) != nil else { throw ValidationError("--duration must be like 10m or permanent") }
+    }
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            let seconds = duration == "permanent" ? nil : DurationText.parse(duration).map { Int($0.seconds) }
+            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
+                .change(add: true, ip: ip, seconds: seconds)
+        }
+    }
 }
 
-struct BansRemove: NotBuiltYet {
-    static let issue = 7
-    static let spelling = "guard bans remove"
+struct BansRemove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Lift a ban.")
     @OptionGroup var manifest: ManifestOption
     @Argument(help: "IP address.") var ip: String
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
+                .change(add: false, ip: ip, seconds: nil)
+        }
+    }
 }
 
 struct GuardBench: AsyncParsableCommand {
@@ -90,10 +147,17 @@ struct GuardBench: AsyncParsableCommand {
     }
 }
 
-struct GuardUninstall: NotBuiltYet {
-    static let issue = 7
-    static let spelling = "guard uninstall"
+struct GuardUninstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "uninstall", abstract: "Remove swiftdeploy's firewall table, sets and rules.")
+        commandName: "uninstall", abstract: "Remove swiftdeploy's firewall table, sets and rules (nothing else is touched).")
     @OptionGroup var manifest: ManifestOption
+
+    func run() async throws {
+        try await Failure.reporting {
+            let project = try Project(file: manifest.file)
+            let enforcer = EnforcerChoice.make(project.manifest.guardSettings.enforcer) { print($0) }
+            try enforcer.uninstall()
+            print("guard: removed swiftdeploy's \(enforcer.name) objects")
+        }
+    }
 }

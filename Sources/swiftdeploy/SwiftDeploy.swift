@@ -31,20 +31,6 @@ struct ManifestOption: ParsableArguments {
     var file: String = "swiftdeploy.yaml"
 }
 
-/// A command whose capability is not built yet: says so, names the issue, exits 2.
-protocol NotBuiltYet: AsyncParsableCommand {
-    static var issue: Int { get }
-    /// The command as typed, e.g. `guard bans add`.
-    static var spelling: String { get }
-}
-
-extension NotBuiltYet {
-    func run() async throws {
-        Failure.print("swiftdeploy \(Self.spelling) is not built yet (planned in issue \(Self.issue)); see README.md for what works today")
-        throw ExitCode(2)
-    }
-}
-
 /// Reports a failed command on stderr in the user's words and exits 1.
 enum Failure {
     static func print(_ message: String) {

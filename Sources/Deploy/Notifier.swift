@@ -1,0 +1,140 @@
+import AsyncHTTPClient
+import Foundation
+import Guard
+import NIOCore
+import Telemetry
+
+/// Tells people about the guard's decisions. Sending never blocks detection: `notify` only queues.
+public protocol Notifier: Sendable {
+    func notify(_ decision: GuardDecision)
+}
+
+/// Slack incoming webhook (`{"text": …}`) or a generic JSON webhook (`{"events": […]}`), through
+/// async-http-client. A burst of decisions is coalesced into one message; 5xx answers and timeouts
+/// are retried with exponential backoff; a dead or slow endpoint only delays its own messages.
+public final class WebhookNotifier: Notifier, @unchecked Sendable {
+    public enum Style: Sendable { case slack, json }
+
+    public let url: String
+    public let style: Style
+    let maxAttempts: Int
+    let firstBackoff: Duration
+    let timeout: Duration
+    private let lock = NSLock()
+    private var queue: [GuardDecision] = []
+    private var sending = false
+    private var delivered = 0
+    private var failures: [String] = []
+
+    public init(url: String, style: Style, maxAttempts: Int = 5, firstBackoff: Duration = .milliseconds(500), timeout: Duration = .seconds(5)) {
+        self.url = url
+        self.style = style
+        self.maxAttempts = maxAttempts
+        self.firstBackoff = firstBackoff
+        self.timeout = timeout
+    }
+
+    public func notify(_ decision: GuardDecision) {
+        guard [.ban, .unban, .globalAnomaly, .trackingCap].contains(decision.action) else { return }
+        let start = lock.withLock { () -> Bool in
+            queue.append(decision)
+            if sending { return false }
+            sending = true
+            return true
+        }
+        if start { Task.detached { await self.drain() } }
+    }
+
+    /// Messages delivered so far and the reasons of those given up on.
+    public var report: (delivered: Int, failures: [String]) { lock.withLock { (delivered, failures) } }
+
+    private func drain() async {
+        while true {
+            let batch = lock.withLock { () -> [GuardDecision] in
+                let taken = Array(queue.prefix(50))
+                queue.removeFirst(taken.count)
+                if taken.isEmpty { sending = false }
+                return taken
+            }
+            guard !batch.isEmpty else { return }
+            await send(body(for: batch))
+        }
+    }
+
+    func body(for batch: [GuardDecision]) -> String {
+        switch style {
+        case .slack:
+            let text = batch.map(Self.sentence).joined(separator: "\n")
+            return "{\"text\":\(Self.quote(text))}"
+        case .json:
+            let events = batch.map { $0.replayJSON ?? "{\"action\":\"\($0.action.rawValue)\",\"condition\":\(Self.quote($0.condition))}" }
+            return "{\"events\":[\(events.joined(separator: ","))]}"
+        }
+    }
+
+    private func send(_ body: String) async {
+        var backoff = firstBackoff
+        var lastError = ""
+        for attempt in 1...maxAttempts {
+            do {
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: body))
+                let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+                _ = try? await response.body.collect(upTo: 1 << 16)
+                if (200..<300).contains(response.status.code) {
+                    lock.withLock { delivered += 1 }
+                    return
+                }
+                lastError = "HTTP \(response.status.code)"
+                if response.status.code < 500 && response.status.code != 429 { break }  // our fault: retrying will not help
+            } catch {
+                lastError = "\(error)"
+            }
+            if attempt < maxAttempts {
+                try? await Task.sleep(for: backoff)
+                backoff *= 2
+            }
+        }
+        lock.withLock { failures.append(lastError) }
+    }
+
+    /// One line a person reads in Slack.
+    static func sentence(_ decision: GuardDecision) -> String {
+        let when = ISO8601.format(decision.at)
+        let rate = String(format: "%.2f req/s", decision.rate), baseline = String(format: "%.2f req/s", decision.baseline)
+        switch decision.action {
+        case .ban:
+            return ":no_entry: BAN \(decision.ip.map(\.description) ?? "?") for \(length(decision.duration)) (offence \(decision.offence)): \(decision.condition), rate \(rate) against an expected \(baseline), at \(when)"
+        case .unban:
+            let next = decision.nextDuration.map { length($0) } ?? "unknown"
+            return ":white_check_mark: UNBAN \(decision.ip.map(\.description) ?? "?") after \(length(decision.duration)) at \(when); a next offence would mean a ban of \(next)"
+        case .globalAnomaly:
+            return ":warning: GLOBAL ANOMALY: \(decision.condition), site rate \(rate) against a learned \(baseline), at \(when) (alert only, nobody banned)"
+        default:
+            return ":warning: \(decision.action.rawValue.uppercased()): \(decision.condition) at \(when)"
+        }
+    }
+
+    static func length(_ seconds: Int?) -> String {
+        guard let seconds else { return "permanent" }
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
+        if seconds % 60 == 0 { return "\(seconds / 60)m" }
+        return "\(seconds)s"
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

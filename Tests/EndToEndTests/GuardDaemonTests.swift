@@ -1,0 +1,158 @@
+import Deploy
+import Foundation
+import Guard
+import Hummingbird
+import HummingbirdTesting
+import Manifest
+import Telemetry
+import TestSupport
+import Testing
+
+/// A Slack incoming-webhook stand-in on loopback that records what it is sent; it can be told to
+/// fail the first N posts with 500 or to answer slowly.
+final class WebhookReceiver: @unchecked Sendable {
+    private let lock = NSLock()
+    private var bodies: [String] = []
+    private var failuresLeft: Int
+    let delay: Duration
+
+    init(failFirst: Int = 0, delay: Duration = .zero) {
+        failuresLeft = failFirst
+        self.delay = delay
+    }
+
+    var received: [String] { lock.withLock { bodies } }
+
+    func app() -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/services/T000/B000/XXXX") { request, _ in
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 1 << 20))
+            try await Task.sleep(for: self.delay)
+            let fail = self.lock.withLock { () -> Bool in
+                if self.failuresLeft > 0 { self.failuresLeft -= 1; return true }
+                self.bodies.append(body)
+                return false
+            }
+            return Response(status: fail ? .internalServerError : .ok, body: .init(byteBuffer: ByteBuffer(string: fail ? "busy" : "ok")))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+}
+
+@Suite(.serialized, .enabled(if: NamespacePair.isRoot, "kernel-ban tests need root: run scripts/test as root (CI does)"))
+struct GuardDaemonEndToEnd {
+    /// The daemon follows a real log file, bans the flooding client in nftables inside a namespace
+    /// (its requests then fail), lifts the ban when due, and tells Slack both; the webhook fails its
+    /// first post and the message still arrives.
+    @Test func logToKernelBanToSlack() async throws {
+        let pair = try NamespacePair()
+        let receiver = WebhookReceiver(failFirst: 1)
+        try await receiver.app().test(.live) { client in
+            let directory = TestSupport.temporaryDirectory("daemon")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let log = "\(directory)/access.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let manifest = try ManifestLoader.parse(yaml: """
+                name: daemon
+                services:
+                  app: { command: [x], port: 3000 }
+                guard:
+                  log: \(log)
+                  window: 10s
+                  bans: [2s, 30m]
+                  baseline: { window: 60s, recalc: 2s }
+                """, file: "swiftdeploy.yaml", directory: directory)
+            let enforcer = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
+            let notifier = WebhookNotifier(url: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX", style: .slack, firstBackoff: .milliseconds(100))
+            let daemon = GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer,
+                                     notifiers: [notifier], console: SilentConsole())
+            let stop = Flag()
+            let running = Task { try await daemon.run { stop.value } }
+            defer { try? enforcer.uninstall() }
+            // Normal traffic, live: ten clients at 10 req/s each for 5 s, so the baseline learns.
+            for _ in 0..<50 {
+                var lines = ""
+                for client in 1...10 { lines += line(Date().timeIntervalSince1970, "192.0.2.\(client)") }
+                try append(lines, to: log)
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(pair.reachable(pair.serverV4))
+            // The client in the other namespace floods.
+            var flood = ""
+            for _ in 0..<400 { flood += line(Date().timeIntervalSince1970, pair.clientV4) }
+            try append(flood, to: log)
+            var banned = false
+            for _ in 0..<100 where !banned {  // bounded: 5 s
+                banned = (try? enforcer.active().contains(IPAddress(pair.clientV4)!)) ?? false
+                if !banned { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(banned, "the flooding client is in the kernel set")
+            #expect(!pair.reachable(pair.serverV4), "and its requests fail")
+            var lifted = false
+            for _ in 0..<80 where !lifted {  // the 2 s ban ends in the kernel and in the guard
+                lifted = pair.reachable(pair.serverV4)
+                if !lifted { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(lifted, "the ban was lifted when due")
+            var messages: [String] = []
+            for _ in 0..<50 where !messages.joined().contains("UNBAN") {
+                messages = receiver.received
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            stop.set()
+            try await running.value
+            let text = messages.joined(separator: "\n")
+            #expect(text.contains("BAN \(pair.clientV4) for 2s (offence 1)"), "\(text)")
+            #expect(text.contains("UNBAN \(pair.clientV4) after 2s"))
+            #expect(text.contains("a next offence would mean a ban of 30m"))
+            let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
+            #expect(audit.contains("] BAN ip=\(pair.clientV4) | condition="))
+            #expect(audit.contains("] UNBAN ip=\(pair.clientV4) |"))
+            let state = GuardState.load(directory)
+            #expect(state.offences.first { $0.ip == pair.clientV4 }?.count == 1, "the offence count is kept for a restart")
+            #expect(state.position != nil)
+        }
+    }
+
+    @Test func slowWebhookNeverDelaysBanning() async throws {
+        let receiver = WebhookReceiver(delay: .seconds(3))
+        try await receiver.app().test(.live) { client in
+            let notifier = WebhookNotifier(url: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX", style: .slack, timeout: .seconds(10))
+            let decision = GuardDecision(at: 1_800_000_000, action: .ban, ip: IPAddress("203.0.113.9"), duration: 600, condition: "z=9.00", rate: 30, baseline: 0.5, offence: 1)
+            let started = ContinuousClock.now
+            for _ in 0..<100 { notifier.notify(decision) }
+            #expect(ContinuousClock.now - started < .milliseconds(50), "notify only queues")
+            var delivered = 0
+            for _ in 0..<100 where delivered == 0 {
+                delivered = notifier.report.delivered
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(receiver.received.count <= 2, "a burst is coalesced, not 100 posts")
+            #expect(receiver.received.first?.contains("BAN 203.0.113.9 for 10m (offence 1): z=9.00") == true)
+        }
+    }
+}
+
+func line(_ time: Double, _ address: String) -> String {
+    #"{"msec":\#(String(format: "%.3f", time)),"remote_addr":"\#(address)","xff":"","status":200}"# + "\n"
+}
+
+func append(_ text: String, to path: String) throws {
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+    try handle.seekToEnd()
+    try handle.write(contentsOf: Data(text.utf8))
+    try handle.close()
+}
+
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.withLock { flag = true } }
+    var value: Bool { lock.withLock { flag } }
+}
+
+struct SilentConsole: Console {
+    func say(_ line: String, terminator: String) {}
+    func warn(_ line: String) {}
+}
