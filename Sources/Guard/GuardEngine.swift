@@ -164,7 +164,7 @@ public struct GuardEngine: Sendable {
         withBuckets(clients.values[slot].slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
         clients.values[slot].window = counter
         clients.values[slot].lastSeen = second
-        if !allowed, baseline.current != nil, let verdict = judge(clients.values[slot]) {
+        if !allowed, isWarm, let verdict = judge(clients.values[slot]) {
             clients.values[slot].anomalousUntil = second + config.window
             let ban = banBook.ban(ip, at: second, reason: verdict.condition)
             pending.append(GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
@@ -213,8 +213,12 @@ public struct GuardEngine: Sendable {
         return nil
     }
 
+    /// Nothing is judged until the baseline has seen a whole window: before that every client's
+    /// window is still filling, and rates would look like they are rising.
+    public var isWarm: Bool { (baseline.current?.points ?? 0) >= config.window }
+
     mutating func checkGlobal(at second: Int) {
-        guard let summary = baseline.current else { return }
+        guard isWarm, let summary = baseline.current else { return }
         if let last = lastGlobalAlert, second - last < config.globalCooldown { return }
         let rate = global.rate
         guard rate >= summary.mean else { return }

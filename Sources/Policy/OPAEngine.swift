@@ -57,11 +57,18 @@ public struct OPAEngine: PolicyEngine {
         request.body = .bytes(ByteBuffer(string: body.description))
         let response: HTTPClientResponse
         let deadline = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
+        let started = ContinuousClock.now
         do {
             response = try await client.execute(request, timeout: deadline)
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw EngineFailure("OPA at \(baseURL) did not answer \(method) \(path) within \(timeout.manifestText) (policy.timeout)")
         } catch {
+            // A refused connection is retried by the client until the deadline, so look at what failed:
+            // nothing listening is "unreachable"; anything else that lasts until the deadline is a timeout.
+            let text = String(describing: error).lowercased()
+            let refused = text.contains("refused") || text.contains("connection reset") || text.contains("unreachable")
+            let timedOut = (error as? HTTPClientError).map { [.deadlineExceeded, .readTimeout].contains($0) } ?? false
+            if !refused && (timedOut || ContinuousClock.now - started >= timeout * 0.9) {
+                throw EngineFailure("OPA at \(baseURL) did not answer \(method) \(path) within \(timeout.manifestText) (policy.timeout)")
+            }
             throw EngineFailure("OPA at \(baseURL) is unreachable (\(error)); start it, or set policy.engine: embedded")
         }
         let bytes: ByteBuffer

@@ -158,10 +158,11 @@ private func chaos(_ client: some TestClientProtocol, _ body: String) async thro
             #expect(elapsed >= .milliseconds(300))
             let text = try await metrics(client)
             #expect(text.value("chaos_active") == 1)
-            // Two counted requests: the fast POST /chaos and the slowed GET /.
+            // Two counted requests: POST /chaos and the slowed GET /, which took at least 0.3 s and so
+            // is never in a bucket below 0.3 s, whatever else the machine is doing.
             #expect(text.value("http_request_duration_seconds_count") == 2)
-            #expect(text.value("http_request_duration_seconds_bucket", ["le": "0.25"]) == 1)
-            #expect(text.value("http_request_duration_seconds_bucket", ["le": "0.5"]) == 2)
+            #expect(try #require(text.value("http_request_duration_seconds_bucket", ["le": "0.25"])) <= 1)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "+Inf"]) == 2)
         }
     }
 }

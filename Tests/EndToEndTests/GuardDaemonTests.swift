@@ -59,7 +59,7 @@ struct GuardDaemonEndToEnd {
                   app: { command: [x], port: 3000 }
                 guard:
                   log: \(log)
-                  window: 10s
+                  window: 4s
                   bans: [2s, 30m]
                   baseline: { window: 60s, recalc: 2s }
                 """, file: "swiftdeploy.yaml", directory: directory)
@@ -70,8 +70,8 @@ struct GuardDaemonEndToEnd {
             let stop = Flag()
             let running = Task { try await daemon.run { stop.value } }
             defer { try? enforcer.uninstall() }
-            // Normal traffic, live: ten clients at 10 req/s each for 5 s, so the baseline learns.
-            for _ in 0..<50 {
+            // Normal traffic, live: ten clients at 10 req/s each for 7 s, so the baseline learns a full window.
+            for _ in 0..<70 {
                 var lines = ""
                 for client in 1...10 { lines += line(Date().timeIntervalSince1970, "192.0.2.\(client)") }
                 try append(lines, to: log)
