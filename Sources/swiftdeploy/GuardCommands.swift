@@ -18,6 +18,7 @@ struct GuardRun: AsyncParsableCommand {
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
 
     func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // a daemon's log is read while it runs
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
             let settings = project.manifest.guardSettings
