@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <spawn.h>
+#include <stdio.h>
 #include "CSpawn.h"
 
 int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
@@ -7,3 +8,5 @@ int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
 }
 
 short cspawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
+
+void cspawn_line_buffered_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

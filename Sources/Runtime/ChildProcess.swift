@@ -128,6 +128,9 @@ public enum ChildProcess {
         }
     }
 
+    /// Makes standard output line-buffered, for a long-running process whose log is read live.
+    public static func lineBufferStandardOutput() { cspawn_line_buffered_stdout() }
+
     /// Our own children must be reaped or they linger as zombies while we run.
     private static func reapInBackground(_ pid: pid_t) {
         Thread.detachNewThread {

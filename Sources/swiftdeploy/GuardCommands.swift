@@ -1,5 +1,6 @@
 import ArgumentParser
 import Deploy
+import Runtime
 import Foundation
 import Manifest
 import Telemetry
@@ -18,7 +19,7 @@ struct GuardRun: AsyncParsableCommand {
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // a daemon's log is read while it runs
+        ChildProcess.lineBufferStandardOutput()  // a daemon's log is read while it runs
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
             let settings = project.manifest.guardSettings

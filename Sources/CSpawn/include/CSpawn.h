@@ -5,4 +5,6 @@
 /// posix_spawn pieces that glibc only declares under _GNU_SOURCE, which Swift's Glibc module does not set.
 int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 short cspawn_setsid_flag(void);
+/// Makes stdout line-buffered (a daemon's log is read while it runs).
+void cspawn_line_buffered_stdout(void);
 #endif
