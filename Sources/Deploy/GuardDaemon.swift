@@ -17,12 +17,26 @@ public struct GuardState: Codable, Sendable, Equatable {
         public var until: Int?
         public var offence: Int
         public var reason: String
+
+        public init(ip: String, since: Int, until: Int?, offence: Int, reason: String) {
+            self.ip = ip
+            self.since = since
+            self.until = until
+            self.offence = offence
+            self.reason = reason
+        }
     }
 
     public struct StoredOffence: Codable, Sendable, Equatable {
         public var ip: String
         public var count: Int
         public var last: Int
+
+        public init(ip: String, count: Int, last: Int) {
+            self.ip = ip
+            self.count = count
+            self.last = last
+        }
     }
 
     public var bans: [StoredBan] = []

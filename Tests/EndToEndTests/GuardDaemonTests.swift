@@ -115,6 +115,51 @@ struct GuardDaemonEndToEnd {
         }
     }
 
+    /// A ban survives the daemon stopping and a new daemon starting, and ends on schedule.
+    @Test func banSurvivesARestartAndExpiresOnSchedule() async throws {
+        let pair = try NamespacePair()
+        let directory = TestSupport.temporaryDirectory("restart")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = "\(directory)/access.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let manifest = try ManifestLoader.parse(yaml: "name: restart\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: \(log) }\n",
+                                                file: "swiftdeploy.yaml", directory: directory)
+        let enforcer = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
+        defer { try? enforcer.uninstall() }
+        // The first daemon's stored state: a 4 s ban of the client, its first offence.
+        let until = Int(Date().timeIntervalSince1970) + 4
+        var stored = GuardState()
+        stored.bans = [.init(ip: pair.clientV4, since: until - 600, until: until, offence: 1, reason: "z=9.00")]
+        stored.offences = [.init(ip: pair.clientV4, count: 1, last: until - 600)]
+        try stored.save(directory)
+        func daemon() -> GuardDaemon {
+            GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [], console: SilentConsole())
+        }
+        try daemon().reconcile()
+        #expect(!pair.reachable(pair.serverV4), "the stored ban is in the kernel after a start")
+        // The daemon is gone (as after kill -9): the kernel keeps the ban by itself.
+        #expect(try enforcer.active().contains(IPAddress(pair.clientV4)!))
+        // A new daemon takes over and lifts it when due.
+        let stop = Flag()
+        let second = daemon()
+        let running = Task { try await second.run { stop.value } }
+        #expect(!pair.reachable(pair.serverV4))
+        var back = false
+        for _ in 0..<60 where !back {  // bounded: 6 s
+            back = pair.reachable(pair.serverV4)
+            if !back { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        stop.set()
+        try await running.value
+        #expect(back, "the ban ended on schedule")
+        #expect(Int(Date().timeIntervalSince1970) >= until)
+        let after = GuardState.load(directory)
+        #expect(after.bans.isEmpty)
+        #expect(after.offences.first?.count == 1, "the offence count survives, so the next ban is the second step")
+        let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
+        #expect(audit.contains("UNBAN ip=\(pair.clientV4)"))
+    }
+
     @Test func slowWebhookNeverDelaysBanning() async throws {
         let receiver = WebhookReceiver(delay: .seconds(3))
         try await receiver.app().test(.live) { client in
