@@ -125,7 +125,8 @@ public struct Stack: Sendable {
         if steps.isEmpty { try await checkCanary(force: force) }
         // The canary's release becomes stable: started in stable mode on stable's other slot.
         var spec = canary.spec
-        spec.ports = TrackSpec.slots(manifest.service.port).sorted { first, _ in first != stable.port }
+        let slots = TrackSpec.slots(manifest.service.port)
+        spec.ports = slots.filter { $0 != stable.port } + slots.filter { $0 == stable.port }
         let promoted = try await runtime.launch(.stable, spec)
         try await runtime.route(Routing(stablePort: promoted.port))
         try runtime.update { state in
