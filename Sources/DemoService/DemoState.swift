@@ -15,8 +15,7 @@ actor DemoState {
     }
 
     var uptimeSeconds: Double {
-        let elapsed = ContinuousClock.now - startedAt
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - startedAt).seconds
     }
 
     func setChaos(_ chaos: Chaos) { self.chaos = chaos }
@@ -35,4 +34,9 @@ actor DemoState {
     func renderMetrics() -> String {
         metrics.render(uptime: uptimeSeconds, mode: config.mode, chaos: chaos)
     }
+}
+
+extension Duration {
+    /// Seconds as a Double, for metrics and JSON.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

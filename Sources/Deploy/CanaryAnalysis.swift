@@ -1,7 +1,5 @@
-import AsyncHTTPClient
 import Foundation
 import Manifest
-import NIOCore
 import Policy
 import Runtime
 import Telemetry
@@ -45,11 +43,8 @@ public struct CanaryAnalysis: Sendable {
 
     /// Scrapes an instance's `/metrics`: p99 from its request histogram, and its chaos mode.
     public static func scrape(port: Int) async -> (p99MS: Double?, chaos: String?) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics")
-        request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), response.status == .ok,
-              let body = try? await response.body.collect(upTo: 4 << 20),
-              let text = try? PrometheusText(parsing: String(buffer: body)) else { return (nil, nil) }
+        guard let reply = try? await LoopbackHTTP.get("http://127.0.0.1:\(port)/metrics", timeout: .seconds(1)), reply.status == 200,
+              let text = try? PrometheusText(parsing: reply.body) else { return (nil, nil) }
         let buckets = text.matching("http_request_duration_seconds_bucket").compactMap { sample -> (bound: Double, count: Double)? in
             guard let le = sample.labels["le"] else { return nil }
             let bound = le == "+Inf" ? Double.infinity : Double(le)

@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import Manifest
+import Policy
 import Runtime
 import Telemetry
 
@@ -267,7 +268,7 @@ public struct GuardBansUseCase: Sendable {
         if json {
             let items = active.map { ban -> String in
                 let remaining = ban.until.map { String($0 - now) } ?? "-1"
-                return "{\"ip\":\"\(ban.ip)\",\"offence\":\(ban.offence),\"remaining_s\":\(remaining),\"reason\":\(WebhookNotifier.quote(ban.reason))}"
+                return "{\"ip\":\"\(ban.ip)\",\"offence\":\(ban.offence),\"remaining_s\":\(remaining),\"reason\":\(JSONValue.string(ban.reason))}"
             }
             console.say("[\(items.joined(separator: ","))]")
             return

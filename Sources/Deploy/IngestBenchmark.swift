@@ -1,5 +1,6 @@
 import Foundation
 import Guard
+import Manifest
 import Telemetry
 
 #if canImport(Glibc)
@@ -50,7 +51,7 @@ public enum IngestBenchmark {
             _ = replay.feed(data)
             elapsed += ContinuousClock.now - started
         }
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         return Figures(lines: replay.summary.lines, seconds: seconds, linesPerSecond: Double(lines) / seconds,

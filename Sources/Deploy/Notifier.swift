@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import Foundation
 import Guard
+import Manifest
+import Policy
 import NIOCore
 import Telemetry
 
@@ -65,9 +67,9 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
         switch style {
         case .slack:
             let text = batch.map(Self.sentence).joined(separator: "\n")
-            return "{\"text\":\(Self.quote(text))}"
+            return JSONValue.object(["text": .string(text)]).description
         case .json:
-            let events = batch.map { $0.replayJSON ?? "{\"action\":\"\($0.action.rawValue)\",\"condition\":\(Self.quote($0.condition))}" }
+            let events = batch.map { $0.replayJSON ?? JSONValue.object(["action": .string($0.action.rawValue), "condition": .string($0.condition)]).description }
             return "{\"events\":[\(events.joined(separator: ","))]}"
         }
     }
@@ -81,7 +83,7 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
                 request.method = .POST
                 request.headers.add(name: "Content-Type", value: "application/json")
                 request.body = .bytes(ByteBuffer(string: body))
-                let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
+                let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout.seconds * 1000)))
                 _ = try? await response.body.collect(upTo: 1 << 16)
                 if (200..<300).contains(response.status.code) {
                     lock.withLock { delivered += 1 }
@@ -122,19 +124,5 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
         if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
         if seconds % 60 == 0 { return "\(seconds / 60)m" }
         return "\(seconds)s"
-    }
-
-    static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }

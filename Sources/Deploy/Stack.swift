@@ -176,7 +176,7 @@ public struct Stack: Sendable {
     public func chaos(_ body: JSONValue, track: Track) async throws {
         let state = try runtime.state()
         guard let instance = state.tracks[track] else { throw LifecycleError("no \(track) track runs") }
-        let response = try await SimpleHTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body)
+        let response = try await LoopbackHTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body.description)
         try history.record("chaos", ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
         guard response.status == 200 else {
             throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.body)")
