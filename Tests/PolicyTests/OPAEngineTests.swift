@@ -112,13 +112,13 @@ let opaData: JSONValue = ["swiftdeploy": ["limits": limits]]
     }
 
     @Test func slowServerTimesOutAndDenies() async throws {
-        let decision = try await FakeOPA.with(.slow(.seconds(1))) { url in
-            await OPAEngine(baseURL: url, timeout: .milliseconds(300), data: opaData).decide(.infrastructure, input: healthyHost)
+        let decision = try await FakeOPA.with(.slow(.seconds(4))) { url in
+            await OPAEngine(baseURL: url, timeout: .seconds(1), data: opaData).decide(.infrastructure, input: healthyHost)
         }
         #expect(!decision.allow)
-        #expect(decision.unanswered?.contains("did not answer POST /v1/data/swiftdeploy/infrastructure/decision within 300ms") == true,
+        #expect(decision.unanswered?.contains("did not answer POST /v1/data/swiftdeploy/infrastructure/decision within 1s") == true,
                 "\(decision.unanswered ?? "")")
-        #expect(decision.duration < .milliseconds(900))
+        #expect(decision.duration < .milliseconds(3000), "it gave up before the slow server answered")
     }
 
     @Test(arguments: [
