@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "Manifest", dependencies: ["Telemetry", .product(name: "Yams", package: "Yams")]),
@@ -42,7 +43,7 @@ let package = Package(
             ]
         ),
         .target(name: "Telemetry"),
-        .target(name: "Guard", dependencies: ["Telemetry"]),
+        .target(name: "Guard", dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(name: "Dashboard", dependencies: ["Guard", "Telemetry"]),
         .target(
             name: "Deploy",
@@ -109,7 +110,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TestSupport", "Guard", "Telemetry", "Deploy", "Manifest",
+                "TestSupport", "Guard", "Telemetry", "Deploy", "Manifest", "Runtime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

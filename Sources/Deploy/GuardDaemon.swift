@@ -9,66 +9,6 @@ import Telemetry
 import Glibc
 #endif
 
-/// What the guard keeps across restarts (`guard-state.json` in the state directory): bans,
-/// offence counts and the log position with the file's identity.
-public struct GuardState: Codable, Sendable, Equatable {
-    public struct StoredBan: Codable, Sendable, Equatable {
-        public var ip: String
-        public var since: Int
-        public var until: Int?
-        public var offence: Int
-        public var reason: String
-
-        public init(ip: String, since: Int, until: Int?, offence: Int, reason: String) {
-            self.ip = ip
-            self.since = since
-            self.until = until
-            self.offence = offence
-            self.reason = reason
-        }
-    }
-
-    public struct StoredOffence: Codable, Sendable, Equatable {
-        public var ip: String
-        public var count: Int
-        public var last: Int
-
-        public init(ip: String, count: Int, last: Int) {
-            self.ip = ip
-            self.count = count
-            self.last = last
-        }
-    }
-
-    public var bans: [StoredBan] = []
-    public var offences: [StoredOffence] = []
-    public var position: LogTail.Position?
-    public var daemonPid: Int32?
-
-    public init() {}
-
-    public static func file(_ stateDirectory: String) -> String { "\(stateDirectory)/guard-state.json" }
-
-    public static func load(_ stateDirectory: String) -> GuardState {
-        guard let data = FileManager.default.contents(atPath: file(stateDirectory)),
-              let state = try? JSONDecoder().decode(GuardState.self, from: data) else { return GuardState() }
-        return state
-    }
-
-    public func save(_ stateDirectory: String) throws {
-        try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try encoder.encode(self).write(to: URL(fileURLWithPath: Self.file(stateDirectory)), options: .atomic)
-    }
-
-    var engineBans: [BanBook.Ban] {
-        bans.compactMap { stored in
-            IPAddress(stored.ip).map { BanBook.Ban(ip: $0, since: stored.since, until: stored.until, offence: stored.offence, reason: stored.reason) }
-        }
-    }
-}
-
 /// Chooses the firewall back end: the manifest's, when this process may use it; otherwise dry-run,
 /// saying why.
 public enum EnforcerChoice {
@@ -95,88 +35,151 @@ public enum EnforcerChoice {
 }
 
 /// `swiftdeploy guard run`: follows the access log, decides, bans in the firewall, alerts and keeps
-/// an audit log, until SIGTERM/SIGINT. Bans stay in the kernel when it stops (they expire by their
-/// own timeouts); at start the kernel is reconciled with the stored bans.
+/// an audit log, until SIGTERM/SIGINT; SIGHUP reloads the manifest's guard settings. Bans stay in
+/// the kernel when it stops (they expire by their own timeouts); at start the kernel is reconciled
+/// with the store. Every decision is saved (`guard.db`) before it is acted on.
 public final class GuardDaemon: @unchecked Sendable {
-    public let settings: GuardSettings
+    public private(set) var settings: GuardSettings
     public let stateDirectory: String
     public let logPath: String
     public let enforcer: any Enforcer
-    public let notifiers: [any Notifier]
+    public private(set) var notifiers: [any Notifier]
     public let console: any Console
+    public let store: GuardStore
     var engine: GuardEngine
     var parser: GuardLogParser
     let tail: LogTail
     let auditPath: String
-    let requestsPath: String
+    /// Changes not yet in the store (a failed save is retried with everything it held).
+    var unsaved = GuardStore.Checkpoint()
+    var savedThrough: Int?
+    var storeProblem: String?
+    /// Lines read and malformed lines skipped, over the store's life.
+    public private(set) var lines = 0
+    public private(set) var badLines = 0
 
+    /// - Parameter notifiers: nil builds them from the settings' webhooks (and again on a reload).
     public init(settings: GuardSettings, stateDirectory: String, logPath: String? = nil, enforcer: any Enforcer,
-                notifiers: [any Notifier], console: any Console = TerminalConsole()) {
+                notifiers: [any Notifier]? = nil, console: any Console = TerminalConsole()) throws(GuardStoreError) {
         self.settings = settings
         self.stateDirectory = stateDirectory
         self.logPath = logPath ?? settings.log
         self.enforcer = enforcer
-        self.notifiers = notifiers
+        self.notifiers = notifiers ?? WebhookNotifier.all(for: settings)
         self.console = console
+        store = try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory),
+                               historySeconds: max(3600, Int(settings.baseline.window.seconds)))
+        let saved = try store.load()
         engine = GuardEngine(config: GuardConfig(settings))
+        engine.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
+        savedThrough = saved.learned.map { $0.baseline.newest - 1 - Self.lateSeconds }
+        (lines, badLines) = (saved.lines, saved.badLines)
         parser = GuardLogParser(settings)
-        let stored = GuardState.load(stateDirectory)
-        tail = LogTail(path: logPath ?? settings.log, startAtEnd: stored.position == nil, resume: stored.position)
+        tail = LogTail(path: logPath ?? settings.log, startAtEnd: saved.position == nil, resume: saved.position)
         auditPath = "\(stateDirectory)/guard-audit.log"
-        requestsPath = "\(stateDirectory)/guard-requests.jsonl"
-        engine.restore(bans: stored.engineBans, offences: stored.offences.compactMap { offence in
-            IPAddress(offence.ip).map { ($0, offence.count, offence.last) }
-        })
     }
 
     var now: Int { Int(Date().timeIntervalSince1970) }
+
+    /// Closed seconds saved again at the next checkpoint, because late lines can still add to them.
+    static let lateSeconds = 2
 
     func entry(_ ban: BanBook.Ban, at second: Int) -> EnforcedBan {
         EnforcedBan(address: ban.ip, prefix: ban.ip.isV4 ? 32 : settings.ipv6Prefix, seconds: ban.until.map { max(1, $0 - second) })
     }
 
-    /// Installs the firewall objects and makes the kernel hold exactly the stored active bans.
+    /// Installs the firewall objects, reads what the log gained while no daemon ran (once, with the
+    /// log's own times), and makes the kernel hold exactly the active bans.
     public func reconcile() throws {
         try enforcer.install()
         let second = now
-        let expired = engine.banBook.active.values.filter { ($0.until ?? Int.max) <= second }
-        engine.advance(to: second)
-        handle(engine.drain())
+        let expired = engine.banBook.active.values.filter { ($0.until ?? Int.max) <= second }.count
+        let backlog = step(at: second)
         let stored = engine.banBook.active.values.map { entry($0, at: second) }
         try enforcer.ban(stored)
-        let kernel = try enforcer.active()
         let ours = Set(engine.banBook.active.keys)
-        let strays = kernel.subtracting(ours).map { EnforcedBan(address: $0, prefix: $0.isV4 ? 32 : settings.ipv6Prefix, seconds: nil) }
+        let strays = try enforcer.active().subtracting(ours).map { EnforcedBan(address: $0, prefix: $0.isV4 ? 32 : settings.ipv6Prefix, seconds: nil) }
         try enforcer.unban(strays)
-        console.say("guard: \(stored.count) stored bans in force, \(expired.count) expired while stopped, \(strays.count) stray kernel entries removed")
+        let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
+            ?? "baseline: learning from zero"
+        console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(strays.count) stray kernel entries removed, \(backlog) log lines caught up; \(learned)")
     }
 
-    /// Runs until `stop()` answers true; polls the log every 10 ms and the timers every second.
-    public func run(stop: @Sendable () -> Bool) async throws {
+    /// Runs until `stop()` answers true: polls the log every 10 ms and the timers every second.
+    /// `reloaded()` is asked every second and answers new settings after a SIGHUP.
+    public func run(stop: @Sendable () -> Bool, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
         try reconcile()
-        var state = GuardState.load(stateDirectory)
-        state.daemonPid = getpid()
-        try state.save(stateDirectory)
-        console.say("guard: following \(logPath) (\(settings.logFormat.rawValue)); audit log \(auditPath)")
+        try store.setDaemon(pid: getpid())
+        console.say("guard: following \(logPath) (\(settings.logFormat.rawValue)); audit log \(auditPath); store \(store.path)")
         var lastTick = now
         while !stop() {
-            var decided = false
-            for line in tail.poll() {
-                guard let event = line.withUnsafeBufferPointer({ parser.parse($0) }) else { continue }
-                engine.ingest(event)
-                if engine.hasDecisions { handle(engine.drain()); decided = true }
-            }
-            if now != lastTick {
-                lastTick = now
-                engine.advance(to: lastTick)
-                if engine.hasDecisions { handle(engine.drain()); decided = true }
-                if applyRequests() { decided = true }
-                if decided || lastTick % 10 == 0 { try persist() }
+            let second = now
+            if second != lastTick {
+                lastTick = second
+                if let new = reloaded() { reload(new) }
+                step(at: second)
+            } else {
+                step(at: nil)
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        try persist(clearPid: true)
+        step(at: now)
+        try store.setDaemon(pid: nil)
         console.say("guard: stopped; \(engine.banBook.active.count) bans stay in the kernel until they expire")
+    }
+
+    /// Reads new lines; with `second` (the wall clock), also runs the timers and takes manual requests. Decisions
+    /// are saved, then acted on. Returns the number of lines read.
+    @discardableResult
+    func step(at second: Int?) -> Int {
+        let read = tail.poll()
+        let badBefore = parser.badLines
+        for line in read {
+            if let event = line.withUnsafeBufferPointer({ parser.parse($0) }) { engine.ingest(event) }
+        }
+        lines += read.count
+        badLines += parser.badLines - badBefore
+        if let second {
+            engine.advance(to: second)
+            takeRequests(at: second)
+        }
+        guard second != nil || engine.hasDecisions else { return read.count }
+        let decisions = engine.drain()
+        checkpoint(decisions)
+        handle(decisions)
+        return read.count
+    }
+
+    /// Saves what changed (write-ahead: before the firewall or anyone hears of it).
+    func checkpoint(_ decisions: [GuardDecision]) {
+        for decision in decisions {
+            switch decision.action {
+            case .ban:
+                if let ip = decision.ip, let ban = engine.banBook.active[ip] { unsaved.ban(ban) }
+                if let ip = decision.ip, let offence = engine.banBook.offence(ip) { unsaved.offence(offence) }
+            case .unban:
+                if let ip = decision.ip { unsaved.lift(ip) }
+            case .baselineRecalc:
+                if let summary = engine.baseline.current { unsaved.recalcs.append(.init(at: decision.at, summary: summary)) }
+            case .globalAnomaly, .trackingCap:
+                break
+            }
+        }
+        let learned = engine.learned(secondsAfter: savedThrough)
+        unsaved.learn(learned)
+        unsaved.position = tail.position ?? unsaved.position
+        (unsaved.lines, unsaved.badLines) = (lines, badLines)
+        do {
+            try store.save(unsaved)
+            unsaved = GuardStore.Checkpoint()
+            if learned.baseline.first != nil { savedThrough = learned.baseline.newest - 1 - Self.lateSeconds }
+            if storeProblem != nil { console.say("guard: store writable again; nothing was lost") }
+            storeProblem = nil
+        } catch {
+            // Bans still go into the kernel; what was not saved is kept and saved with the next checkpoint.
+            if storeProblem != error.description { console.warn("guard: \(error) (bans still apply; saving is retried every second)") }
+            storeProblem = error.description
+        }
     }
 
     /// Applies decisions: firewall, audit log, notifiers.
@@ -209,45 +212,38 @@ public final class GuardDaemon: @unchecked Sendable {
         try? handle.write(contentsOf: Data((line + "\n").utf8))
     }
 
-    /// Manual bans and unbans queued by `guard bans add|remove` while the daemon runs.
-    func applyRequests() -> Bool {
-        guard let data = FileManager.default.contents(atPath: requestsPath), !data.isEmpty else { return false }
-        try? Data().write(to: URL(fileURLWithPath: requestsPath))
-        for line in data.split(separator: UInt8(ascii: "\n")) {
-            guard let request = try? JSONDecoder().decode(BanRequest.self, from: Data(line)), let ip = IPAddress(request.ip) else { continue }
-            let second = now
-            let grouped = ip.isV4 ? ip : ip.masked(to: settings.ipv6Prefix)
-            if request.action == "ban" {
-                _ = engine.banManually(grouped, at: second, length: request.seconds)
-            } else {
-                _ = engine.unbanManually(grouped, at: second)
-            }
-            handle(engine.drain())
-        }
-        return true
+    /// Manual bans and unbans queued by `guard bans add|remove` (or the dashboard) while the daemon runs.
+    func takeRequests(at second: Int) {
+        let requests: [GuardStore.Request]
+        do { requests = try store.takeRequests() } catch { return }
+        for request in requests { apply(request, at: second) }
     }
 
-    func persist(clearPid: Bool = false) throws {
-        var state = GuardState()
-        state.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map {
-            GuardState.StoredBan(ip: $0.ip.description, since: $0.since, until: $0.until, offence: $0.offence, reason: $0.reason)
+    /// One manual ban or unban, grouped like the detector groups (IPv6 by prefix).
+    @discardableResult
+    public func apply(_ request: GuardStore.Request, at second: Int) -> GuardDecision? {
+        let ip = request.ip.isV4 ? request.ip : request.ip.masked(to: settings.ipv6Prefix)
+        switch request.action {
+        case .ban: return engine.banManually(ip, at: second, length: request.seconds)
+        case .unban: return engine.unbanManually(ip, at: second)
         }
-        state.offences = engine.banBook.offenceRecords.map { GuardState.StoredOffence(ip: $0.0.description, count: $0.1, last: $0.2) }
-        state.position = tail.position ?? GuardState.load(stateDirectory).position
-        state.daemonPid = clearPid ? nil : getpid()
-        try state.save(stateDirectory)
     }
-}
 
-/// A manual ban or unban for the running daemon.
-struct BanRequest: Codable {
-    var action: String
-    var ip: String
-    var seconds: Int?
+    /// New settings after a SIGHUP: thresholds, ban lengths, allow list, trusted proxies, baseline
+    /// settings and webhooks apply at once; the log, the enforcer and the window need a restart.
+    func reload(_ new: GuardSettings) {
+        var later = engine.reconfigure(GuardConfig(new))
+        if new.log != settings.log { later.append("guard.log") }
+        if new.enforcer != settings.enforcer { later.append("guard.enforcer") }
+        parser = GuardLogParser(new)
+        if (new.slackWebhook, new.webhook) != (settings.slackWebhook, settings.webhook) { notifiers = WebhookNotifier.all(for: new) }
+        settings = new
+        console.say("guard: configuration reloaded" + (later.isEmpty ? "" : "; needs a restart to change: \(later.joined(separator: ", "))"))
+    }
 }
 
 /// `swiftdeploy guard bans list|add|remove`: through the running daemon when there is one,
-/// otherwise straight on the stored state and the firewall.
+/// otherwise straight on the store and the firewall.
 public struct GuardBansUseCase: Sendable {
     public let settings: GuardSettings
     public let stateDirectory: String
@@ -259,57 +255,44 @@ public struct GuardBansUseCase: Sendable {
         self.console = console
     }
 
-    var daemonRunning: Bool { GuardState.load(stateDirectory).daemonPid.map(ChildProcess.isAlive) ?? false }
+    func openStore() throws -> GuardStore { try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory)) }
 
-    public func list(json: Bool) {
-        let state = GuardState.load(stateDirectory)
+    public func list(json: Bool) throws {
         let now = Int(Date().timeIntervalSince1970)
-        let active = state.bans.filter { ($0.until ?? Int.max) > now }
+        let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
         if json {
-            let items = active.map { ban -> String in
-                let remaining = ban.until.map { String($0 - now) } ?? "-1"
-                return "{\"ip\":\"\(ban.ip)\",\"offence\":\(ban.offence),\"remaining_s\":\(remaining),\"reason\":\(JSONValue.string(ban.reason))}"
+            let items = active.map { ban -> JSONValue in
+                .object(["ip": .string(ban.ip.description), "offence": .number(Double(ban.offence)),
+                         "remaining_s": .number(Double(ban.until.map { $0 - now } ?? -1)), "reason": .string(ban.reason)])
             }
-            console.say("[\(items.joined(separator: ","))]")
+            console.say(JSONValue.array(items).description)
             return
         }
         if active.isEmpty { console.say("no active bans"); return }
         let rows = [["ip", "offence", "remaining", "reason"]] + active.map { ban in
-            [ban.ip, String(ban.offence), ban.until.map { StatusUseCase.duration(Double($0 - now)) } ?? "permanent", ban.reason]
+            [ban.ip.description, String(ban.offence), ban.until.map { StatusUseCase.duration(Double($0 - now)) } ?? "permanent", ban.reason]
         }
         TextTable.lines(rows).forEach { console.say($0) }
     }
 
     public func change(add: Bool, ip text: String, seconds: Int?) throws {
         guard let ip = IPAddress(text) else { throw LifecycleError("\(text) is not an IP address") }
-        let request = BanRequest(action: add ? "ban" : "unban", ip: text, seconds: seconds)
-        if daemonRunning {
-            let path = "\(stateDirectory)/guard-requests.jsonl"
-            if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            try handle.seekToEnd()
-            try handle.write(contentsOf: try JSONEncoder().encode(request) + Data("\n".utf8))
-            try handle.close()
-            console.say("guard: \(add ? "ban" : "unban") of \(ip) handed to the running daemon")
+        let store = try openStore()
+        let request = GuardStore.Request(action: add ? .ban : .unban, ip: ip, seconds: seconds)
+        if let pid = try store.load().daemonPid, ChildProcess.isAlive(pid) {
+            try store.enqueue(request)
+            console.say("guard: \(add ? "ban" : "unban") of \(ip) handed to the running daemon (pid \(pid))")
             return
         }
+        // No daemon: the same engine decides (offence count, grouping), then the firewall and the store.
         let enforcer = EnforcerChoice.make(settings.enforcer) { console.say($0) }
         try enforcer.install()
-        var state = GuardState.load(stateDirectory)
+        let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDirectory, enforcer: enforcer, notifiers: [], console: console)
         let now = Int(Date().timeIntervalSince1970)
-        let grouped = ip.isV4 ? ip : ip.masked(to: settings.ipv6Prefix)
-        let prefix = ip.isV4 ? 32 : settings.ipv6Prefix
-        state.bans.removeAll { $0.ip == grouped.description }
-        if add {
-            let offence = (state.offences.first { $0.ip == grouped.description }?.count ?? 0) + 1
-            state.bans.append(.init(ip: grouped.description, since: now, until: seconds.map { now + $0 }, offence: offence, reason: "manual"))
-            state.offences.removeAll { $0.ip == grouped.description }
-            state.offences.append(.init(ip: grouped.description, count: offence, last: now))
-            try enforcer.ban([EnforcedBan(address: grouped, prefix: prefix, seconds: seconds)])
-        } else {
-            try enforcer.unban([EnforcedBan(address: grouped, prefix: prefix, seconds: nil)])
-        }
-        try state.save(stateDirectory)
-        console.say("guard: \(add ? "banned" : "unbanned") \(grouped)\(add ? " for \(WebhookNotifier.length(seconds))" : "")")
+        guard daemon.apply(request, at: now) != nil else { console.say("guard: \(ip) is not banned"); return }
+        let decisions = daemon.engine.drain()
+        daemon.checkpoint(decisions)
+        daemon.handle(decisions)
+        if daemon.storeProblem != nil { throw LifecycleError("the change is in the firewall but not in the store; see the message above") }
     }
 }

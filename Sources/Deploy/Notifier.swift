@@ -36,6 +36,12 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
         self.timeout = timeout
     }
 
+    /// The webhooks the manifest's guard section names (Slack and/or generic JSON).
+    public static func all(for settings: GuardSettings) -> [any Notifier] {
+        [settings.slackWebhook.map { WebhookNotifier(url: $0, style: .slack) }, settings.webhook.map { WebhookNotifier(url: $0, style: .json) }]
+            .compactMap { $0 }
+    }
+
     public func notify(_ decision: GuardDecision) {
         guard [.ban, .unban, .globalAnomaly, .trackingCap].contains(decision.action) else { return }
         let start = lock.withLock { () -> Bool in

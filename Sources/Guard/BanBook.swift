@@ -23,19 +23,36 @@ public struct BanBook: Sendable {
         }
     }
 
+    /// How often an address has offended, and when it last did (for escalation and forgiveness).
+    public struct Offence: Sendable, Equatable {
+        public var ip: IPAddress
+        public var count: Int
+        public var last: Int
+
+        public init(ip: IPAddress, count: Int, last: Int) {
+            (self.ip, self.count, self.last) = (ip, count, last)
+        }
+    }
+
     struct Offender: Sendable, Equatable {
         var offences: Int
         var lastOffence: Int
     }
 
-    public let schedule: [Int?]
-    public let forgiveAfter: Int
+    public private(set) var schedule: [Int?]
+    public private(set) var forgiveAfter: Int
     public private(set) var active: [IPAddress: Ban] = [:]
     private(set) var offenders: [IPAddress: Offender] = [:]
     /// The earliest end of any active ban, so most calls to `expire` cost nothing.
     private var nextDue: Int?
 
     public init(schedule: [Int?], forgiveAfter: Int) {
+        self.schedule = schedule.isEmpty ? [nil] : schedule
+        self.forgiveAfter = forgiveAfter
+    }
+
+    /// New lengths and forgiveness (a reloaded configuration); bans in force keep their end.
+    public mutating func reschedule(_ schedule: [Int?], forgiveAfter: Int) {
         self.schedule = schedule.isEmpty ? [nil] : schedule
         self.forgiveAfter = forgiveAfter
     }
@@ -82,14 +99,14 @@ public struct BanBook: Sendable {
     }
 
     /// Restores state (from the store) as it was.
-    public mutating func restore(bans: [Ban], offences: [(IPAddress, Int, Int)]) {
+    public mutating func restore(bans: [Ban], offences: [Offence]) {
         for ban in bans { active[ban.ip] = ban }
         nextDue = active.values.compactMap(\.until).min()
-        for (ip, count, last) in offences { offenders[ip] = Offender(offences: count, lastOffence: last) }
+        for offence in offences { offenders[offence.ip] = Offender(offences: offence.count, lastOffence: offence.last) }
     }
 
-    /// Every offender as (ip, offences, last offence second), for the store.
-    public var offenceRecords: [(IPAddress, Int, Int)] {
-        offenders.map { ($0.key, $0.value.offences, $0.value.lastOffence) }.sorted { $0.0 < $1.0 }
+    /// The offence record of one address, for the store.
+    public func offence(_ ip: IPAddress) -> Offence? {
+        offenders[ip].map { Offence(ip: ip, count: $0.offences, last: $0.lastOffence) }
     }
 }

@@ -20,12 +20,48 @@ public struct Baseline: Sendable {
     private var firstSecond: Int?
     private var newest = Int.min
     private var pendingCount = 0, pendingErrors = 0
-    private var hourly = [Accumulator](repeating: Accumulator(), count: 24)
+    public private(set) var hourly = [Accumulator](repeating: Accumulator(), count: 24)
     public private(set) var current: Summary?
 
-    struct Accumulator: Sendable {
-        var points = 0, sum = 0.0, squares = 0.0, requests = 0, errors = 0
-        var day = Int.min
+    /// One hour-of-day slot: the per-second counts of the latest day that reached it.
+    public struct Accumulator: Sendable, Equatable {
+        public var points = 0, sum = 0.0, squares = 0.0, requests = 0, errors = 0
+        public var day = Int.min
+
+        public init(points: Int = 0, sum: Double = 0, squares: Double = 0, requests: Int = 0, errors: Int = 0, day: Int = Int.min) {
+            (self.points, self.sum, self.squares, self.requests, self.errors, self.day) = (points, sum, squares, requests, errors, day)
+        }
+
+        /// Mean requests per second in this hour.
+        public var mean: Double { points == 0 ? 0 : sum / Double(points) }
+    }
+
+    /// One closed second of the rolling window.
+    public struct Second: Sendable, Equatable {
+        public var second: Int
+        public var requests: Int
+        public var errors: Int
+
+        public init(second: Int, requests: Int, errors: Int) {
+            (self.second, self.requests, self.errors) = (second, requests, errors)
+        }
+    }
+
+    /// What the store keeps so a restarted guard resumes where it stopped instead of relearning.
+    public struct Snapshot: Sendable, Equatable {
+        public var first: Int?
+        public var newest: Int
+        public var pendingCount: Int
+        public var pendingErrors: Int
+        /// Closed seconds, oldest first.
+        public var seconds: [Second]
+        /// The 24 hour-of-day slots, index = hour (UTC).
+        public var hours: [Accumulator]
+
+        public init(first: Int?, newest: Int, pendingCount: Int, pendingErrors: Int, seconds: [Second], hours: [Accumulator]) {
+            (self.first, self.newest, self.pendingCount, self.pendingErrors) = (first, newest, pendingCount, pendingErrors)
+            (self.seconds, self.hours) = (seconds, hours)
+        }
     }
 
     public init(window: Int, minPoints: Int, meanFloor: Double) {
@@ -42,6 +78,20 @@ public struct Baseline: Sendable {
         if second == newest {
             pendingCount += 1
             if error { pendingErrors += 1 }
+        } else if second > newest - window, let first = firstSecond, second >= first {
+            // A late line (nginx stamps a request when it ends; the clock may have ticked since):
+            // counted in its own, already closed, second and that second's hour.
+            let slot = ((second % window) + window) % window
+            let before = counts[slot]
+            counts[slot] += 1
+            if error { errorCounts[slot] += 1 }
+            let hour = ((second / 3600) % 24 + 24) % 24
+            if hourly[hour].day == second / 86400 {
+                hourly[hour].sum += 1
+                hourly[hour].squares += Double(2 * before + 1)
+                hourly[hour].requests += 1
+                if error { hourly[hour].errors += 1 }
+            }
         }
     }
 
@@ -97,5 +147,40 @@ public struct Baseline: Sendable {
                               errorRate: requests == 0 ? 0 : Double(errors) / Double(requests), points: points, source: "rolling")
         }
         return current
+    }
+
+    /// The state as of now; `secondsAfter` limits the closed seconds to those after it (what a
+    /// store has not saved yet).
+    public func snapshot(secondsAfter: Int? = nil) -> Snapshot {
+        var seconds: [Second] = []
+        if let first = firstSecond {
+            let from = max(first, newest - window, (secondsAfter ?? Int.min) + 1)
+            if from < newest {
+                seconds.reserveCapacity(newest - from)
+                for second in from..<newest {
+                    let slot = ((second % window) + window) % window
+                    seconds.append(Second(second: second, requests: counts[slot], errors: errorCounts[slot]))
+                }
+            }
+        }
+        return Snapshot(first: firstSecond, newest: newest, pendingCount: pendingCount, pendingErrors: pendingErrors,
+                        seconds: seconds, hours: hourly)
+    }
+
+    /// Resumes from a snapshot: the same ring, hours and summary as when it was taken.
+    public mutating func restore(_ snapshot: Snapshot) {
+        guard let first = snapshot.first else { return }
+        firstSecond = first
+        newest = snapshot.newest
+        pendingCount = snapshot.pendingCount
+        pendingErrors = snapshot.pendingErrors
+        for index in counts.indices { counts[index] = 0; errorCounts[index] = 0 }
+        for second in snapshot.seconds where second.second >= newest - window && second.second < newest {
+            let slot = ((second.second % window) + window) % window
+            counts[slot] = second.requests
+            errorCounts[slot] = second.errors
+        }
+        if snapshot.hours.count == 24 { hourly = snapshot.hours }
+        recalc(at: newest)
     }
 }

@@ -50,7 +50,7 @@ public struct GuardDecision: Sendable, Equatable {
 /// it has a history (so a big, steady legitimate client is judged against itself). z uses the spread
 /// of per-client rates. See docs/guard.md.
 public struct GuardEngine: Sendable {
-    public let config: GuardConfig
+    public private(set) var config: GuardConfig
     public private(set) var baseline: Baseline
     public private(set) var banBook: BanBook
     public private(set) var global: SlidingWindow
@@ -292,8 +292,49 @@ public struct GuardEngine: Sendable {
         return decision
     }
 
-    /// Restores bans and offences from the store.
-    public mutating func restore(bans: [BanBook.Ban], offences: [(IPAddress, Int, Int)]) {
+    /// What the engine has learned, for the store: the baseline and the per-client expectation.
+    public struct Learned: Sendable, Equatable {
+        public var baseline: Baseline.Snapshot
+        public var typicalClientRate: Double
+        public var clientRateSpread: Double
+
+        public init(baseline: Baseline.Snapshot, typicalClientRate: Double, clientRateSpread: Double) {
+            (self.baseline, self.typicalClientRate, self.clientRateSpread) = (baseline, typicalClientRate, clientRateSpread)
+        }
+    }
+
+    /// The learned state as of now; `secondsAfter` limits the baseline's seconds to unsaved ones.
+    public func learned(secondsAfter: Int? = nil) -> Learned {
+        Learned(baseline: baseline.snapshot(secondsAfter: secondsAfter), typicalClientRate: typicalClientRate,
+                clientRateSpread: clientRateSpread)
+    }
+
+    /// Restores what the store kept: bans, offences and, when there is one, the learned baseline
+    /// (so a restarted guard is warm at once instead of relearning for a whole window).
+    public mutating func restore(bans: [BanBook.Ban], offences: [BanBook.Offence], learned: Learned? = nil) {
         banBook.restore(bans: bans, offences: offences)
+        guard let learned, learned.baseline.first != nil else { return }
+        baseline.restore(learned.baseline)
+        typicalClientRate = learned.typicalClientRate
+        clientRateSpread = learned.clientRateSpread
+        now = learned.baseline.newest
+        lastRecalc = learned.baseline.newest
+    }
+
+    /// Applies changed settings (SIGHUP) without losing what was learned. The per-client window
+    /// length sizes every client's buckets, so it changes only at a restart: the names of such
+    /// settings are returned and their old values kept.
+    public mutating func reconfigure(_ new: GuardConfig) -> [String] {
+        var applied = new
+        var needRestart: [String] = []
+        if new.window != config.window { applied.window = config.window; needRestart.append("guard.window") }
+        if (new.baselineWindow, new.minPoints, new.meanFloor) != (config.baselineWindow, config.minPoints, config.meanFloor) {
+            var rebuilt = Baseline(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
+            rebuilt.restore(baseline.snapshot())
+            baseline = rebuilt
+        }
+        banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
+        config = applied
+        return needRestart
     }
 }

@@ -25,34 +25,46 @@ struct GuardRun: AsyncParsableCommand {
             let settings = project.manifest.guardSettings
             let console = TerminalConsole()
             let enforcer = EnforcerChoice.make(settings.enforcer) { console.say($0) }
-            var notifiers: [any Notifier] = []
-            if let slack = settings.slackWebhook { notifiers.append(WebhookNotifier(url: slack, style: .slack)) }
-            if let webhook = settings.webhook { notifiers.append(WebhookNotifier(url: webhook, style: .json)) }
-            let stop = StopSignal()
-            let daemon = GuardDaemon(settings: settings, stateDirectory: stateDir ?? project.manifest.stateDirectory, logPath: log,
-                                     enforcer: enforcer, notifiers: notifiers, console: console)
-            try await daemon.run { stop.requested }
+            let signals = DaemonSignals()
+            let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDir ?? project.manifest.stateDirectory, logPath: log,
+                                         enforcer: enforcer, console: console)
+            let file = manifest.file
+            try await daemon.run(stop: { signals.stopRequested }, reloaded: {
+                guard signals.takeReload() else { return nil }
+                do {
+                    return try Project(file: file).manifest.guardSettings
+                } catch {
+                    console.warn("guard: reload refused, the running configuration stays: \(error)")
+                    return nil
+                }
+            })
         }
     }
 }
 
-/// Set by SIGTERM or SIGINT, so the daemon stops cleanly between two polls.
-final class StopSignal: @unchecked Sendable {
+/// SIGTERM or SIGINT: stop cleanly between two polls; SIGHUP: reload the configuration.
+final class DaemonSignals: @unchecked Sendable {
     private let lock = NSLock()
-    private var flag = false
+    private var stop = false
+    private var reload = false
     private var sources: [DispatchSourceSignal] = []
 
     init() {
-        for signalNumber in [SIGTERM, SIGINT] {
+        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in self?.lock.withLock { self?.flag = true } }
+            source.setEventHandler { [weak self] in
+                self?.lock.withLock { if signalNumber == SIGHUP { self?.reload = true } else { self?.stop = true } }
+            }
             source.resume()
             sources.append(source)
         }
     }
 
-    var requested: Bool { lock.withLock { flag } }
+    var stopRequested: Bool { lock.withLock { stop } }
+
+    /// Whether a reload was asked for since the last call.
+    func takeReload() -> Bool { lock.withLock { defer { reload = false }; return reload } }
 }
 
 struct GuardReplay: AsyncParsableCommand {
@@ -89,7 +101,7 @@ struct BansList: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
-            GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
+            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
         }
     }
 }

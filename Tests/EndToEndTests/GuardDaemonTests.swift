@@ -65,8 +65,8 @@ struct GuardDaemonEndToEnd {
                 """, file: "swiftdeploy.yaml", directory: directory)
             let enforcer = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
             let notifier = WebhookNotifier(url: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX", style: .slack, firstBackoff: .milliseconds(100))
-            let daemon = GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer,
-                                     notifiers: [notifier], console: SilentConsole())
+            let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer,
+                                         notifiers: [notifier], console: SilentConsole())
             let stop = Flag()
             let running = Task { try await daemon.run { stop.value } }
             defer { try? enforcer.uninstall() }
@@ -109,9 +109,10 @@ struct GuardDaemonEndToEnd {
             let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
             #expect(audit.contains("] BAN ip=\(pair.clientV4) | condition="))
             #expect(audit.contains("] UNBAN ip=\(pair.clientV4) |"))
-            let state = GuardState.load(directory)
-            #expect(state.offences.first { $0.ip == pair.clientV4 }?.count == 1, "the offence count is kept for a restart")
-            #expect(state.position != nil)
+            let saved = try GuardStore(path: GuardStore.path(stateDirectory: directory)).load()
+            #expect(saved.offences.first { $0.ip.description == pair.clientV4 }?.count == 1, "the offence count is kept for a restart")
+            #expect(saved.position != nil)
+            #expect(saved.learned?.baseline.first != nil, "the baseline is kept for a restart")
         }
     }
 
@@ -128,12 +129,13 @@ struct GuardDaemonEndToEnd {
         defer { try? enforcer.uninstall() }
         // The first daemon's stored state: a 4 s ban of the client, its first offence.
         let until = Int(Date().timeIntervalSince1970) + 4
-        var stored = GuardState()
-        stored.bans = [.init(ip: pair.clientV4, since: until - 600, until: until, offence: 1, reason: "z=9.00")]
-        stored.offences = [.init(ip: pair.clientV4, count: 1, last: until - 600)]
-        try stored.save(directory)
-        func daemon() -> GuardDaemon {
-            GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [], console: SilentConsole())
+        let client = IPAddress(pair.clientV4)!
+        var stored = GuardStore.Checkpoint()
+        stored.ban(.init(ip: client, since: until - 600, until: until, offence: 1, reason: "z=9.00"))
+        stored.offence(.init(ip: client, count: 1, last: until - 600))
+        try GuardStore(path: GuardStore.path(stateDirectory: directory)).save(stored)
+        func daemon() throws -> GuardDaemon {
+            try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [], console: SilentConsole())
         }
         try daemon().reconcile()
         #expect(!pair.reachable(pair.serverV4), "the stored ban is in the kernel after a start")
@@ -141,7 +143,7 @@ struct GuardDaemonEndToEnd {
         #expect(try enforcer.active().contains(IPAddress(pair.clientV4)!))
         // A new daemon takes over and lifts it when due.
         let stop = Flag()
-        let second = daemon()
+        let second = try daemon()
         let running = Task { try await second.run { stop.value } }
         #expect(!pair.reachable(pair.serverV4))
         var back = false
@@ -153,11 +155,50 @@ struct GuardDaemonEndToEnd {
         try await running.value
         #expect(back, "the ban ended on schedule")
         #expect(Int(Date().timeIntervalSince1970) >= until)
-        let after = GuardState.load(directory)
+        let after = try GuardStore(path: GuardStore.path(stateDirectory: directory)).load()
         #expect(after.bans.isEmpty)
         #expect(after.offences.first?.count == 1, "the offence count survives, so the next ban is the second step")
         let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
         #expect(audit.contains("UNBAN ip=\(pair.clientV4)"))
+    }
+
+    /// The running daemon with each back end: a ban handed to it (the way `guard bans add` does)
+    /// blocks the client in the kernel, IPv4 and IPv6; the unban lets it back in.
+    @Test(arguments: KernelFirewall.backEnds)
+    func daemonBansAndUnbansWithEachBackEnd(backEnd: String) async throws {
+        let pair = try NamespacePair()
+        let directory = TestSupport.temporaryDirectory("backend")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = "\(directory)/access.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let manifest = try ManifestLoader.parse(yaml: "name: b\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: \(log) }\n",
+                                                file: "swiftdeploy.yaml", directory: directory)
+        let enforcer = KernelFirewall().enforcer(backEnd, in: pair.server)
+        defer { try? enforcer.uninstall() }
+        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [],
+                                     console: SilentConsole())
+        let stop = Flag()
+        let running = Task { try await daemon.run { stop.value } }
+        func waitUntil(_ reachable: Bool, _ server: String) async throws -> Bool {
+            for _ in 0..<10 {  // bounded: about 10 s
+                if pair.reachable(server) == reachable { return true }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        for (client, server) in [(pair.clientV4, pair.serverV4), (pair.clientV6, pair.serverV6)] {
+            #expect(pair.reachable(server))
+            let address = IPAddress(client)!
+            try daemon.store.enqueue(.init(action: .ban, ip: address, seconds: 600))
+            #expect(try await waitUntil(false, server), "\(backEnd): \(client) banned by the daemon")
+            let grouped = address.isV4 ? address : address.masked(to: 64)
+            #expect(try daemon.store.bans().contains { $0.ip == grouped && $0.reason == "manual" })
+            try daemon.store.enqueue(.init(action: .unban, ip: address))
+            #expect(try await waitUntil(true, server), "\(backEnd): \(client) unbanned by the daemon")
+        }
+        stop.set()
+        try await running.value
+        #expect(try daemon.store.bans().isEmpty)
     }
 
     @Test func slowWebhookNeverDelaysBanning() async throws {

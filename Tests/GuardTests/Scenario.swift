@@ -31,6 +31,11 @@ struct Scenario {
     /// except baseline recalcs.
     func run(_ config: GuardConfig = GuardConfig(), tail: Int = 0) -> [GuardDecision] {
         var engine = GuardEngine(config: config)
+        return feed(&engine, tail: tail)
+    }
+
+    /// Feeds the events to an engine that may already have a past.
+    func feed(_ engine: inout GuardEngine, tail: Int = 0) -> [GuardDecision] {
         var decisions: [GuardDecision] = []
         let ordered = events.sorted { ($0.timestamp, $0.client) < ($1.timestamp, $1.client) }
         for event in ordered {

@@ -1,0 +1,323 @@
+import Foundation
+import GRDB
+import Telemetry
+
+/// The guard's memory across restarts: bans, offence counts, the learned baseline and its history,
+/// the log position with the file's identity, and manual ban requests for the running daemon, in
+/// one SQLite file (`guard.db` in the state directory, WAL mode so readers never wait for the daemon).
+///
+/// The daemon writes a checkpoint before it acts on a decision and at least once a second, in one
+/// transaction, so a crash (even kill -9) loses no ban and no offence, and the saved log position
+/// always matches the saved baseline: lines after it are read once more into a state that has not
+/// counted them.
+public final class GuardStore: Sendable {
+    public let path: String
+    /// How many seconds of per-second history are kept (the dashboard's chart, the baseline's ring).
+    public let historySeconds: Int
+    let database: DatabasePool
+
+    public static func path(stateDirectory: String) -> String { "\(stateDirectory)/guard.db" }
+
+    public init(path: String, historySeconds: Int = 3600) throws(GuardStoreError) {
+        self.path = path
+        self.historySeconds = historySeconds
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        } catch {
+            throw GuardStoreError(path: path, problem: "cannot create its directory (\(error.localizedDescription))",
+                                  fix: "check the permissions of the state directory (state_dir in the manifest)")
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+        database = try Self.attempt(path) { try DatabasePool(path: path, configuration: configuration) }
+        try Self.attempt(path) { try Self.migrator.migrate(database) }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE bans (ip TEXT PRIMARY KEY, since INTEGER NOT NULL, until INTEGER, offence INTEGER NOT NULL, reason TEXT NOT NULL);
+                CREATE TABLE offences (ip TEXT PRIMARY KEY, count INTEGER NOT NULL, last INTEGER NOT NULL);
+                CREATE TABLE baseline_seconds (second INTEGER PRIMARY KEY, requests INTEGER NOT NULL, errors INTEGER NOT NULL);
+                CREATE TABLE baseline_hours (hour INTEGER PRIMARY KEY, day INTEGER NOT NULL, points INTEGER NOT NULL, sum REAL NOT NULL,
+                                             squares REAL NOT NULL, requests INTEGER NOT NULL, errors INTEGER NOT NULL);
+                CREATE TABLE baseline_recalcs (at INTEGER PRIMARY KEY, mean REAL NOT NULL, stddev REAL NOT NULL, error_rate REAL NOT NULL,
+                                               points INTEGER NOT NULL, source TEXT NOT NULL);
+                CREATE TABLE state (key TEXT PRIMARY KEY, value);
+                CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, ip TEXT NOT NULL, seconds INTEGER);
+                """)
+        }
+        return migrator
+    }
+
+    /// Runs a database call, turning SQLite's failures into what the operator needs to know.
+    static func attempt<T>(_ path: String, _ body: () throws -> T) throws(GuardStoreError) -> T {
+        do {
+            return try body()
+        } catch let error as DatabaseError {
+            throw GuardStoreError(path: path, databaseError: error)
+        } catch {
+            throw GuardStoreError(path: path, problem: "\(error)", fix: "check the file and its directory")
+        }
+    }
+
+    // MARK: - Checkpoints
+
+    /// A baseline recalculation, kept for the dashboard's chart.
+    public struct Recalc: Sendable, Equatable {
+        public var at: Int
+        public var summary: Baseline.Summary
+
+        public init(at: Int, summary: Baseline.Summary) { (self.at, self.summary) = (at, summary) }
+    }
+
+    /// Everything that changed since the last checkpoint. Checkpoints that failed to save (a full
+    /// disk) are merged into the next one, so nothing is lost once writing works again.
+    public struct Checkpoint: Sendable {
+        public var bans: [IPAddress: BanBook.Ban] = [:]
+        public var lifted: Set<IPAddress> = []
+        public var offences: [IPAddress: BanBook.Offence] = [:]
+        public var learned: GuardEngine.Learned?
+        public var recalcs: [Recalc] = []
+        public var position: LogTail.Position?
+        /// Lines read and malformed lines skipped, since the store was created (they match `position`).
+        public var lines: Int?
+        public var badLines: Int?
+
+        public init() {}
+
+        public mutating func ban(_ ban: BanBook.Ban) {
+            bans[ban.ip] = ban
+            lifted.remove(ban.ip)
+        }
+
+        public mutating func lift(_ ip: IPAddress) {
+            bans[ip] = nil
+            lifted.insert(ip)
+        }
+
+        public mutating func offence(_ offence: BanBook.Offence) { offences[offence.ip] = offence }
+
+        /// Keeps the unsaved seconds of an older snapshot that a newer one does not carry again.
+        public mutating func learn(_ newer: GuardEngine.Learned) {
+            var merged = newer
+            if let older = learned {
+                let from = newer.baseline.seconds.first?.second ?? Int.max
+                merged.baseline.seconds = older.baseline.seconds.filter { $0.second < from } + newer.baseline.seconds
+            }
+            learned = merged
+        }
+    }
+
+    /// Saves a checkpoint in one transaction.
+    public func save(_ checkpoint: Checkpoint) throws(GuardStoreError) {
+        let keep = historySeconds
+        try Self.attempt(path) {
+            try database.write { db in
+                for ban in checkpoint.bans.values {
+                    try db.execute(sql: "INSERT OR REPLACE INTO bans (ip, since, until, offence, reason) VALUES (?, ?, ?, ?, ?)",
+                                   arguments: [ban.ip.description, ban.since, ban.until, ban.offence, ban.reason])
+                }
+                for ip in checkpoint.lifted { try db.execute(sql: "DELETE FROM bans WHERE ip = ?", arguments: [ip.description]) }
+                for offence in checkpoint.offences.values {
+                    try db.execute(sql: "INSERT OR REPLACE INTO offences (ip, count, last) VALUES (?, ?, ?)",
+                                   arguments: [offence.ip.description, offence.count, offence.last])
+                }
+                if let learned = checkpoint.learned, learned.baseline.first != nil {
+                    let baseline = learned.baseline
+                    for second in baseline.seconds {
+                        try db.execute(sql: "INSERT OR REPLACE INTO baseline_seconds (second, requests, errors) VALUES (?, ?, ?)",
+                                       arguments: [second.second, second.requests, second.errors])
+                    }
+                    try db.execute(sql: "DELETE FROM baseline_seconds WHERE second < ?", arguments: [baseline.newest - keep])
+                    for (hour, slot) in baseline.hours.enumerated() where slot.points > 0 {
+                        try db.execute(sql: """
+                            INSERT OR REPLACE INTO baseline_hours (hour, day, points, sum, squares, requests, errors) VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """, arguments: [hour, slot.day, slot.points, slot.sum, slot.squares, slot.requests, slot.errors])
+                    }
+                    try Self.set(db, [
+                        "baseline_first": baseline.first, "baseline_newest": baseline.newest,
+                        "pending_count": baseline.pendingCount, "pending_errors": baseline.pendingErrors,
+                        "typical_client_rate": learned.typicalClientRate, "client_rate_spread": learned.clientRateSpread,
+                    ])
+                }
+                for recalc in checkpoint.recalcs {
+                    let summary = recalc.summary
+                    try db.execute(sql: """
+                        INSERT OR REPLACE INTO baseline_recalcs (at, mean, stddev, error_rate, points, source) VALUES (?, ?, ?, ?, ?, ?)
+                        """, arguments: [recalc.at, summary.mean, summary.stddev, summary.errorRate, summary.points, summary.source])
+                }
+                if let last = checkpoint.recalcs.last {
+                    try db.execute(sql: "DELETE FROM baseline_recalcs WHERE at < ?", arguments: [last.at - 86400])
+                }
+                if let lines = checkpoint.lines, let badLines = checkpoint.badLines {
+                    try Self.set(db, ["lines_total": lines, "bad_lines_total": badLines])
+                }
+                if let position = checkpoint.position {
+                    try Self.set(db, ["log_device": Int64(bitPattern: position.device), "log_inode": Int64(bitPattern: position.inode),
+                                      "log_offset": Int64(bitPattern: position.offset)])
+                }
+            }
+        }
+    }
+
+    static func set(_ db: Database, _ values: [String: (any DatabaseValueConvertible)?]) throws {
+        for (key, value) in values {
+            try db.execute(sql: "INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+
+    // MARK: - Loading
+
+    /// What a starting daemon (or the CLI) finds.
+    public struct Saved: Sendable {
+        public var bans: [BanBook.Ban] = []
+        public var offences: [BanBook.Offence] = []
+        public var learned: GuardEngine.Learned?
+        public var position: LogTail.Position?
+        public var daemonPid: Int32?
+        public var lines = 0
+        public var badLines = 0
+    }
+
+    public func load() throws(GuardStoreError) -> Saved {
+        try Self.attempt(path) {
+            try database.read { db in
+                var saved = Saved()
+                saved.bans = try Self.bans(db)
+                saved.offences = try Row.fetchAll(db, sql: "SELECT ip, count, last FROM offences").compactMap { row in
+                    IPAddress(row["ip"] as String).map { BanBook.Offence(ip: $0, count: row["count"], last: row["last"]) }
+                }
+                let state = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM state").map {
+                    ($0["key"] as String, $0["value"] as DatabaseValue)
+                })
+                func int(_ key: String) -> Int? { state[key].flatMap { Int.fromDatabaseValue($0) } }
+                func double(_ key: String) -> Double { state[key].flatMap { Double.fromDatabaseValue($0) } ?? 0 }
+                if let device = int("log_device"), let inode = int("log_inode"), let offset = int("log_offset") {
+                    saved.position = LogTail.Position(device: UInt64(bitPattern: Int64(device)), inode: UInt64(bitPattern: Int64(inode)),
+                                                      offset: UInt64(bitPattern: Int64(offset)))
+                }
+                saved.daemonPid = int("daemon_pid").map(Int32.init)
+                saved.lines = int("lines_total") ?? 0
+                saved.badLines = int("bad_lines_total") ?? 0
+                if let first = int("baseline_first"), let newest = int("baseline_newest") {
+                    var hours = [Baseline.Accumulator](repeating: Baseline.Accumulator(), count: 24)
+                    for row in try Row.fetchAll(db, sql: "SELECT * FROM baseline_hours") where (0..<24).contains(row["hour"] as Int) {
+                        hours[row["hour"]] = Baseline.Accumulator(points: row["points"], sum: row["sum"], squares: row["squares"],
+                                                                  requests: row["requests"], errors: row["errors"], day: row["day"])
+                    }
+                    let snapshot = Baseline.Snapshot(first: first, newest: newest, pendingCount: int("pending_count") ?? 0,
+                                                     pendingErrors: int("pending_errors") ?? 0,
+                                                     seconds: try Self.seconds(db, since: newest - historySeconds), hours: hours)
+                    saved.learned = GuardEngine.Learned(baseline: snapshot, typicalClientRate: double("typical_client_rate"),
+                                                        clientRateSpread: double("client_rate_spread"))
+                }
+                return saved
+            }
+        }
+    }
+
+    static func bans(_ db: Database) throws -> [BanBook.Ban] {
+        try Row.fetchAll(db, sql: "SELECT ip, since, until, offence, reason FROM bans ORDER BY ip").compactMap { row in
+            IPAddress(row["ip"] as String).map {
+                BanBook.Ban(ip: $0, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
+            }
+        }
+    }
+
+    static func seconds(_ db: Database, since: Int) throws -> [Baseline.Second] {
+        try Row.fetchAll(db, sql: "SELECT second, requests, errors FROM baseline_seconds WHERE second >= ? ORDER BY second",
+                         arguments: [since]).map { Baseline.Second(second: $0["second"], requests: $0["requests"], errors: $0["errors"]) }
+    }
+
+    /// Bans on record (including any that ended while no daemon ran to lift them).
+    public func bans() throws(GuardStoreError) -> [BanBook.Ban] {
+        try Self.attempt(path) { try database.read(Self.bans) }
+    }
+
+    /// Per-second global counts since `second`, oldest first.
+    public func history(since second: Int) throws(GuardStoreError) -> [Baseline.Second] {
+        try Self.attempt(path) { try database.read { try Self.seconds($0, since: second) } }
+    }
+
+    /// Baseline recalculations since `second`, oldest first.
+    public func recalcs(since second: Int) throws(GuardStoreError) -> [Recalc] {
+        try Self.attempt(path) {
+            try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT * FROM baseline_recalcs WHERE at >= ? ORDER BY at", arguments: [second]).map {
+                    Recalc(at: $0["at"], summary: Baseline.Summary(mean: $0["mean"], stddev: $0["stddev"], errorRate: $0["error_rate"],
+                                                                   points: $0["points"], source: $0["source"]))
+                }
+            }
+        }
+    }
+
+    // MARK: - The running daemon
+
+    /// Records (or clears) the pid of the daemon that owns the store.
+    public func setDaemon(pid: Int32?) throws(GuardStoreError) {
+        try Self.attempt(path) { try database.write { try Self.set($0, ["daemon_pid": pid.map { Int($0) }]) } }
+    }
+
+    /// A manual ban or unban handed to the running daemon.
+    public struct Request: Sendable, Equatable {
+        public enum Action: String, Sendable { case ban, unban }
+        public var action: Action
+        public var ip: IPAddress
+        /// Ban length; nil is permanent.
+        public var seconds: Int?
+
+        public init(action: Action, ip: IPAddress, seconds: Int? = nil) { (self.action, self.ip, self.seconds) = (action, ip, seconds) }
+    }
+
+    public func enqueue(_ request: Request) throws(GuardStoreError) {
+        try Self.attempt(path) {
+            try database.write { db in
+                try db.execute(sql: "INSERT INTO requests (action, ip, seconds) VALUES (?, ?, ?)",
+                               arguments: [request.action.rawValue, request.ip.description, request.seconds])
+            }
+        }
+    }
+
+    /// Takes the queued requests, oldest first.
+    public func takeRequests() throws(GuardStoreError) -> [Request] {
+        try Self.attempt(path) {
+            try database.write { db in
+                let rows = try Row.fetchAll(db, sql: "SELECT action, ip, seconds FROM requests ORDER BY id")
+                guard !rows.isEmpty else { return [] }
+                try db.execute(sql: "DELETE FROM requests")
+                return rows.compactMap { row in
+                    guard let action = Request.Action(rawValue: row["action"]), let ip = IPAddress(row["ip"] as String) else { return nil }
+                    return Request(action: action, ip: ip, seconds: row["seconds"])
+                }
+            }
+        }
+    }
+}
+
+/// The store could not be opened, read or written: which file, what went wrong, what to do.
+public struct GuardStoreError: Error, CustomStringConvertible, Equatable {
+    public var path: String
+    public var problem: String
+    public var fix: String
+
+    public init(path: String, problem: String, fix: String) { (self.path, self.problem, self.fix) = (path, problem, fix) }
+
+    init(path: String, databaseError error: DatabaseError) {
+        let fix: String
+        switch error.resultCode {
+        case .SQLITE_FULL: fix = "the disk is full: free space on the file system holding the state directory"
+        case .SQLITE_READONLY, .SQLITE_PERM, .SQLITE_AUTH: fix = "the file or its directory is not writable: check permissions and the mount"
+        case .SQLITE_CANTOPEN: fix = "check that the state directory exists and is writable"
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            fix = "the file is damaged or not a guard store: move it aside; the guard starts a new one (bans in the kernel stay until they expire)"
+        case .SQLITE_BUSY, .SQLITE_LOCKED: fix = "another process holds the store: is a second guard running on the same state directory?"
+        default: fix = "see SQLite's message above"
+        }
+        self.init(path: path, problem: error.message ?? "\(error.resultCode)", fix: fix)
+    }
+
+    public var description: String { "guard store \(path): \(problem); \(fix)" }
+}
