@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what SwiftDeploy needs and is missing, idempotently; prints what it installs.
 #   - Debian packages: nginx, nftables, ipset, iptables, iproute2, procps, curl, chromium, valgrind
+#   - libsqlite3-dev (the guard store, through GRDB)
 #   - the PyPI `regopy` wheel, unpacked under .deps/ (regopy/ and regopy.libs/ kept side by side)
 # Fast when nothing is missing: it only asks dpkg and looks for the unpacked library.
 set -euo pipefail

@@ -182,34 +182,43 @@ public final class GuardDaemon: @unchecked Sendable {
         }
     }
 
-    /// Applies decisions: firewall, audit log, notifiers.
+    /// Applies decisions: the firewall in one batch (a burst of bans is one transaction), then the
+    /// audit log and the notifiers.
     func handle(_ decisions: [GuardDecision]) {
+        var banning: [IPAddress: EnforcedBan] = [:], lifting: [IPAddress: EnforcedBan] = [:]
         for decision in decisions {
-            do {
-                switch decision.action {
-                case .ban:
-                    if let ip = decision.ip, let ban = engine.banBook.active[ip] { try enforcer.ban([entry(ban, at: decision.at)]) }
-                case .unban:
-                    if let ip = decision.ip {
-                        try enforcer.unban([EnforcedBan(address: ip, prefix: ip.isV4 ? 32 : settings.ipv6Prefix, seconds: nil)])
-                    }
-                default: break
-                }
-            } catch {
-                console.warn("guard: firewall: \(error)")
+            guard let ip = decision.ip else { continue }
+            switch decision.action {
+            case .ban:
+                lifting[ip] = nil
+                if let ban = engine.banBook.active[ip] { banning[ip] = entry(ban, at: decision.at) }
+            case .unban:
+                banning[ip] = nil
+                lifting[ip] = EnforcedBan(address: ip, prefix: ip.isV4 ? 32 : settings.ipv6Prefix, seconds: nil)
+            default: break
             }
-            appendAudit(decision.auditLine)
-            if decision.action != .baselineRecalc { console.say(decision.auditLine) }
+        }
+        do {
+            if !lifting.isEmpty { try enforcer.unban(Array(lifting.values)) }
+            if !banning.isEmpty { try enforcer.ban(Array(banning.values)) }
+        } catch {
+            console.warn("guard: firewall: \(error)")
+        }
+        let lines = decisions.map(\.auditLine)
+        appendAudit(lines)
+        for (decision, line) in zip(decisions, lines) {
+            if decision.action != .baselineRecalc { console.say(line) }
             notifiers.forEach { $0.notify(decision) }
         }
     }
 
-    func appendAudit(_ line: String) {
-        if !FileManager.default.fileExists(atPath: auditPath) { FileManager.default.createFile(atPath: auditPath, contents: nil) }
+    func appendAudit(_ lines: [String]) {
+        guard !lines.isEmpty else { return }
+        if !FileManager.default.fileExists(atPath: auditPath) { _ = FileManager.default.createFile(atPath: auditPath, contents: nil) }
         guard let handle = FileHandle(forWritingAtPath: auditPath) else { return }
         defer { try? handle.close() }
         _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data((line + "\n").utf8))
+        try? handle.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
     }
 
     /// Manual bans and unbans queued by `guard bans add|remove` (or the dashboard) while the daemon runs.

@@ -147,8 +147,17 @@ struct GuardBench: AsyncParsableCommand {
     @Option(help: "Lines to generate.") var lines: Int = 1_000_000
     @Option(help: "Distinct client addresses.") var ips: Int = 50_000
     @Flag(help: "Instead: latency from a line appended to a real file to its decision, at 2,000 lines/s for 5 s.") var latency = false
+    @Option(help: "Instead: apply this many bans to nftables in one transaction (root; run it in a namespace of its own).") var apply: Int?
 
     func run() async throws {
+        if let apply {
+            try await Failure.reporting {
+                let figures = try FirewallBenchmark.apply(max(1, apply))
+                print(String(format: "guard bench --apply: %d bans into nftables in one transaction in %.3f s; %d in the kernel set",
+                             figures.bans, figures.seconds, figures.inKernel))
+            }
+            return
+        }
         if latency {
             let figures = try await IngestBenchmark.latency(rate: 2000, seconds: 5)
             print(String(format: "guard bench --latency: %d lines appended at 2000/s, line written → decision: p50 %.1f ms, p99 %.1f ms, max %.1f ms",
