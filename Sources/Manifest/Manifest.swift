@@ -163,9 +163,29 @@ public struct Thresholds: Sendable, Equatable {
     public var surgeTightening: Double
 }
 
+/// Where the guard's dashboard listens, and the token that guards it.
 public struct DashboardSettings: Sendable, Equatable {
     public var listen: String
     public var token: String?
+
+    public init(listen: String, token: String?) {
+        self.listen = listen
+        self.token = token
+    }
+
+    /// The address part of `listen` (brackets of an IPv6 literal removed) and the port.
+    public var hostAndPort: (host: String, port: Int) {
+        let colon = listen.lastIndex(of: ":")!
+        var host = String(listen[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return (host, Int(listen[listen.index(after: colon)...]) ?? 9090)
+    }
+
+    /// Whether only this host can reach it (then reading needs no token; actions always do).
+    public var bindsLoopback: Bool {
+        let host = hostAndPort.host
+        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
 }
 
 extension Duration {

@@ -73,6 +73,10 @@ public enum ManifestLoader {
             return text
         } ?? "127.0.0.1:9090"
         let token = dashboardSection.string("token").flatMap { $0.isEmpty ? nil : $0 }
+        if token == nil, !DashboardSettings(listen: listen, token: nil).bindsLoopback {
+            dashboardSection.reader.fail(dashboardSection.node("listen")?.mark, "dashboard.listen",
+                                         "\(listen) is reachable beyond this host, so dashboard.token is required (e.g. token: ${DASHBOARD_TOKEN})")
+        }
         return Manifest(
             name: name, stateDirectory: stateDirectory, runtime: runtime, service: service, nginx: nginx,
             network: network, policy: policy, guardSettings: guardSettings,
