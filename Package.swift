@@ -44,7 +44,17 @@ let package = Package(
         ),
         .target(name: "Telemetry"),
         .target(name: "Guard", dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
-        .target(name: "Dashboard", dependencies: ["Guard", "Telemetry"]),
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "Guard", "Telemetry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "Deploy",
             dependencies: [
@@ -98,7 +108,13 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
-        .testTarget(name: "DashboardTests", dependencies: ["Dashboard"]),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: [
+                "Dashboard", "Guard", "Telemetry",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "TestSupport"]),
         .testTarget(
             name: "DemoServiceTests",

@@ -57,6 +57,9 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
+    /// What the dashboard shows; built by the daemon's loop, read from any thread.
+    private var current: GuardSnapshot
+    private let publishLock = NSLock()
 
     /// - Parameter notifiers: nil builds them from the settings' webhooks (and again on a reload).
     public init(settings: GuardSettings, stateDirectory: String, logPath: String? = nil, enforcer: any Enforcer,
@@ -77,6 +80,41 @@ public final class GuardDaemon: @unchecked Sendable {
         parser = GuardLogParser(settings)
         tail = LogTail(path: logPath ?? settings.log, startAtEnd: saved.position == nil, resume: saved.position)
         auditPath = "\(stateDirectory)/guard-audit.log"
+        current = GuardSnapshot(at: Int(Date().timeIntervalSince1970), startedAt: Int(Date().timeIntervalSince1970),
+                                enforcer: enforcer.name, log: logPath ?? settings.log)
+    }
+
+    /// The latest published look at the guard (at most a second old while it runs).
+    public var snapshot: GuardSnapshot { publishLock.withLock { current } }
+
+    /// Publishes what the engine knows now, with the counters the daemon keeps.
+    func publish() {
+        var next = publishLock.withLock { current }
+        next.at = engine.now ?? now
+        next.lines = lines
+        next.badLines = badLines
+        next.badSamples = parser.badSamples
+        next.trackedClients = engine.trackedClients
+        next.globalRPS = engine.global.rate
+        next.lastSecond = engine.baseline.lastClosed
+        next.baseline = engine.baseline.current
+        next.warm = engine.isWarm
+        next.zThreshold = engine.config.zScore
+        next.top = engine.topClients(10)
+        next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
+        publishLock.withLock { current = next }
+    }
+
+    /// Records decisions for the dashboard: recent events, bans by rule, detection latency.
+    func record(_ decisions: [GuardDecision], lines: [String], enforcedAt: Double) {
+        publishLock.withLock {
+            for (decision, line) in zip(decisions, lines) where decision.action != .baselineRecalc {
+                current.events.append(line)
+                if decision.action == .ban { current.bansTotal[GuardSnapshot.rule(of: decision.condition), default: 0] += 1 }
+                if let observed = decision.observedAt { current.detectionLatency.observe(max(0, enforcedAt - observed)) }
+            }
+            if current.events.count > 30 { current.events.removeFirst(current.events.count - 30) }
+        }
     }
 
     var now: Int { Int(Date().timeIntervalSince1970) }
@@ -109,6 +147,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// `reloaded()` is asked every second and answers new settings after a SIGHUP.
     public func run(stop: @Sendable () -> Bool, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
         try reconcile()
+        publish()
         try store.setDaemon(pid: getpid())
         console.say("guard: following \(logPath) (\(settings.logFormat.rawValue)); audit log \(auditPath); store \(store.path)")
         var lastTick = now
@@ -118,6 +157,7 @@ public final class GuardDaemon: @unchecked Sendable {
                 lastTick = second
                 if let new = reloaded() { reload(new) }
                 step(at: second)
+                publish()
             } else {
                 step(at: nil)
             }
@@ -205,6 +245,7 @@ public final class GuardDaemon: @unchecked Sendable {
             console.warn("guard: firewall: \(error)")
         }
         let lines = decisions.map(\.auditLine)
+        record(decisions, lines: lines, enforcedAt: Date().timeIntervalSince1970)
         appendAudit(lines)
         for (decision, line) in zip(decisions, lines) {
             if decision.action != .baselineRecalc { console.say(line) }

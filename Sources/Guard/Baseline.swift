@@ -3,7 +3,7 @@
 /// same for the error rate; and 24 hourly slots, the current hour preferred once it holds
 /// `minPoints` minutes of data.
 public struct Baseline: Sendable {
-    public struct Summary: Sendable, Equatable {
+    public struct Summary: Sendable, Equatable, Codable {
         public var mean: Double
         public var stddev: Double
         public var errorRate: Double
@@ -24,7 +24,7 @@ public struct Baseline: Sendable {
     public private(set) var current: Summary?
 
     /// One hour-of-day slot: the per-second counts of the latest day that reached it.
-    public struct Accumulator: Sendable, Equatable {
+    public struct Accumulator: Sendable, Equatable, Codable {
         public var points = 0, sum = 0.0, squares = 0.0, requests = 0, errors = 0
         public var day = Int.min
 
@@ -37,7 +37,7 @@ public struct Baseline: Sendable {
     }
 
     /// One closed second of the rolling window.
-    public struct Second: Sendable, Equatable {
+    public struct Second: Sendable, Equatable, Codable {
         public var second: Int
         public var requests: Int
         public var errors: Int
@@ -117,6 +117,13 @@ public struct Baseline: Sendable {
         newest = second
         pendingCount = 0
         pendingErrors = 0
+    }
+
+    /// The newest closed second (the chart's newest point).
+    public var lastClosed: Second? {
+        guard let first = firstSecond, newest - 1 >= first else { return nil }
+        let slot = (((newest - 1) % window) + window) % window
+        return Second(second: newest - 1, requests: counts[slot], errors: errorCounts[slot])
     }
 
     /// Recomputes the summary as of `second` (called on the recalc timer, not per line).

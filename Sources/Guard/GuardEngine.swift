@@ -25,6 +25,9 @@ public struct GuardDecision: Sendable, Equatable {
     /// For bans: the offence number; for unbans: the length the next ban would have (nil = permanent).
     public var offence: Int = 0
     public var nextDuration: Int?? = .none
+    /// For detected bans: the log timestamp of the line that decided it (detection latency is
+    /// measured from there).
+    public var observedAt: Double?
 
     public init(at: Int, action: Action, ip: IPAddress?, duration: Int?, condition: String, rate: Double, baseline: Double,
                 offence: Int = 0, nextDuration: Int?? = .none) {
@@ -167,8 +170,10 @@ public struct GuardEngine: Sendable {
         if !allowed, isWarm, let verdict = judge(clients.values[slot]) {
             clients.values[slot].anomalousUntil = second + config.window
             let ban = banBook.ban(ip, at: second, reason: verdict.condition)
-            pending.append(GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
-                                         rate: verdict.rate, baseline: verdict.expected, offence: ban.offence))
+            var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
+                                         rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
+            decision.observedAt = event.timestamp
+            pending.append(decision)
             return
         }
         if !allowed && clients.values[slot].anomalousUntil < second { baseline.add(at: second, error: event.isError) }
@@ -194,12 +199,7 @@ public struct GuardEngine: Sendable {
     /// tightened while its errors surge.
     func judge(_ client: Client) -> Verdict? {
         guard Int(client.window.requests) >= config.minRequests else { return nil }
-        let rate = client.window.rate(config.window)
-        let expected = expected(client)
-        // Spread of per-client rates, but never below Poisson noise or half the expectation: within
-        // 2.5× of what it is expected to send, z alone never condemns a client.
-        let scale = max(clientRateSpread, (expected / Double(config.window)).squareRoot(), 0.5 * expected)
-        let z = (rate - expected) / scale
+        let (rate, expected, z) = score(client)
         let baselineErrors = max(baseline.current?.errorRate ?? 0, 0.01)
         let surging = Int(client.window.errors) >= config.minRequests / 2 && client.window.errorRate >= config.errorSurge * baselineErrors
         let tighten = surging ? config.surgeTightening : 1
@@ -211,6 +211,36 @@ public struct GuardEngine: Sendable {
             return Verdict(condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
         }
         return nil
+    }
+
+    /// A client's window rate, what it is expected to send, and its z-score.
+    func score(_ client: Client) -> (rate: Double, expected: Double, z: Double) {
+        let rate = client.window.rate(config.window)
+        let expected = expected(client)
+        // Spread of per-client rates, but never below Poisson noise or half the expectation: within
+        // 2.5× of what it is expected to send, z alone never condemns a client.
+        let scale = max(clientRateSpread, (expected / Double(config.window)).squareRoot(), 0.5 * expected)
+        return (rate, expected, (rate - expected) / scale)
+    }
+
+    /// The `count` busiest clients as of the engine's clock, busiest first (their windows are slid
+    /// to now on the way, which changes nothing the engine decides).
+    public mutating func topClients(_ count: Int) -> [GuardSnapshot.Client] {
+        var scored: [GuardSnapshot.Client] = []
+        let length = config.window
+        for index in clients.indices {
+            let ip = clients.keys[index]
+            if let now {
+                var counter = clients.values[index].window
+                withBuckets(clients.values[index].slot) { counter.advance(to: now, buckets: $0, length: length) }
+                clients.values[index].window = counter
+            }
+            let current = clients.values[index]
+            guard current.window.requests > 0 else { continue }
+            let (rate, expected, z) = score(current)
+            scored.append(GuardSnapshot.Client(ip: ip.description, rps: rate, expected: expected, z: z, banned: banBook.isBanned(ip)))
+        }
+        return Array(scored.sorted { ($0.rps, $1.ip) > ($1.rps, $0.ip) }.prefix(count))
     }
 
     /// Nothing is judged until the baseline has seen a whole window: before that every client's

@@ -66,7 +66,7 @@ public final class GuardStore: Sendable {
     // MARK: - Checkpoints
 
     /// A baseline recalculation, kept for the dashboard's chart.
-    public struct Recalc: Sendable, Equatable {
+    public struct Recalc: Sendable, Equatable, Codable {
         public var at: Int
         public var summary: Baseline.Summary
 
@@ -204,10 +204,7 @@ public final class GuardStore: Sendable {
                 saved.badLines = int("bad_lines_total") ?? 0
                 if let first = int("baseline_first"), let newest = int("baseline_newest") {
                     var hours = [Baseline.Accumulator](repeating: Baseline.Accumulator(), count: 24)
-                    for row in try Row.fetchAll(db, sql: "SELECT * FROM baseline_hours") where (0..<24).contains(row["hour"] as Int) {
-                        hours[row["hour"]] = Baseline.Accumulator(points: row["points"], sum: row["sum"], squares: row["squares"],
-                                                                  requests: row["requests"], errors: row["errors"], day: row["day"])
-                    }
+                    for (hour, slot) in try Self.hours(db) where (0..<24).contains(hour) { hours[hour] = slot }
                     let snapshot = Baseline.Snapshot(first: first, newest: newest, pendingCount: int("pending_count") ?? 0,
                                                      pendingErrors: int("pending_errors") ?? 0,
                                                      seconds: try Self.seconds(db, since: newest - historySeconds), hours: hours)
@@ -240,6 +237,18 @@ public final class GuardStore: Sendable {
     /// Per-second global counts since `second`, oldest first.
     public func history(since second: Int) throws(GuardStoreError) -> [Baseline.Second] {
         try Self.attempt(path) { try database.read { try Self.seconds($0, since: second) } }
+    }
+
+    /// The hourly slots with data, by hour of day (UTC).
+    public func hours() throws(GuardStoreError) -> [(hour: Int, slot: Baseline.Accumulator)] {
+        try Self.attempt(path) { try database.read(Self.hours) }
+    }
+
+    static func hours(_ db: Database) throws -> [(hour: Int, slot: Baseline.Accumulator)] {
+        try Row.fetchAll(db, sql: "SELECT * FROM baseline_hours ORDER BY hour").map { row in
+            (row["hour"], Baseline.Accumulator(points: row["points"], sum: row["sum"], squares: row["squares"],
+                                               requests: row["requests"], errors: row["errors"], day: row["day"]))
+        }
     }
 
     /// Baseline recalculations since `second`, oldest first.

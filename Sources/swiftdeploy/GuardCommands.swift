@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dashboard
 import Deploy
 import Runtime
 import Foundation
@@ -17,6 +18,7 @@ struct GuardRun: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Access log to follow instead of guard.log (the compose guard container uses this).") var log: String?
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
+    @Flag(inversion: .prefixedNo, help: "Serve the dashboard on dashboard.listen.") var dashboard = true
 
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // a daemon's log is read while it runs
@@ -29,6 +31,8 @@ struct GuardRun: AsyncParsableCommand {
             let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDir ?? project.manifest.stateDirectory, logPath: log,
                                          enforcer: enforcer, console: console)
             let file = manifest.file
+            let web = dashboard ? Task { await Self.serveDashboard(project: project, daemon: daemon, console: console) } : nil
+            defer { web?.cancel() }
             try await daemon.run(stop: { signals.stopRequested }, reloaded: {
                 guard signals.takeReload() else { return nil }
                 do {
@@ -38,6 +42,24 @@ struct GuardRun: AsyncParsableCommand {
                     return nil
                 }
             })
+        }
+    }
+
+    /// Serves the dashboard until cancelled; a dashboard that cannot listen is reported and the
+    /// guard goes on without it (banning matters more than showing).
+    static func serveDashboard(project: Project, daemon: GuardDaemon, console: any Console) async {
+        let settings = project.manifest.dashboard
+        let (host, port) = settings.hostAndPort
+        let server = DashboardServer(name: project.manifest.name, source: LiveDashboardSource(daemon: daemon, stack: Stack(project: project, console: console)),
+                                     access: DashboardAccess(token: settings.token, loopbackOnly: settings.bindsLoopback))
+        do {
+            try await server.run(host: host, port: port) { bound in
+                console.say("dashboard: http://\(settings.listen.replacingOccurrences(of: ":\(port)", with: ":\(bound)"))/ (metrics at /metrics)"
+                            + (settings.token == nil ? "; unban from the page needs dashboard.token" : ""))
+            }
+        } catch is CancellationError {
+        } catch {
+            console.warn("dashboard: cannot serve on \(settings.listen): \(error); the guard runs on without it (change dashboard.listen, or run with --no-dashboard)")
         }
     }
 }

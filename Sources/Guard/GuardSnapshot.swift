@@ -1,0 +1,98 @@
+/// What the guard looks like at one moment, for the dashboard, its JSON API and `/metrics`:
+/// plain values (addresses as text), taken by the daemon once a second.
+public struct GuardSnapshot: Sendable, Codable, Equatable {
+    /// One busy client.
+    public struct Client: Sendable, Codable, Equatable {
+        public var ip: String
+        /// Requests per second over the window.
+        public var rps: Double
+        /// What it is expected to send.
+        public var expected: Double
+        public var z: Double
+        public var banned: Bool
+
+        public init(ip: String, rps: Double, expected: Double, z: Double, banned: Bool) {
+            (self.ip, self.rps, self.expected, self.z, self.banned) = (ip, rps, expected, z, banned)
+        }
+    }
+
+    /// One active ban.
+    public struct Ban: Sendable, Codable, Equatable {
+        public var ip: String
+        public var reason: String
+        public var offence: Int
+        public var since: Int
+        /// Unix second it ends; nil is permanent.
+        public var until: Int?
+
+        public init(_ ban: BanBook.Ban) {
+            (ip, reason, offence, since, until) = (ban.ip.description, ban.reason, ban.offence, ban.since, ban.until)
+        }
+    }
+
+    /// A Prometheus-style cumulative histogram.
+    public struct Histogram: Sendable, Codable, Equatable {
+        /// Upper bounds in seconds; a last, implicit bucket is +Inf.
+        public var bounds: [Double]
+        /// Observations at or below each bound, then the total (+Inf).
+        public var cumulative: [Int]
+        public var sum: Double
+
+        public init(bounds: [Double]) {
+            self.bounds = bounds
+            cumulative = [Int](repeating: 0, count: bounds.count + 1)
+            sum = 0
+        }
+
+        public var count: Int { cumulative.last ?? 0 }
+
+        public mutating func observe(_ value: Double) {
+            for index in bounds.indices where value <= bounds[index] { cumulative[index] += 1 }
+            cumulative[bounds.count] += 1
+            sum += value
+        }
+    }
+
+    /// The guard's clock (Unix seconds).
+    public var at: Int
+    public var startedAt: Int
+    public var enforcer: String
+    public var log: String
+    public var lines: Int
+    public var badLines: Int
+    /// The last malformed lines, as they were (attacker input: shown as text, never as markup).
+    public var badSamples: [String]
+    public var trackedClients: Int
+    /// Requests per second over the global window.
+    public var globalRPS: Double
+    /// Requests in the last closed second (the chart's newest point).
+    public var lastSecond: Baseline.Second?
+    public var baseline: Baseline.Summary?
+    public var warm: Bool
+    /// The z-score threshold, for the chart's band (mean ± z·σ).
+    public var zThreshold: Double
+    public var top: [Client]
+    public var bans: [Ban]
+    /// Bans since the daemon started, by the rule that decided them: z_score, multiplier, error_surge, manual.
+    public var bansTotal: [String: Int]
+    /// The latest audit lines, oldest first.
+    public var events: [String]
+    /// From the deciding line's timestamp to the ban being in the firewall.
+    public var detectionLatency: Histogram
+
+    public init(at: Int, startedAt: Int, enforcer: String, log: String) {
+        (self.at, self.startedAt, self.enforcer, self.log) = (at, startedAt, enforcer, log)
+        (lines, badLines, badSamples, trackedClients, globalRPS) = (0, 0, [], 0, 0)
+        (lastSecond, baseline, warm, zThreshold) = (nil, nil, false, 3)
+        (top, bans, bansTotal, events) = ([], [], [:], [])
+        detectionLatency = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
+    }
+
+    /// The rule behind a ban's condition text (`z=4.21`, `rate=5.2x`, `… error_surge=40%`, `manual`).
+    public static func rule(of condition: String) -> String {
+        if condition.contains("error_surge") { return "error_surge" }
+        if condition.hasPrefix("z=") { return "z_score" }
+        if condition.hasPrefix("rate=") { return "multiplier" }
+        return condition == "manual" ? "manual" : "other"
+    }
+}
