@@ -113,6 +113,7 @@ let package = Package(
             dependencies: [
                 "Dashboard", "Guard", "Telemetry",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
         .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "TestSupport"]),
@@ -130,7 +131,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-            ]
+            ],
+            exclude: ["Browser"]
         ),
     ]
 )

@@ -28,7 +28,7 @@ enum Assets {
     </section>
     <section class="panel wide">
       <h2>Global requests per second, last 30 minutes <small id="source" class="muted"></small></h2>
-      <canvas id="chart" height="220"></canvas>
+      <canvas id="chart"></canvas>
       <div class="legend"><span class="sw line"></span>requests in each second <span class="sw band"></span>baseline mean ± z·σ <span class="sw hour"></span>hourly baseline</div>
     </section>
     <div class="columns">
@@ -74,7 +74,7 @@ enum Assets {
     .kpi .label { color: var(--muted); font-size: 12px; } .kpi .value { font-size: 22px; font-variant-numeric: tabular-nums; }
     .panel { margin-bottom: 12px; overflow: hidden; }
     .columns { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
-    canvas { width: 100%; display: block; }
+    canvas { width: 100%; height: 220px; display: block; }
     .legend { color: var(--muted); font-size: 12px; margin-top: 6px; }
     .sw { display: inline-block; width: 14px; height: 8px; margin: 0 4px 0 12px; vertical-align: middle; }
     .sw.line { background: var(--accent); } .sw.band { background: var(--band); border: 1px solid var(--accent); } .sw.hour { background: var(--hour); }

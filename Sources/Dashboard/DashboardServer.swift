@@ -108,17 +108,25 @@ public final class DashboardServer: Sendable {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            _ = await self.currentState()
             var sent = -1
+            var quiet = 0
             while !Task.isCancelled && !self.cache.isClosing {
                 let cached = self.cache.current
-                if cached.version != sent, cached.state != nil {
+                if cached.version != sent {
                     sent = cached.version
+                    quiet = 0
                     var message = ByteBuffer(string: "data: ")
                     var json = cached.json
                     message.writeBuffer(&json)
                     message.writeString("\n\n")
                     try await writer.write(message)
+                } else if quiet >= 20 {
+                    // A comment line now and then: a page that went away is noticed within seconds.
+                    quiet = 0
+                    try await writer.write(ByteBuffer(string: ":\n\n"))
                 }
+                quiet += 1
                 try await Task.sleep(for: .milliseconds(100))
             }
             try await writer.finish(nil)

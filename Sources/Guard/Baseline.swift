@@ -10,6 +10,10 @@ public struct Baseline: Sendable {
         public var points: Int
         /// Which data it came from: "rolling" or "hour 14".
         public var source: String
+
+        public init(mean: Double, stddev: Double, errorRate: Double, points: Int, source: String) {
+            (self.mean, self.stddev, self.errorRate, self.points, self.source) = (mean, stddev, errorRate, points, source)
+        }
     }
 
     let window: Int

@@ -15,7 +15,7 @@ def main():
     parser.add_argument("--timeout", type=float, default=20)
     parser.add_argument("--eval", action="append", default=[])
     parser.add_argument("--screenshot")
-    parser.add_argument("--size", default="1400x1000")
+    parser.add_argument("--size", default="1400x1300")
     args = parser.parse_args()
     width, height = (int(x) for x in args.size.split("x"))
     to_browser_r, to_browser_w = os.pipe()

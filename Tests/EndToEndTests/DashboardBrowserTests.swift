@@ -1,0 +1,119 @@
+import Foundation
+import Runtime
+import TestSupport
+import Testing
+
+/// Headless Chromium (installed by scripts/setup.sh) driven over the DevTools protocol by
+/// Browser/browser.py; it answers one JSON object.
+struct Browser {
+    static var available: Bool { (try? ChildProcess.resolve("chromium")) != nil }
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Browser/browser.py").path
+
+    struct Result: Decodable {
+        var ready: Bool
+        var values: [String: JSONAny]
+        var errors: [String]
+    }
+
+    /// A JSON value of any kind, read as text.
+    struct JSONAny: Decodable {
+        var text: String
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let value = try? container.decode(String.self) { text = value }
+            else if let value = try? container.decode(Double.self) { text = value == value.rounded() ? String(Int(value)) : String(value) }
+            else if let value = try? container.decode(Bool.self) { text = String(value) }
+            else { text = "null" }
+        }
+    }
+
+    /// Opens `url`, waits (bounded by `timeout`) until `until` is true, evaluates `values`, saves a screenshot.
+    static func open(_ url: String, until: String, timeout: Int, values: [String: String], screenshot: String) async throws -> Result {
+        var arguments = [script, url, "--until", until, "--timeout", String(timeout), "--screenshot", screenshot]
+        for (name, expression) in values { arguments += ["--eval", "\(name)=\(expression)"] }
+        let command = ["python3"] + arguments
+        let output: Data = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    process.arguments = command
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    process.standardError = FileHandle.standardError
+                    try process.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    continuation.resume(returning: data)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        return try JSONDecoder().decode(Result.self, from: output)
+    }
+}
+
+@Suite(.serialized, .enabled(if: Browser.available, "chromium is missing: scripts/setup.sh installs it"))
+struct DashboardInTheBrowser {
+    /// The real daemon with its dashboard, fed live; a real browser opens the page before the
+    /// attack, sees the rate change and the ban appear (with a ticking remaining time), and a
+    /// hostile log line is shown as text without anything of it running. A screenshot is kept.
+    @Test func liveDashboardShowsTheBanAndRunsNothingFromTheLog() async throws {
+        let port = TestSupport.freePort()
+        let daemon = try GuardProcess.Daemon(guardSection: """
+              log: access.log
+              enforcer: dry-run
+              window: 4s
+              bans: [1h]
+              baseline: { window: 60s, recalc: 1s }
+            dashboard: { listen: 127.0.0.1:\(port) }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
+        let pid = try await daemon.start()
+        defer { ChildProcess.signal(pid, SIGKILL) }
+        try await daemon.waitFor("dashboard: http://127.0.0.1:\(port)/")
+        let hostile = #"<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>"#
+        try append("\(hostile) GET /\n", to: daemon.log)
+        try append(#"{"msec":\#(Date().timeIntervalSince1970),"remote_addr":"\#(hostile.replacingOccurrences(of: "\"", with: "\\\""))","status":200}"# + "\n", to: daemon.log)
+
+        let screenshot = "\(TestSupport.productsDirectory)/test-output/dashboard.png"
+        try FileManager.default.createDirectory(atPath: (screenshot as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let page = Task {
+            try await Browser.open("http://127.0.0.1:\(port)/", until: """
+                Number(document.body.dataset.updates) >= 3 && Number(document.body.dataset.rates) >= 2 &&
+                document.querySelector('tr[data-ip="198.51.100.7"] td.remaining') !== null &&
+                /m[0-9][0-9]s$/.test(document.querySelector('tr[data-ip="198.51.100.7"] td.remaining').textContent)
+                """, timeout: 45, values: [
+                    "ban": "document.querySelector('tr[data-ip=\"198.51.100.7\"]').textContent",
+                    "pwned": "String(window.__pwned)",
+                    "bad": "document.getElementById('bad').textContent",
+                    "injected": "document.querySelectorAll('#bad img, #bad script, body > script').length",
+                    "rps": "document.getElementById('rps').textContent",
+                    "chart": "document.getElementById('chart').toDataURL().length",
+                ], screenshot: screenshot)
+        }
+        // Ten clients at 10 req/s for 6 s, then a flood while the page is open.
+        for _ in 0..<60 {
+            try daemon.traffic(10)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        var flood = ""
+        for _ in 0..<300 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
+        try append(flood, to: daemon.log)
+        for _ in 0..<30 {  // keep the site alive while the browser looks
+            try daemon.traffic(10)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let result = try await page.value
+        print("dashboard screenshot: \(screenshot)")
+        #expect(result.ready, "the page never showed live data with the ban: \(result.values.mapValues(\.text))")
+        #expect(result.values["ban"]?.text.contains("198.51.100.7") == true)
+        #expect(result.values["ban"]?.text.contains("z=") == true || result.values["ban"]?.text.contains("rate=") == true)
+        #expect(result.values["pwned"]?.text == "undefined", "nothing from the log ran")
+        #expect(result.values["injected"]?.text == "1", "the only script element is the page's own")
+        #expect(result.values["bad"]?.text.contains(hostile) == true, "the hostile line is shown as text")
+        #expect(result.errors.isEmpty, "no script errors: \(result.errors)")
+        #expect(FileManager.default.fileExists(atPath: screenshot))
+    }
+}
