@@ -137,6 +137,8 @@ private let minimal = """
          ["swiftdeploy.yaml:6:10: nginx.proxy_timout: unknown key; did you mean `proxy_timeout`?"]),
         ("unknown top-level key", minimal + "\nfrobnicate: true",
          ["swiftdeploy.yaml:6:1: frobnicate: unknown key; expected one of: name, state_dir, runtime, services, nginx, network, policy, guard, dashboard"]),
+        ("dashboard beyond loopback without a token", minimal + "\ndashboard: { listen: 0.0.0.0:9090 }",
+         ["swiftdeploy.yaml:6:22: dashboard.listen: 0.0.0.0:9090 is reachable beyond this host, so dashboard.token is required (e.g. token: ${DASHBOARD_TOKEN})"]),
         ("missing name", "services:\n  web: { command: [x], port: 1 }\n",
          ["swiftdeploy.yaml:1:1: name: required field is missing (a short name for this deployment, e.g. demo)"]),
         ("missing port", "name: shop\nservices:\n  web: { command: [x] }\n",
