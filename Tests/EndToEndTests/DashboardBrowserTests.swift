@@ -64,6 +64,7 @@ struct DashboardInTheBrowser {
         let daemon = try GuardProcess.Daemon(guardSection: """
               log: access.log
               enforcer: dry-run
+              thresholds: { z_score: 10, multiplier: 20 }
               window: 4s
               bans: [1h]
               baseline: { window: 60s, recalc: 1s }
@@ -99,7 +100,7 @@ struct DashboardInTheBrowser {
             try await Task.sleep(for: .milliseconds(100))
         }
         var flood = ""
-        for _ in 0..<300 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
+        for _ in 0..<600 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
         try append(flood, to: daemon.log)
         for _ in 0..<30 {  // keep the site alive while the browser looks
             try daemon.traffic(10)
@@ -115,5 +116,47 @@ struct DashboardInTheBrowser {
         #expect(result.values["bad"]?.text.contains(hostile) == true, "the hostile line is shown as text")
         #expect(result.errors.isEmpty, "no script errors: \(result.errors)")
         #expect(FileManager.default.fileExists(atPath: screenshot))
+    }
+
+    /// The deploy side: a real stack (demo app behind nginx) whose canary fails; the dashboard of
+    /// the guard following its log shows both tracks, the canary's error rate in `/api/state` and
+    /// `/metrics`, and BLOCK for canary_safety with the reason, in the browser too.
+    @Test func deploySideShowsTracksAndTheBlockingPolicy() async throws {
+        let port = TestSupport.freePort()
+        let project = try LifecycleProject("e2e-dash", extra: "guard: { enforcer: dry-run }\ndashboard: { listen: 127.0.0.1:\(port) }")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start").status == 0)
+        #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
+        _ = try await project.traffic(120)
+        let pid = try ChildProcess.spawn([TestSupport.product("swiftdeploy"), "guard", "run", "-f", "\(project.directory)/swiftdeploy.yaml"],
+                                         logFile: "\(project.directory)/guard.out")
+        defer { ChildProcess.signal(pid, SIGKILL) }
+        var state: [String: Any] = [:]
+        for _ in 0..<100 where (state["deploy"] as? [String: Any]) == nil {  // bounded: 10 s
+            if let answer = try? await TestSupport.get("http://127.0.0.1:\(port)/api/state"),
+               let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] { state = object }
+            if (state["deploy"] as? [String: Any]) == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let deploy = try #require(state["deploy"] as? [String: Any], "no deploy side in \(state)")
+        let tracks = try #require(deploy["tracks"] as? [[String: Any]])
+        #expect(Set(tracks.compactMap { $0["version"] as? String }) == ["1.0.0", "2.0.0"])
+        let canary = try #require(tracks.first { $0["track"] as? String == "canary" })
+        #expect((canary["errorRate"] as? Double ?? 0) > 0.2, "\(canary)")
+        let policies = try #require(deploy["policies"] as? [[String: Any]])
+        let safety = try #require(policies.first { $0["policy"] as? String == "canary_safety" })
+        #expect(safety["allow"] as? Bool == false)
+        #expect((safety["reasons"] as? [String])?.first?.contains("error_rate") == true)
+        let metrics = try await TestSupport.get("http://127.0.0.1:\(port)/metrics").body
+        #expect(metrics.contains(#"swiftdeploy_track_error_rate{track="canary",version="2.0.0"} 0."#), "\(metrics)")
+        #expect(metrics.contains(#"swiftdeploy_policy_allow{policy="canary_safety"} 0"#))
+
+        let screenshot = "\(TestSupport.productsDirectory)/test-output/dashboard-deploy.png"
+        let page = try await Browser.open("http://127.0.0.1:\(port)/", until: """
+            document.getElementById('policies').textContent.includes('BLOCK canary_safety') &&
+            document.getElementById('tracks').querySelectorAll('tr').length === 2
+            """, timeout: 20, values: ["policies": "document.getElementById('policies').textContent"], screenshot: screenshot)
+        #expect(page.ready, "\(page.values.mapValues(\.text))")
+        #expect(page.values["policies"]?.text.contains("error_rate") == true)
     }
 }

@@ -59,6 +59,7 @@ import Testing
         let daemon = try Daemon(guardSection: """
               log: access.log
               enforcer: dry-run
+              thresholds: { z_score: 10, multiplier: 20 }
               window: 4s
               bans: [1h]
               baseline: { window: 60s, recalc: 1s }
@@ -72,8 +73,8 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
         }
         var flood = ""
-        for _ in 0..<300 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
-        try append(flood, to: daemon.log); written += 300
+        for _ in 0..<600 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
+        try append(flood, to: daemon.log); written += 600
         try await daemon.waitFor("BAN ip=198.51.100.7")
         let attacker = IPAddress("198.51.100.7")!
         #expect(try daemon.store.bans().map(\.ip) == [attacker], "saved before it was acted on")
@@ -112,6 +113,7 @@ import Testing
         let daemon = try Daemon(guardSection: """
               log: access.log
               enforcer: dry-run
+              thresholds: { z_score: 10, multiplier: 20 }
               window: 4s
               baseline: { window: 60s, recalc: 1s }
             """)
@@ -124,6 +126,7 @@ import Testing
         try daemon.write(manifest: """
               log: access.log
               enforcer: dry-run
+              thresholds: { z_score: 10, multiplier: 20 }
               window: 5s
               allow: [198.51.100.0/24]
               baseline: { window: 60s, recalc: 1s }
@@ -131,8 +134,8 @@ import Testing
         kill(pid, SIGHUP)
         try await daemon.waitFor("guard: configuration reloaded; needs a restart to change: guard.window")
         var flood = ""
-        for _ in 0..<300 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
-        for _ in 0..<300 { flood += line(Date().timeIntervalSince1970, "203.0.113.66") }
+        for _ in 0..<600 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
+        for _ in 0..<600 { flood += line(Date().timeIntervalSince1970, "203.0.113.66") }
         try append(flood, to: daemon.log)
         try await daemon.waitFor("BAN ip=203.0.113.66")
         #expect(!daemon.text.contains("BAN ip=198.51.100.7"), "the reloaded allow list protects it")

@@ -12,7 +12,8 @@ struct LifecycleProject {
     let appPort: Int
     let canaryPort: Int
 
-    init(_ label: String, policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }") throws {
+    init(_ label: String, policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }",
+         extra: String = "") throws {
         directory = TestSupport.temporaryDirectory(label)
         nginxPort = TestSupport.freePort()
         appPort = TestSupport.freePort()
@@ -29,6 +30,7 @@ struct LifecycleProject {
             policy:
               \(policy)
               canary_safety: { max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s }
+            \(extra)
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
     }
 
