@@ -108,23 +108,22 @@ public struct NFTablesEnforcer: Enforcer {
 
     public func ban(_ entries: [EnforcedBan]) throws {
         guard !entries.isEmpty else { return }
-        let present = try active()
-        var script = ""
-        for entry in entries {
-            let set = entry.address.isV4 ? "banned4" : "banned6"
-            // Refresh: an element's timeout cannot be changed in place, so replace it.
-            if present.contains(entry.address) { script += "delete element inet \(table) \(set) { \(entry.text) }\n" }
-            script += "add element inet \(table) \(set) { \(entry.text)\(entry.seconds.map { " timeout \(max(1, $0))s" } ?? "") }\n"
-        }
+        // Add (a no-op when present), delete, add with the new timeout: one transaction that
+        // refreshes a ban or creates it, without asking the kernel first what it holds.
+        let script = entries.map { entry -> String in
+            let element: String = "inet \(table) \(entry.address.isV4 ? "banned4" : "banned6") { \(entry.text)"
+            return "add element \(element) }\ndelete element \(element) }\nadd element \(element)\(entry.seconds.map { " timeout \(max(1, $0))s" } ?? "") }\n"
+        }.joined()
         try commands.run(["nft", "-f", "-"], input: script)
     }
 
     public func unban(_ entries: [EnforcedBan]) throws {
-        let present = try active()
-        let script = entries.filter { present.contains($0.address) }.map { entry in
-            "delete element inet \(table) \(entry.address.isV4 ? "banned4" : "banned6") { \(entry.text) }\n"
+        guard !entries.isEmpty else { return }
+        // Add first, so deleting an element that already expired is not an error.
+        let script = entries.map { entry -> String in
+            let element: String = "inet \(table) \(entry.address.isV4 ? "banned4" : "banned6") { \(entry.text) }"
+            return "add element \(element)\ndelete element \(element)\n"
         }.joined()
-        guard !script.isEmpty else { return }
         try commands.run(["nft", "-f", "-"], input: script)
     }
 
@@ -174,9 +173,9 @@ public struct IPSetEnforcer: Enforcer {
     }
 
     public func unban(_ entries: [EnforcedBan]) throws {
-        let present = try active()
-        let script = entries.filter { present.contains($0.address) }.map { "del \($0.address.isV4 ? "swiftdeploy4" : "swiftdeploy6") \($0.text)\n" }.joined()
-        guard !script.isEmpty else { return }
+        guard !entries.isEmpty else { return }
+        // -exist: deleting an entry that already expired is not an error.
+        let script = entries.map { "del \($0.address.isV4 ? "swiftdeploy4" : "swiftdeploy6") \($0.text)\n" }.joined()
         try commands.run(["ipset", "restore", "-exist"], input: script)
     }
 
