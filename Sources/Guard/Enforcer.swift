@@ -109,22 +109,29 @@ public struct NFTablesEnforcer: Enforcer {
     public func ban(_ entries: [EnforcedBan]) throws {
         guard !entries.isEmpty else { return }
         // Add (a no-op when present), delete, add with the new timeout: one transaction that
-        // refreshes a ban or creates it, without asking the kernel first what it holds.
-        let script = entries.map { entry -> String in
-            let element: String = "inet \(table) \(entry.address.isV4 ? "banned4" : "banned6") { \(entry.text)"
-            return "add element \(element) }\ndelete element \(element) }\nadd element \(element)\(entry.seconds.map { " timeout \(max(1, $0))s" } ?? "") }\n"
-        }.joined()
-        try commands.run(["nft", "-f", "-"], input: script)
+        // refreshes a ban or creates it, without asking the kernel first what it holds; one
+        // statement per set and step, however many addresses.
+        try commands.run(["nft", "-f", "-"], input: script(entries, steps: [("add", false), ("delete", false), ("add", true)]))
+    }
+
+    /// `nft` statements applying `steps` (verb, with timeouts) to the entries, grouped by set.
+    func script(_ entries: [EnforcedBan], steps: [(verb: String, timeouts: Bool)]) -> String {
+        var out = ""
+        for (set, members) in [("banned4", entries.filter(\.address.isV4)), ("banned6", entries.filter { !$0.address.isV4 })] where !members.isEmpty {
+            for step in steps {
+                let elements = members.map { entry -> String in
+                    entry.text + (step.timeouts ? entry.seconds.map { " timeout \(max(1, $0))s" } ?? "" : "")
+                }
+                out += "\(step.verb) element inet \(table) \(set) { \(elements.joined(separator: ", ")) }\n"
+            }
+        }
+        return out
     }
 
     public func unban(_ entries: [EnforcedBan]) throws {
         guard !entries.isEmpty else { return }
         // Add first, so deleting an element that already expired is not an error.
-        let script = entries.map { entry -> String in
-            let element: String = "inet \(table) \(entry.address.isV4 ? "banned4" : "banned6") { \(entry.text) }"
-            return "add element \(element)\ndelete element \(element)\n"
-        }.joined()
-        try commands.run(["nft", "-f", "-"], input: script)
+        try commands.run(["nft", "-f", "-"], input: script(entries, steps: [("add", false), ("delete", false)]))
     }
 
     public func active() throws -> Set<IPAddress> {
