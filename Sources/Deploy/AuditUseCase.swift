@@ -1,5 +1,6 @@
 import Foundation
 import Policy
+import Runtime
 
 /// `swiftdeploy audit`: history.jsonl as a GitHub-Markdown report: a timeline of every event and a
 /// table of every policy violation (including forced overrides).

@@ -1,5 +1,6 @@
 import Foundation
 import Policy
+import Runtime
 
 /// `history.jsonl` under the state directory: one JSON object per event (init, deploy, policy,
 /// canary_start, promote, rollback, chaos, teardown, status_scrape), each with its timestamp.

@@ -2,6 +2,7 @@ import Foundation
 import Manifest
 import Policy
 import Render
+import Runtime
 
 /// `swiftdeploy init`: write the generated files beside the manifest (or into `--out`), only
 /// rewriting a file whose bytes change, so running it twice changes nothing.
@@ -48,35 +49,5 @@ public struct InitUseCase: Sendable {
             console.say("init: wrote \(path)")
         }
         return written
-    }
-}
-
-/// A file could not be written; says which and why.
-public struct FileWriteError: Error, Sendable, CustomStringConvertible {
-    public let path: String
-    public let reason: String
-    public var description: String { "cannot write \(path): \(reason)" }
-}
-
-/// Atomic writes with messages that name the file and the likely cause.
-enum FileWriter {
-    static func write(_ text: String, to file: String) throws(FileWriteError) {
-        let path = ManifestLoader.absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath)
-        do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            let reason = (error as NSError).code == NSFileWriteOutOfSpaceError
-                ? "the disk is full; free some space and run again"
-                : "\(error.localizedDescription) (check the directory exists and is writable)"
-            throw FileWriteError(path: path, reason: reason)
-        }
-    }
-
-    /// Returns false (and leaves the file untouched) when it already holds exactly `text`.
-    static func writeIfChanged(_ text: String, to path: String) throws(FileWriteError) -> Bool {
-        if let existing = FileManager.default.contents(atPath: path), existing == Data(text.utf8) { return false }
-        try write(text, to: path)
-        return true
     }
 }

@@ -73,7 +73,7 @@ public struct LocalRuntime: Runtime {
         let server = nginx
         try server.prepare()
         let config = NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: manifestHash)
-        try write(config, to: server.configFile)
+        try FileWriter.write(config, to: server.configFile)
         if server.runningPid() != nil {
             try await server.reload()
         } else {
@@ -105,14 +105,6 @@ public struct LocalRuntime: Runtime {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             throw ProcessError("cannot create \(path): \(error.localizedDescription)")
-        }
-    }
-
-    private func write(_ text: String, to path: String) throws(ProcessError) {
-        do {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw ProcessError("cannot write \(path): \(error.localizedDescription) (is the disk full or read-only?)")
         }
     }
 }

@@ -1,0 +1,35 @@
+import Foundation
+import Manifest
+
+/// A file could not be written: which one and the likely cause.
+public struct FileWriteError: Error, Sendable, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+
+    public init(path: String, reason: String) { (self.path, self.reason) = (path, reason) }
+
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// Atomic writes with messages that name the file and the likely cause.
+public enum FileWriter {
+    public static func write(_ text: String, to file: String) throws(FileWriteError) {
+        let path = ManifestLoader.absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath)
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            let reason = (error as NSError).code == NSFileWriteOutOfSpaceError
+                ? "the disk is full; free some space and run again"
+                : "\(error.localizedDescription) (check the directory exists and is writable)"
+            throw FileWriteError(path: path, reason: reason)
+        }
+    }
+
+    /// Returns false (and leaves the file untouched) when it already holds exactly `text`.
+    public static func writeIfChanged(_ text: String, to path: String) throws(FileWriteError) -> Bool {
+        if let existing = FileManager.default.contents(atPath: path), existing == Data(text.utf8) { return false }
+        try write(text, to: path)
+        return true
+    }
+}
