@@ -11,6 +11,7 @@ struct Browser {
 
     struct Result: Decodable {
         var ready: Bool
+        var failed: String?
         var values: [String: JSONAny]
         var errors: [String]
     }
@@ -27,9 +28,26 @@ struct Browser {
         }
     }
 
+    /// A script to run in the page, or one to wait for.
+    enum Step {
+        case run(String)
+        case until(String)
+    }
+
     /// Opens `url`, waits (bounded by `timeout`) until `until` is true, evaluates `values`, saves a screenshot.
     static func open(_ url: String, until: String, timeout: Int, values: [String: String], screenshot: String) async throws -> Result {
-        var arguments = [script, url, "--until", until, "--timeout", String(timeout), "--screenshot", screenshot]
+        try await open(url, steps: [.until(until)], timeout: timeout, values: values, screenshot: screenshot)
+    }
+
+    /// Opens `url` and runs the steps in order (each wait bounded by `timeout`), then evaluates `values`.
+    static func open(_ url: String, steps: [Step], timeout: Int, values: [String: String], screenshot: String) async throws -> Result {
+        var arguments = [script, url, "--timeout", String(timeout), "--screenshot", screenshot]
+        for step in steps {
+            switch step {
+            case .run(let script): arguments += ["--do", script]
+            case .until(let script): arguments += ["--until", script]
+            }
+        }
         for (name, expression) in values { arguments += ["--eval", "\(name)=\(expression)"] }
         let command = ["python3"] + arguments
         let output: Data = try await withCheckedThrowingContinuation { continuation in
@@ -158,5 +176,39 @@ struct DashboardInTheBrowser {
             """, timeout: 20, values: ["policies": "document.getElementById('policies').textContent"], screenshot: screenshot)
         #expect(page.ready, "\(page.values.mapValues(\.text))")
         #expect(page.values["policies"]?.text.contains("error_rate") == true)
+    }
+
+    /// Unban from the page: refused without the token (the page says how to log in), then after
+    /// logging in with the token the ban goes away in the guard and on the page.
+    @Test func unbanFromThePageNeedsTheLogin() async throws {
+        let port = TestSupport.freePort()
+        let daemon = try GuardProcess.Daemon(guardSection: """
+              log: access.log
+              enforcer: dry-run
+            dashboard: { listen: 127.0.0.1:\(port), token: t0ken-for-test }
+            """)
+        defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
+        let pid = try await daemon.start()
+        defer { ChildProcess.signal(pid, SIGKILL) }
+        let added = try await TestSupport.runDetached("swiftdeploy", ["guard", "bans", "add", "192.0.2.99", "-f", daemon.manifest])
+        #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+        let row = "document.querySelector('tr[data-ip=\"192.0.2.99\"]')"
+        let click = "\(row).querySelector('button').click()"
+        let result = try await Browser.open("http://127.0.0.1:\(port)/", steps: [
+            .until("\(row) !== null"),
+            .run(click),
+            .until("document.getElementById('action').textContent.includes('/login')"),
+            .run("location.href = '/login'"),
+            .until("location.pathname === '/login' && document.forms.length === 1"),
+            .run("document.querySelector('input[name=token]').value = 't0ken-for-test'; document.forms[0].submit()"),
+            .until("location.pathname === '/' && \(row) !== null"),
+            .run(click),
+            .until("\(row) === null"),
+        ], timeout: 15, values: ["action": "document.getElementById('action').textContent"],
+           screenshot: "\(TestSupport.productsDirectory)/test-output/dashboard-unban.png")
+        #expect(result.ready, "stopped waiting for: \(result.failed ?? "-"); \(result.values.mapValues(\.text))")
+        #expect(result.values["action"]?.text == "unban of 192.0.2.99 handed to the guard")
+        let audit = try String(contentsOfFile: "\(daemon.directory)/.swiftdeploy/guard-audit.log", encoding: .utf8)
+        #expect(audit.contains("UNBAN ip=192.0.2.99 | condition=manual"), "\(audit)")
     }
 }

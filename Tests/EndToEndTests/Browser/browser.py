@@ -3,15 +3,18 @@
 fd 4 out, JSON messages ended by NUL), so a test can open a live page, wait for a condition, read
 the DOM and take a screenshot without any extra package.
 
-usage: browser.py URL --until JS [--timeout S] [--eval NAME=JS ...] [--screenshot FILE] [--size WxH]
-prints one JSON object: {"ready": bool, "values": {NAME: value}, "console": [...], "errors": [...]}
+usage: browser.py URL (--until JS | --do JS)... [--timeout S] [--eval NAME=JS ...] [--screenshot FILE] [--size WxH]
+--do runs a script in the page; --until waits (each up to --timeout seconds) for a script to be
+true; they run in the order given. Prints one JSON object:
+{"ready": bool (every --until came true), "failed": the --until that did not, "values": {NAME: value}, "console": [...], "errors": [...]}
 """
 import argparse, base64, json, os, subprocess, sys, tempfile, time
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("url")
-    parser.add_argument("--until", required=True)
+    parser.add_argument("--until", dest="steps", action="append", type=lambda js: ("until", js), default=[])
+    parser.add_argument("--do", dest="steps", action="append", type=lambda js: ("do", js))
     parser.add_argument("--timeout", type=float, default=20)
     parser.add_argument("--eval", action="append", default=[])
     parser.add_argument("--screenshot")
@@ -80,13 +83,19 @@ def main():
                 return None
             return result.get("result", {}).get("value")
 
-        deadline = time.time() + args.timeout
-        ready = False
-        while time.time() < deadline:
-            if evaluate(args.until) is True:
-                ready = True
+        ready, failed = True, None
+        for kind, script in args.steps:
+            if kind == "do":
+                evaluate(script)
+                continue
+            deadline = time.time() + args.timeout
+            while evaluate(script) is not True:
+                if time.time() > deadline:
+                    ready, failed = False, script
+                    break
+                time.sleep(0.2)
+            if not ready:
                 break
-            time.sleep(0.2)
         values = {}
         for item in args.eval:
             name, expression = item.split("=", 1)
@@ -95,7 +104,7 @@ def main():
             shot = call("Page.captureScreenshot", {"format": "png"}, session=session)
             with open(args.screenshot, "wb") as out:
                 out.write(base64.b64decode(shot["data"]))
-        print(json.dumps({"ready": ready, "values": values, "console": console, "errors": errors}))
+        print(json.dumps({"ready": ready, "failed": failed, "values": values, "console": console, "errors": errors}))
     finally:
         try:
             call("Browser.close")
