@@ -22,7 +22,7 @@ public struct PolicyCheckUseCase: Sendable {
     }
 
     public func run(policy: PolicyName, inputFile: String?, json: Bool) async throws -> Outcome {
-        let input = try self.input(for: policy, file: inputFile)
+        let input = try await self.input(for: policy, file: inputFile)
         let decision = await engine.decide(policy, input: input)
         if json {
             console.say(decision.json.description)
@@ -32,7 +32,7 @@ public struct PolicyCheckUseCase: Sendable {
         return decision.unanswered != nil ? .unanswered : decision.allow ? .allowed : .denied
     }
 
-    func input(for policy: PolicyName, file: String?) throws -> JSONValue {
+    func input(for policy: PolicyName, file: String?) async throws -> JSONValue {
         if let file {
             guard let data = FileManager.default.contents(atPath: file) else { throw PolicyInputError("cannot read input file \(file)") }
             guard let value = JSONValue(parsing: data), case .object = value else {
@@ -44,7 +44,7 @@ public struct PolicyCheckUseCase: Sendable {
         case .infrastructure:
             return HostProbe().read(diskPath: project.manifest.stateDirectory).input
         case .canarySafety:
-            throw PolicyInputError("live canary metrics come with canary analysis (not built yet); pass --input FILE with {\"error_rate\", \"p99_latency_ms\", \"requests\", \"window_s\"}")
+            return try await Stack(project: project, console: console, engine: engine).canaryInput()
         }
     }
 }

@@ -92,13 +92,18 @@ public struct Stack: Sendable {
         console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (pid \(instance.pid)), \(share)% of \(runtime.publicURL)")
     }
 
-    /// The canary_safety decision on the canary's live traffic.
-    public func analyseCanary() async throws -> (decision: Decision, input: JSONValue) {
+    /// The canary_safety input from the canary's live traffic (the access log and its /metrics).
+    public func canaryInput() async throws -> JSONValue {
         let state = try runtime.state()
         guard let canary = state.tracks[.canary] else { throw LifecycleError("no canary runs; start one with `swiftdeploy canary start`") }
         let stats = CanaryAnalysis(manifest: manifest).logStats()[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: 0)
         let app = await CanaryAnalysis.scrape(port: canary.port)
-        let input = CanaryAnalysis.input(stats, app: app.p99MS)
+        return CanaryAnalysis.input(stats, app: app.p99MS)
+    }
+
+    /// The canary_safety decision on the canary's live traffic.
+    public func analyseCanary() async throws -> (decision: Decision, input: JSONValue) {
+        let input = try await canaryInput()
         return (await engine.decide(.canarySafety, input: input), input)
     }
 

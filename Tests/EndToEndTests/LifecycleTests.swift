@@ -84,6 +84,9 @@ func isRunning(_ pid: Int32) -> Bool {
 
         #expect(try await project.run("chaos", "error", "--rate", "0.2").status == 0)
         _ = try await project.traffic(300)
+        let check = try await project.run("policy", "check", "--policy", "canary_safety")
+        #expect(check.status == 1, "the same gate on the live canary, asked directly: \(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("BLOCK canary_safety"), "\(check.stdout)")
         let blocked = try await project.run("promote")
         #expect(blocked.status == 1)
         #expect(blocked.stderr.contains("canary_safety denies: error_rate"), "\(blocked.stderr)")
