@@ -122,8 +122,13 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Closed seconds saved again at the next checkpoint, because late lines can still add to them.
     static let lateSeconds = 2
 
+    /// An address as the firewall holds it: IPv6 grouped by the configured prefix.
+    func enforced(_ ip: IPAddress, seconds: Int?) -> EnforcedBan {
+        EnforcedBan(address: ip, prefix: ip.isV4 ? 32 : settings.ipv6Prefix, seconds: seconds)
+    }
+
     func entry(_ ban: BanBook.Ban, at second: Int) -> EnforcedBan {
-        EnforcedBan(address: ban.ip, prefix: ban.ip.isV4 ? 32 : settings.ipv6Prefix, seconds: ban.until.map { max(1, $0 - second) })
+        enforced(ban.ip, seconds: ban.until.map { max(1, $0 - second) })
     }
 
     /// Installs the firewall objects, reads what the log gained while no daemon ran (once, with the
@@ -136,7 +141,7 @@ public final class GuardDaemon: @unchecked Sendable {
         let stored = engine.banBook.active.values.map { entry($0, at: second) }
         try enforcer.ban(stored)
         let ours = Set(engine.banBook.active.keys)
-        let strays = try enforcer.active().subtracting(ours).map { EnforcedBan(address: $0, prefix: $0.isV4 ? 32 : settings.ipv6Prefix, seconds: nil) }
+        let strays = try enforcer.active().subtracting(ours).map { enforced($0, seconds: nil) }
         try enforcer.unban(strays)
         let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
             ?? "baseline: learning from zero"
@@ -234,7 +239,7 @@ public final class GuardDaemon: @unchecked Sendable {
                 if let ban = engine.banBook.active[ip] { banning[ip] = entry(ban, at: decision.at) }
             case .unban:
                 banning[ip] = nil
-                lifting[ip] = EnforcedBan(address: ip, prefix: ip.isV4 ? 32 : settings.ipv6Prefix, seconds: nil)
+                lifting[ip] = enforced(ip, seconds: nil)
             default: break
             }
         }
