@@ -224,12 +224,13 @@ public struct GuardEngine: Sendable {
     }
 
     /// The `count` busiest clients as of the engine's clock, busiest first (their windows are slid
-    /// to now on the way, which changes nothing the engine decides).
+    /// to now on the way, which changes nothing the engine decides). Keeps only the best `count`
+    /// while it walks, so a hundred thousand clients are never sorted.
     public mutating func topClients(_ count: Int) -> [GuardSnapshot.Client] {
-        var scored: [GuardSnapshot.Client] = []
+        var top: [GuardSnapshot.Client] = []
+        let busier = { (a: GuardSnapshot.Client, b: GuardSnapshot.Client) in (a.rps, b.ip) > (b.rps, a.ip) }
         let length = config.window
         for index in clients.indices {
-            let ip = clients.keys[index]
             if let now {
                 var counter = clients.values[index].window
                 withBuckets(clients.values[index].slot) { counter.advance(to: now, buckets: $0, length: length) }
@@ -237,10 +238,15 @@ public struct GuardEngine: Sendable {
             }
             let current = clients.values[index]
             guard current.window.requests > 0 else { continue }
-            let (rate, expected, z) = score(current)
-            scored.append(GuardSnapshot.Client(ip: ip.description, rps: rate, expected: expected, z: z, banned: banBook.isBanned(ip)))
+            let rate = current.window.rate(length)
+            if top.count == count, let last = top.last, rate < last.rps { continue }
+            let ip = clients.keys[index]
+            let (_, expected, z) = score(current)
+            let client = GuardSnapshot.Client(ip: ip.description, rps: rate, expected: expected, z: z, banned: banBook.isBanned(ip))
+            top.insert(client, at: top.firstIndex { busier(client, $0) } ?? top.endIndex)
+            if top.count > count { top.removeLast() }
         }
-        return Array(scored.sorted { ($0.rps, $1.ip) > ($1.rps, $0.ip) }.prefix(count))
+        return top
     }
 
     /// Nothing is judged until the baseline has seen a whole window: before that every client's

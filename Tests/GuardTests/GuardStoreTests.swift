@@ -106,6 +106,21 @@ import Glibc
         #expect(hour.requests == 3 && hour.errors == 1 && hour.squares == 1 + 4)
     }
 
+    /// The dashboard's top clients: the busiest first, ties by address, only as many as asked,
+    /// and a client whose window has emptied drops out.
+    @Test func topClientsAreTheBusiestInOrder() {
+        var traffic = Scenario()
+        for (index, rate) in [1.0, 4, 2, 4, 3, 0.5].enumerated() { traffic.steady("192.0.2.\(index + 1)", rate: rate, from: Scenario.t0, seconds: 60) }
+        traffic.steady("198.51.100.1", rate: 9, from: Scenario.t0 - 300, seconds: 10)  // long gone
+        var quiet = GuardConfig()
+        (quiet.zScore, quiet.multiplier) = (1000, 1000)  // nobody is banned: this is about ranking
+        var engine = GuardEngine(config: quiet)
+        _ = traffic.feed(&engine)
+        #expect(engine.topClients(3).map(\.ip) == ["192.0.2.2", "192.0.2.4", "192.0.2.5"])
+        #expect(engine.topClients(3).map(\.rps) == [4, 4, 3])
+        #expect(engine.topClients(10).count == 6)
+    }
+
     @Test func requestsAreTakenOnceInOrder() throws {
         let (store, directory) = try temporaryStore("requests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
