@@ -9,7 +9,8 @@ import Telemetry
 
 /// The guard's web dashboard: one page (assets compiled in, nothing fetched from elsewhere), live
 /// over server-sent events, a JSON API under `/api`, and Prometheus `/metrics`. The state is built
-/// once a second whatever the number of open pages, so ten dashboards cost what one does.
+/// once a second while anyone reads, whatever the number of open pages, so ten dashboards cost
+/// what one does, and none costs nothing.
 public final class DashboardServer: Sendable {
     public let name: String
     public let source: any DashboardSource
@@ -33,9 +34,19 @@ public final class DashboardServer: Sendable {
         private var json = ByteBuffer()
         private var version = 0
         private var closing = false
+        private var refreshed = ContinuousClock.now
+        private var watched: ContinuousClock.Instant?
 
-        func set(_ state: DashboardState, _ json: ByteBuffer) { lock.withLock { (self.state, self.json, version) = (state, json, version + 1) } }
+        func set(_ state: DashboardState, _ json: ByteBuffer) {
+            lock.withLock { (self.state, self.json, version, refreshed) = (state, json, version + 1, .now) }
+        }
         var current: (state: DashboardState?, json: ByteBuffer, version: Int) { lock.withLock { (state, json, version) } }
+        /// When the state was last built.
+        var age: Duration { lock.withLock { .now - refreshed } }
+        /// Someone reads: a page following the events, an API call, a scrape.
+        func watch() { lock.withLock { watched = .now } }
+        /// Whether anyone read in the last few seconds (else building the state is wasted work).
+        var isWatched: Bool { lock.withLock { watched.map { .now - $0 < .seconds(3) } ?? false } }
         /// Set at shutdown, so open event streams end and the server can finish.
         var isClosing: Bool {
             get { lock.withLock { closing } }
@@ -60,17 +71,19 @@ public final class DashboardServer: Sendable {
         return state
     }
 
+    /// The state at most one `interval` old, built now when nobody kept it fresh.
     func currentState() async -> (state: DashboardState, json: ByteBuffer) {
+        cache.watch()
         let cached = cache.current
-        if let state = cached.state { return (state, cached.json) }
+        if let state = cached.state, cache.age <= interval { return (state, cached.json) }
         let state = await refresh()
         return (state, cache.current.json)
     }
 
-    /// Refreshes every `interval` until cancelled.
-    public func refreshLoop() async {
+    /// Refreshes every `interval` while anyone is reading, until cancelled.
+    func refreshLoop() async {
         while !Task.isCancelled {
-            await refresh()
+            if cache.isWatched { await refresh() }
             try? await Task.sleep(for: interval)
         }
     }
@@ -112,6 +125,7 @@ public final class DashboardServer: Sendable {
             var sent = -1
             var quiet = 0
             while !Task.isCancelled && !self.cache.isClosing {
+                self.cache.watch()
                 let cached = self.cache.current
                 if cached.version != sent {
                     sent = cached.version
@@ -166,7 +180,7 @@ public final class DashboardServer: Sendable {
                 return Self.problem(.badRequest, "send {\"ip\": \"<address>\"}")
             }
             try source.unban(ip)
-            return Self.json(ByteBuffer(string: "{\"queued\":\(String(decoding: try Self.encoder.encode(ip.description), as: UTF8.self))}"), status: .accepted)
+            return Self.json(ByteBuffer(bytes: try Self.encoder.encode(["queued": ip.description])), status: .accepted)
         }
     }
 
