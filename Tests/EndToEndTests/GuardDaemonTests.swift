@@ -49,23 +49,11 @@ struct GuardDaemonEndToEnd {
         let pair = try NamespacePair()
         let receiver = WebhookReceiver(failFirst: 1)
         try await receiver.app().test(.live) { client in
-            let directory = TestSupport.temporaryDirectory("daemon")
+            let (directory, log, settings) = try guardDirectory("daemon", "window: 4s, bans: [2s, 30m], baseline: { window: 60s, recalc: 2s }")
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            let log = "\(directory)/access.log"
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let manifest = try ManifestLoader.parse(yaml: """
-                name: daemon
-                services:
-                  app: { command: [x], port: 3000 }
-                guard:
-                  log: \(log)
-                  window: 4s
-                  bans: [2s, 30m]
-                  baseline: { window: 60s, recalc: 2s }
-                """, file: "swiftdeploy.yaml", directory: directory)
             let enforcer = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
             let notifier = WebhookNotifier(url: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX", style: .slack, firstBackoff: .milliseconds(100))
-            let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer,
+            let daemon = try GuardDaemon(settings: settings, stateDirectory: directory, enforcer: enforcer,
                                          notifiers: [notifier], console: SilentConsole())
             let stop = Flag()
             let running = Task { try await daemon.run { stop.value } }
@@ -119,12 +107,8 @@ struct GuardDaemonEndToEnd {
     /// A ban survives the daemon stopping and a new daemon starting, and ends on schedule.
     @Test func banSurvivesARestartAndExpiresOnSchedule() async throws {
         let pair = try NamespacePair()
-        let directory = TestSupport.temporaryDirectory("restart")
+        let (directory, _, settings) = try guardDirectory("restart")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = "\(directory)/access.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let manifest = try ManifestLoader.parse(yaml: "name: restart\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: \(log) }\n",
-                                                file: "swiftdeploy.yaml", directory: directory)
         let enforcer = NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server))
         defer { try? enforcer.uninstall() }
         // The first daemon's stored state: a 4 s ban of the client, its first offence.
@@ -135,7 +119,7 @@ struct GuardDaemonEndToEnd {
         stored.offence(.init(ip: client, count: 1, last: until - 600))
         try GuardStore(path: GuardStore.path(stateDirectory: directory)).save(stored)
         func daemon() throws -> GuardDaemon {
-            try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [], console: SilentConsole())
+            try GuardDaemon(settings: settings, stateDirectory: directory, enforcer: enforcer, notifiers: [], console: SilentConsole())
         }
         try daemon().reconcile()
         #expect(!pair.reachable(pair.serverV4), "the stored ban is in the kernel after a start")
@@ -167,15 +151,11 @@ struct GuardDaemonEndToEnd {
     @Test(arguments: KernelFirewall.backEnds)
     func daemonBansAndUnbansWithEachBackEnd(backEnd: String) async throws {
         let pair = try NamespacePair()
-        let directory = TestSupport.temporaryDirectory("backend")
+        let (directory, _, settings) = try guardDirectory("backend")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let log = "\(directory)/access.log"
-        FileManager.default.createFile(atPath: log, contents: nil)
-        let manifest = try ManifestLoader.parse(yaml: "name: b\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: \(log) }\n",
-                                                file: "swiftdeploy.yaml", directory: directory)
         let enforcer = KernelFirewall().enforcer(backEnd, in: pair.server)
         defer { try? enforcer.uninstall() }
-        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: enforcer, notifiers: [],
+        let daemon = try GuardDaemon(settings: settings, stateDirectory: directory, enforcer: enforcer, notifiers: [],
                                      console: SilentConsole())
         let stop = Flag()
         let running = Task { try await daemon.run { stop.value } }
@@ -218,6 +198,17 @@ struct GuardDaemonEndToEnd {
             #expect(receiver.received.first?.contains("BAN 203.0.113.9 for 10m (offence 1): z=9.00") == true)
         }
     }
+}
+
+/// A fresh directory with an empty access log, and the guard settings of a manifest that follows it
+/// (`more`: further keys of the guard section, in flow style).
+func guardDirectory(_ label: String, _ more: String = "") throws -> (directory: String, log: String, settings: GuardSettings) {
+    let directory = TestSupport.temporaryDirectory(label)
+    let log = "\(directory)/access.log"
+    FileManager.default.createFile(atPath: log, contents: nil)
+    let manifest = try ManifestLoader.parse(yaml: "name: \(label)\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: \(log)\(more.isEmpty ? "" : ", " + more) }\n",
+                                            file: "swiftdeploy.yaml", directory: directory)
+    return (directory, log, manifest.guardSettings)
 }
 
 func line(_ time: Double, _ address: String) -> String {
