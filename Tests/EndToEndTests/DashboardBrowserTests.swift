@@ -147,6 +147,10 @@ struct DashboardInTheBrowser {
         #expect(try await project.run("canary", "start").status == 0)
         #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
         _ = try await project.traffic(120)
+        // Traffic goes on while the dashboard is read: the 3 s analysis window must never empty
+        // (an empty window blocks as "not enough traffic", not on the error rate).
+        let load = Task { while !Task.isCancelled { _ = try? await project.traffic(10) } }
+        defer { load.cancel() }
         let pid = try ChildProcess.spawn([TestSupport.product("swiftdeploy"), "guard", "run", "-f", "\(project.directory)/swiftdeploy.yaml"],
                                          logFile: "\(project.directory)/guard.out")
         defer { ChildProcess.signal(pid, SIGKILL) }
