@@ -239,8 +239,11 @@ public final class DashboardServer: Sendable {
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let refresher = Task { await refreshLoop() }
         defer { refresher.cancel() }
+        // Served from a task of its own, so cancelling the caller asks for a graceful shutdown
+        // instead of cancelling the server mid-flight.
+        let serving = Task { try await services.run() }
         try await withTaskCancellationHandler {
-            try await services.run()
+            try await serving.value
         } onCancel: {
             cache.isClosing = true
             Task { await services.triggerGracefulShutdown() }
