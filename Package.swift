@@ -61,6 +61,7 @@ let package = Package(
                 "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -76,6 +77,7 @@ let package = Package(
             dependencies: [
                 "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "Dashboard", "Deploy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

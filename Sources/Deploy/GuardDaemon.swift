@@ -1,5 +1,6 @@
 import Foundation
 import Guard
+import Logging
 import Manifest
 import Policy
 import Runtime
@@ -45,6 +46,8 @@ public final class GuardDaemon: @unchecked Sendable {
     public let enforcer: any Enforcer
     public private(set) var notifiers: [any Notifier]
     public let console: any Console
+    /// Decisions as structured log records (swift-log): the audit line as message, its fields as metadata.
+    public let logger: Logger
     public let store: GuardStore
     var engine: GuardEngine
     var parser: GuardLogParser
@@ -63,13 +66,15 @@ public final class GuardDaemon: @unchecked Sendable {
 
     /// - Parameter notifiers: nil builds them from the settings' webhooks (and again on a reload).
     public init(settings: GuardSettings, stateDirectory: String, logPath: String? = nil, enforcer: any Enforcer,
-                notifiers: [any Notifier]? = nil, console: any Console = TerminalConsole()) throws(GuardStoreError) {
+                notifiers: [any Notifier]? = nil, console: any Console = TerminalConsole(),
+                logger: Logger = Logger(label: "swiftdeploy.guard")) throws(GuardStoreError) {
         self.settings = settings
         self.stateDirectory = stateDirectory
         self.logPath = logPath ?? settings.log
         self.enforcer = enforcer
         self.notifiers = notifiers ?? WebhookNotifier.all(for: settings)
         self.console = console
+        self.logger = logger
         store = try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory),
                                historySeconds: max(3600, Int(settings.baseline.window.seconds)))
         let saved = try store.load()
@@ -253,7 +258,7 @@ public final class GuardDaemon: @unchecked Sendable {
         record(decisions, lines: lines, enforcedAt: Date().timeIntervalSince1970)
         appendAudit(lines)
         for (decision, line) in zip(decisions, lines) {
-            if decision.action != .baselineRecalc { console.say(line) }
+            logger.log(level: decision.action == .baselineRecalc ? .debug : .notice, "\(line)", metadata: decision.logMetadata)
             notifiers.forEach { $0.notify(decision) }
         }
     }
@@ -294,6 +299,22 @@ public final class GuardDaemon: @unchecked Sendable {
         if (new.slackWebhook, new.webhook) != (settings.slackWebhook, settings.webhook) { notifiers = WebhookNotifier.all(for: new) }
         settings = new
         console.say("guard: configuration reloaded" + (later.isEmpty ? "" : "; needs a restart to change: \(later.joined(separator: ", "))"))
+    }
+}
+
+extension GuardDecision {
+    /// The decision's fields for a structured log record.
+    var logMetadata: Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "action": .string(action.rawValue), "condition": .string(condition),
+            "rate": .stringConvertible(rate), "baseline": .stringConvertible(baseline),
+        ]
+        if let ip { metadata["ip"] = .string(ip.description) }
+        if [.ban, .unban].contains(action) {
+            metadata["duration_s"] = .stringConvertible(duration ?? -1)
+            metadata["offence"] = .stringConvertible(offence)
+        }
+        return metadata
     }
 }
 

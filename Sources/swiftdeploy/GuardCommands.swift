@@ -3,6 +3,7 @@ import Dashboard
 import Deploy
 import Runtime
 import Foundation
+import Logging
 import Manifest
 import Telemetry
 
@@ -22,6 +23,8 @@ struct GuardRun: AsyncParsableCommand {
 
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // a daemon's log is read while it runs
+        // Decisions are structured records on standard output, beside the daemon's own lines.
+        LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
             let settings = project.manifest.guardSettings

@@ -76,6 +76,8 @@ import Testing
         for _ in 0..<600 { flood += line(Date().timeIntervalSince1970, "198.51.100.7") }
         try append(flood, to: daemon.log); written += 600
         try await daemon.waitFor("BAN ip=198.51.100.7")
+        #expect(daemon.text.contains("notice swiftdeploy.guard: action=ban"), "decisions are structured log records: \(daemon.text)")
+        #expect(daemon.text.contains("duration_s=3600 ip=198.51.100.7 offence=1"))
         let attacker = IPAddress("198.51.100.7")!
         #expect(try daemon.store.bans().map(\.ip) == [attacker], "saved before it was acted on")
         let learnedBefore = try daemon.store.load().learned
