@@ -12,6 +12,10 @@ extension GuardConfig {
         recalcEvery = max(1, Int(settings.baseline.recalc.seconds))
         minPoints = settings.baseline.minPoints
         meanFloor = settings.baseline.meanFloor
+        clientFloor = settings.baseline.clientFloor
+        clientQuantile = settings.baseline.clientQuantile
+        rules = settings.rules
+        protected = settings.trustedProxies
         zScore = settings.thresholds.zScore
         multiplier = settings.thresholds.multiplier
         errorSurge = settings.thresholds.errorSurge
@@ -31,7 +35,8 @@ extension GuardConfig {
 extension GuardLogParser {
     public init(_ settings: GuardSettings, format: AccessLogFormat? = nil) {
         self.init(format: format ?? (settings.logFormat == .json ? .json : .combined),
-                  resolver: ClientResolver(trustedProxies: settings.trustedProxies, ipv6Prefix: settings.ipv6Prefix))
+                  resolver: ClientResolver(trustedProxies: settings.trustedProxies, ipv6Prefix: settings.ipv6Prefix),
+                  classifier: settings.requests)
     }
 }
 

@@ -43,32 +43,47 @@ public struct GuardDecision: Sendable, Equatable {
     }
 }
 
-/// The detection pipeline, driven by the timestamps it is given: per-IP and global sliding windows,
-/// the learned baseline, the detector and the ban book. Feeding it a log with the log's own times
-/// gives the same decisions as living through it (`guard replay`).
+/// The detection pipeline, driven by the timestamps it is given: per-client and global sliding
+/// windows, the learned baseline, the rules and the ban book. Feeding it a log with the log's own
+/// times gives the same decisions as living through it (`guard replay`).
 ///
-/// Per-IP expectation: comparing a client with the whole site's mean never catches an attacker that
-/// sends less than `multiplier` times the site's total. Instead each client is compared with what a
-/// client normally does: the median per-client rate at the last recalc, or its own learned rate when
-/// it has a history (so a big, steady legitimate client is judged against itself). z uses the spread
-/// of per-client rates. See docs/guard.md.
+/// Two families of rules judge each client (docs/guard.md has the reasoning):
+/// - behaviour rules, from the first second: flood (pages at a rate no person sustains), scanner
+///   (failed requests for many distinct paths), brute force (login failures), scraper (distinct
+///   pages without assets) and bad agents; each is a leaky bucket per client;
+/// - learned rate rules once the baseline is warm: z ≥ `z_score` or rate ≥ `multiplier` × expected,
+///   tightened while the client's errors surge. The expectation is a high quantile of recent
+///   clients' rates, or the client's own history where higher, never below `client_floor`, and
+///   scaled up for an address that many user agents share (an office, a carrier NAT).
+/// Rates count pages, API calls and logins; an asset counts only when the client repeats it.
 public struct GuardEngine: Sendable {
     public private(set) var config: GuardConfig
     public private(set) var baseline: Baseline
     public private(set) var banBook: BanBook
+    /// Every request, for display.
     public private(set) var global: SlidingWindow
+    /// The traffic the baseline learns from (banned, allow-listed and anomalous clients left out):
+    /// global anomalies compare this with the baseline, so both count the same thing.
+    public private(set) var learnable: SlidingWindow
+    /// Site-wide login failures (credential stuffing spreads them over many addresses).
+    public private(set) var loginFailures: SlidingWindow
+    private var learnedLoginFailures = 0.0
     var clients: [IPAddress: Client] = [:]
+    /// The expected client rate (the `client_quantile` of recent clients' window rates).
     public private(set) var typicalClientRate: Double = 0
+    /// A robust spread of client rates: (quantile − median) / 2.33.
     public private(set) var clientRateSpread: Double = 0
     public private(set) var now: Int?
     private var lastRecalc: Int?
     private var lastGlobalAlert: Int?
+    private var lastStuffingAlert: Int?
     private var lastCapAlert: Int?
     public private(set) var untrackedRequests = 0
     private var pending: [GuardDecision] = []
 
-    /// Every client's per-second buckets, `config.window` of them per slot.
+    /// Every client's per-second buckets, `config.window` of them per slot, and its behaviour state.
     private var slab: [UInt32] = []
+    private var behaviours: [Behaviour] = []
     private var freeSlots: [Int32] = []
     private var nextSlot: Int32 = 0
 
@@ -76,11 +91,43 @@ public struct GuardEngine: Sendable {
         var window = WindowCounter()
         var slot: Int32
         /// The client's learned rate (mean of its window rate at recent recalcs while it behaved).
-        var ownRate = 0.0
-        var ownSamples = 0
+        var ownRate: Float = 0
+        var ownSamples: Int32 = 0
         /// Second until which the client counts as anomalous (kept out of learning).
         var anomalousUntil = Int.min
         var lastSeen: Int
+    }
+
+    /// One leaky bucket's state: its level, when it last changed, and the episode since it was last empty.
+    struct Level: Sendable {
+        var level: Float = 0
+        var at: Int32 = 0
+        var start: Int32 = 0
+        var count: Int32 = 0
+
+        /// Leaks to `second`, adds `amount`; true when the level passes `bucket.burst`.
+        mutating func add(_ amount: Double, at second: Int32, _ bucket: LeakyBucketRule) -> Bool {
+            let leaked = Double(level) - Double(second &- at) * bucket.rate
+            if leaked <= 0 { start = second; count = 0 }
+            level = Float(max(0, leaked) + amount)
+            at = second
+            count &+= 1
+            return Double(level) > bucket.burst
+        }
+
+        func current(at second: Int32, _ bucket: LeakyBucketRule) -> Double {
+            max(0, Double(level) - Double(second &- at) * bucket.rate)
+        }
+    }
+
+    /// What the behaviour rules remember of a client.
+    struct Behaviour: Sendable {
+        var flood = Level(), scanner = Level(), bruteForce = Level(), scraper = Level()
+        var probes: Int32 = 0
+        var lastAsset: UInt32 = 0, lastFailedPath: UInt32 = 0
+        var recentPages: (UInt32, UInt32) = (0, 0)
+        /// One bit per user-agent hash seen: how many agents share the address.
+        var agents: UInt32 = 0
     }
 
     public init(config: GuardConfig) {
@@ -88,6 +135,8 @@ public struct GuardEngine: Sendable {
         baseline = Baseline(window: config.baselineWindow, minPoints: config.minPoints, meanFloor: config.meanFloor)
         banBook = BanBook(schedule: config.bans, forgiveAfter: config.forgiveAfter)
         global = SlidingWindow(length: config.window)
+        learnable = SlidingWindow(length: config.window)
+        loginFailures = SlidingWindow(length: config.window)
     }
 
     public var trackedClients: Int { clients.count }
@@ -97,11 +146,15 @@ public struct GuardEngine: Sendable {
 
     /// A slot of the slab for a new client: an evicted one, or the next, growing the slab by doubling.
     private mutating func allocateSlot() -> Int32 {
-        if let free = freeSlots.popLast() { return free }
+        if let free = freeSlots.popLast() {
+            behaviours[Int(free)] = Behaviour()
+            return free
+        }
         let slot = nextSlot
         nextSlot += 1
         let needed = Int(nextSlot) * config.window
         if needed > slab.count { slab.append(contentsOf: repeatElement(0, count: max(1024 * config.window, slab.count))) }
+        behaviours.append(Behaviour())
         return slot
     }
 
@@ -131,6 +184,8 @@ public struct GuardEngine: Sendable {
                                          nextDuration: .some(banBook.nextLength(ban.ip, at: second))))
         }
         global.advance(to: second)
+        learnable.advance(to: second)
+        loginFailures.advance(to: second)
         baseline.close(upTo: second)
         if lastRecalc == nil { lastRecalc = second }
         if let last = lastRecalc, second - last >= config.recalcEvery { recalc(at: second) }
@@ -143,7 +198,7 @@ public struct GuardEngine: Sendable {
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
-        let allowed = config.isAllowed(ip)
+        let isProtected = config.isProtected(event.address)
         var index = clients.index(forKey: ip)
         if index == nil {
             guard clients.count < config.maxTrackedIPs else {
@@ -162,65 +217,167 @@ public struct GuardEngine: Sendable {
             index = clients.index(forKey: ip)
         }
         let slot = index!
-        var counter = clients.values[slot].window
-        let length = config.window
-        withBuckets(clients.values[slot].slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
-        clients.values[slot].window = counter
-        clients.values[slot].lastSeen = second
-        if !allowed, isWarm, let verdict = judge(clients.values[slot]) {
-            clients.values[slot].anomalousUntil = second + config.window
-            let ban = banBook.ban(ip, at: second, reason: verdict.condition)
-            var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
-                                         rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
-            decision.observedAt = event.timestamp
-            pending.append(decision)
-            return
+        let clientSlot = Int(clients.values[slot].slot)
+        // An asset counts in the rate only when the client asks for the same one again.
+        let weighs = event.kind != .asset || event.path == behaviours[clientSlot].lastAsset
+        if event.kind == .asset { behaviours[clientSlot].lastAsset = event.path }
+        if weighs {
+            var counter = clients.values[slot].window
+            let length = config.window
+            withBuckets(clients.values[slot].slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
+            clients.values[slot].window = counter
         }
-        if !allowed && clients.values[slot].anomalousUntil < second { baseline.add(at: second, error: event.isError) }
+        clients.values[slot].lastSeen = second
+        if event.isLoginFailure { loginFailures.add(at: second, error: true) }
+        if !isProtected {
+            let verdict = behave(event, weighs: weighs, slot: clientSlot, at: second, rate: clients.values[slot].window.rate(config.window))
+                ?? (isWarm && weighs ? judge(clients.values[slot], agents: behaviours[clientSlot].agents) : nil)
+            if let verdict {
+                clients.values[slot].anomalousUntil = second + config.window
+                let ban = banBook.ban(ip, at: second, reason: verdict.condition)
+                var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
+                                             rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
+                decision.observedAt = event.timestamp
+                pending.append(decision)
+                return
+            }
+            if clients.values[slot].anomalousUntil < second {
+                baseline.add(at: second, error: event.isError)
+                learnable.add(at: second, error: event.isError)
+            }
+        }
         checkGlobal(at: second)
+    }
+
+    /// The behaviour rules for one request: the first that fires names itself and its figures.
+    private mutating func behave(_ event: ClientEvent, weighs: Bool, slot: Int, at second: Int, rate: Double) -> Verdict? {
+        let rules = config.rules
+        let tick = Int32(truncatingIfNeeded: second)
+        behaviours[slot].agents |= 1 << (event.agent % 32)
+        if rules.badAgents, event.agentKind == .bad {
+            return Verdict(rule: "bad_agent", condition: "bad_agent", rate: rate, expected: 0)
+        }
+        if weighs, rules.flood.isEnabled, behaviours[slot].flood.add(1, at: tick, rules.flood) {
+            let level = behaviours[slot].flood
+            return Verdict(rule: "flood", condition: "flood requests=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                           rate: rate, expected: rules.flood.rate)
+        }
+        if event.isNotFound, event.path != behaviours[slot].lastFailedPath, rules.scanner.isEnabled {
+            behaviours[slot].lastFailedPath = event.path
+            if event.isProbe { behaviours[slot].probes &+= 1 }
+            if behaviours[slot].scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
+                let level = behaviours[slot].scanner
+                return Verdict(rule: "scanner", condition: "scanner failed_paths=\(level.count) probes=\(behaviours[slot].probes) in \(max(1, Int(tick - level.start)))s",
+                               rate: rate, expected: rules.scanner.rate)
+            }
+        }
+        if event.isLoginFailure, rules.bruteForce.isEnabled, behaviours[slot].bruteForce.add(1, at: tick, rules.bruteForce) {
+            let level = behaviours[slot].bruteForce
+            return Verdict(rule: "brute_force", condition: "brute_force login_failures=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                           rate: rate, expected: rules.bruteForce.rate)
+        }
+        if rules.scraper.isEnabled, event.agentKind != .crawler {
+            if event.kind == .asset {
+                // A browser fetches assets with its pages: each one takes the scraper suspicion down.
+                behaviours[slot].scraper.level = max(0, behaviours[slot].scraper.level - 5)
+            } else if event.kind == .page, event.status < 400, event.path != behaviours[slot].recentPages.0,
+                      event.path != behaviours[slot].recentPages.1 {
+                behaviours[slot].recentPages = (event.path, behaviours[slot].recentPages.0)
+                // Many agents behind one address are many people reading, not one scraper.
+                if behaviours[slot].agents.nonzeroBitCount <= 2, behaviours[slot].scraper.add(1, at: tick, rules.scraper) {
+                    let level = behaviours[slot].scraper
+                    return Verdict(rule: "scraper", condition: "scraper pages=\(level.count) in \(max(1, Int(tick - level.start)))s without assets",
+                                   rate: rate, expected: rules.scraper.rate)
+                }
+            }
+        }
+        return nil
     }
 
     /// The rate a client is expected to send.
     func expected(for ip: IPAddress) -> Double {
-        clients[ip].map(expected) ?? max(typicalClientRate, config.meanFloor)
+        guard let client = clients[ip] else { return max(typicalClientRate, config.clientFloor) }
+        return expected(client, agents: behaviours[Int(client.slot)].agents)
     }
 
-    func expected(_ client: Client) -> Double {
-        max(typicalClientRate, client.ownSamples > 0 ? client.ownRate : 0, config.meanFloor)
+    /// max(quantile of client rates, own history, floor), scaled by √(agents sharing the address).
+    func expected(_ client: Client, agents: UInt32) -> Double {
+        let sharing = Double(max(1, min(16, agents.nonzeroBitCount))).squareRoot()
+        return max(typicalClientRate, client.ownSamples > 0 ? Double(client.ownRate) : 0, config.clientFloor) * sharing
     }
 
     struct Verdict {
+        var rule: String
         var condition: String
         var rate: Double
         var expected: Double
     }
 
-    /// Whether a client breaks the rule now: z ≥ z_score or rate ≥ multiplier × expected, both
-    /// tightened while its errors surge.
-    func judge(_ client: Client) -> Verdict? {
+    /// Whether a client breaks the learned rate rules now: z ≥ z_score or rate ≥ multiplier × expected,
+    /// both tightened while its errors surge.
+    func judge(_ client: Client, agents: UInt32) -> Verdict? {
         guard Int(client.window.requests) >= config.minRequests else { return nil }
-        let (rate, expected, z) = score(client)
-        let baselineErrors = max(baseline.current?.errorRate ?? 0, 0.01)
-        let surging = Int(client.window.errors) >= config.minRequests / 2 && client.window.errorRate >= config.errorSurge * baselineErrors
+        let (rate, expected, z) = score(client, agents: agents)
+        let surging = isSurging(client)
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
         if z >= config.zScore * tighten {
-            return Verdict(condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: "z_score", condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
         }
         if rate >= config.multiplier * tighten * expected {
-            return Verdict(condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: "multiplier", condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
         }
         return nil
     }
 
+    func isSurging(_ client: Client) -> Bool {
+        let baselineErrors = max(baseline.current?.errorRate ?? 0, 0.01)
+        return Int(client.window.errors) >= config.minRequests / 2 && client.window.errorRate >= config.errorSurge * baselineErrors
+    }
+
     /// A client's window rate, what it is expected to send, and its z-score.
-    func score(_ client: Client) -> (rate: Double, expected: Double, z: Double) {
+    func score(_ client: Client, agents: UInt32) -> (rate: Double, expected: Double, z: Double) {
         let rate = client.window.rate(config.window)
-        let expected = expected(client)
-        // Spread of per-client rates, but never below Poisson noise or half the expectation: within
+        let expected = expected(client, agents: agents)
+        // Spread of client rates, but never below Poisson noise or half the expectation: within
         // 2.5× of what it is expected to send, z alone never condemns a client.
         let scale = max(clientRateSpread, (expected / Double(config.window)).squareRoot(), 0.5 * expected)
         return (rate, expected, (rate - expected) / scale)
+    }
+
+    /// Why one client is (or is not) banned right now: its figures against every rule.
+    public struct Explanation: Sendable, Equatable {
+        public var at: Int
+        public var rate: Double
+        public var expected: Double
+        public var z: Double
+        public var requests: Int
+        public var errorRate: Double
+        public var agents: Int
+        public var warm: Bool
+        public var surging: Bool
+        public var banned: Bool
+        /// Each behaviour rule's level against its burst, by name.
+        public var levels: [(rule: String, level: Double, burst: Double)]
+
+        public static func == (a: Self, b: Self) -> Bool {
+            (a.at, a.rate, a.expected, a.z, a.requests, a.banned) == (b.at, b.rate, b.expected, b.z, b.requests, b.banned)
+        }
+    }
+
+    /// The client's standing as of the engine's clock; nil when it is not tracked.
+    public func explain(_ ip: IPAddress) -> Explanation? {
+        guard let now, let client = clients[ip] else { return nil }
+        let behaviour = behaviours[Int(client.slot)]
+        let (rate, expected, z) = score(client, agents: behaviour.agents)
+        let rules = config.rules, tick = Int32(truncatingIfNeeded: now)
+        return Explanation(
+            at: now, rate: rate, expected: expected, z: z, requests: Int(client.window.requests), errorRate: client.window.errorRate,
+            agents: behaviour.agents.nonzeroBitCount, warm: isWarm, surging: isSurging(client), banned: banBook.isBanned(ip),
+            levels: [("flood", behaviour.flood.current(at: tick, rules.flood), rules.flood.burst),
+                     ("scanner", behaviour.scanner.current(at: tick, rules.scanner), rules.scanner.burst),
+                     ("brute_force", behaviour.bruteForce.current(at: tick, rules.bruteForce), rules.bruteForce.burst),
+                     ("scraper", behaviour.scraper.current(at: tick, rules.scraper), rules.scraper.burst)])
     }
 
     /// The `count` busiest clients as of the engine's clock, busiest first (their windows are slid
@@ -241,7 +398,7 @@ public struct GuardEngine: Sendable {
             let rate = current.window.rate(length)
             if top.count == count, let last = top.last, rate < last.rps { continue }
             let ip = clients.keys[index]
-            let (_, expected, z) = score(current)
+            let (_, expected, z) = score(current, agents: behaviours[Int(current.slot)].agents)
             let client = GuardSnapshot.Client(ip: ip.description, rps: rate, expected: expected, z: z, banned: banBook.isBanned(ip))
             top.insert(client, at: top.firstIndex { busier(client, $0) } ?? top.endIndex)
             if top.count > count { top.removeLast() }
@@ -249,18 +406,28 @@ public struct GuardEngine: Sendable {
         return top
     }
 
-    /// Nothing is judged until the baseline has seen a whole window: before that every client's
-    /// window is still filling, and rates would look like they are rising.
+    /// The learned rules wait until the baseline has seen a whole window: before that every client's
+    /// window is still filling, and rates would look like they are rising. Behaviour rules don't wait.
     public var isWarm: Bool { (baseline.current?.points ?? 0) >= config.window }
 
+    /// Global anomalies: the learnable rate against the baseline (once it holds `min_points`
+    /// minutes), and site-wide login failures (credential stuffing). Alerts only, never bans.
     mutating func checkGlobal(at second: Int) {
-        guard isWarm, let summary = baseline.current else { return }
+        if loginFailures.requestTotal >= config.rules.stuffingFloor,
+           Double(loginFailures.requestTotal) >= config.multiplier * learnedLoginFailures,
+           lastStuffingAlert.map({ second - $0 >= config.globalCooldown }) ?? true {
+            lastStuffingAlert = second
+            pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil,
+                                         condition: "credential_stuffing login_failures=\(loginFailures.requestTotal)/\(config.window)s",
+                                         rate: loginFailures.rate, baseline: learnedLoginFailures / Double(config.window)))
+        }
+        guard let summary = baseline.current, summary.points >= max(config.window, config.minPoints * 60) else { return }
         if let last = lastGlobalAlert, second - last < config.globalCooldown { return }
-        let rate = global.rate
+        let rate = learnable.rate
         guard rate >= summary.mean else { return }
         // Per-second counts of independent clients vary at least like a Poisson count: √mean.
         let z = (rate - summary.mean) / max(summary.stddev, summary.mean.squareRoot())
-        guard global.requestTotal >= config.minRequests, z >= config.zScore || rate >= config.multiplier * summary.mean else { return }
+        guard learnable.requestTotal >= config.minRequests, z >= config.zScore || rate >= config.multiplier * summary.mean else { return }
         lastGlobalAlert = second
         let condition = z >= config.zScore ? String(format: "z=%.2f", z) : String(format: "rate=%.1fx", rate / summary.mean)
         pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil, condition: condition,
@@ -271,8 +438,11 @@ public struct GuardEngine: Sendable {
     mutating func recalc(at second: Int) {
         lastRecalc = second
         guard let summary = baseline.recalc(at: second) else { return }
+        if lastStuffingAlert.map({ second - $0 >= config.globalCooldown }) ?? true {
+            learnedLoginFailures += (Double(loginFailures.requestTotal) - learnedLoginFailures) / 30
+        }
         var rates: [Double] = []
-        let samples = max(1, config.baselineWindow / max(1, config.recalcEvery))
+        let samples = Float(max(1, config.baselineWindow / max(1, config.recalcEvery)))
         var idle: [IPAddress] = []
         for (ip, var client) in clients {
             let length = config.window
@@ -282,14 +452,14 @@ public struct GuardEngine: Sendable {
                 clients[ip] = client
                 continue
             }
-            if client.anomalousUntil < second && !banBook.isBanned(ip) && !config.isAllowed(ip) {
+            if client.anomalousUntil < second && !banBook.isBanned(ip) && !config.isProtected(ip) {
                 let rate = client.window.rate(config.window)
                 rates.append(rate)
-                // A client learns its own normal, but never above `multiplier` × the typical client's,
+                // A client learns its own normal, but never above `multiplier` × the expected client's,
                 // so a slow ramp cannot teach the guard that a flood is normal.
                 let learnable = typicalClientRate > 0 ? min(rate, config.multiplier * typicalClientRate) : rate
                 client.ownSamples += 1
-                client.ownRate += (learnable - client.ownRate) / Double(min(client.ownSamples, samples))
+                client.ownRate += (Float(learnable) - client.ownRate) / min(Float(client.ownSamples), samples)
             }
             clients[ip] = client
         }
@@ -298,13 +468,15 @@ public struct GuardEngine: Sendable {
         }
         if !rates.isEmpty {
             rates.sort()
-            typicalClientRate = rates[rates.count / 2]
-            let mean = rates.reduce(0, +) / Double(rates.count)
-            clientRateSpread = (rates.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(rates.count)).squareRoot()
+            // The two busiest clients never set the expectation for everybody: one client's burst
+            // must not blind the detector to another's (on a small site the quantile is the top).
+            let quantile = rates[max(0, min(rates.count - 3, Int(Double(rates.count) * config.clientQuantile)))]
+            typicalClientRate = quantile
+            clientRateSpread = max(0, quantile - rates[rates.count / 2]) / 2.33
         }
         pending.append(GuardDecision(
             at: second, action: .baselineRecalc, ip: nil, duration: config.recalcEvery,
-            condition: String(format: "mean=%.3f stddev=%.3f error_rate=%.3f points=%d source=%@ typical_client=%.3f client_spread=%.3f",
+            condition: String(format: "mean=%.3f stddev=%.3f error_rate=%.3f points=%d source=%@ expected_client=%.3f client_spread=%.3f",
                               summary.mean, summary.stddev, summary.errorRate, summary.points, summary.source, typicalClientRate, clientRateSpread),
             rate: global.rate, baseline: summary.mean))
     }

@@ -144,6 +144,10 @@ public struct GuardSettings: Sendable, Equatable {
     public var globalCooldown: Duration
     /// A client with fewer requests than this in its window is never judged.
     public var minRequests: Int
+    /// The behaviour rules (flood, scanner, brute force, scraper, bad agents, credential stuffing).
+    public var rules: DetectionRules
+    /// How requests are classified: asset extensions, login paths, probe paths, agent lists.
+    public var requests: RequestClassifier
     public var slackWebhook: String?
     public var webhook: String?
 }
@@ -153,6 +157,10 @@ public struct BaselineSettings: Sendable, Equatable {
     public var recalc: Duration
     public var minPoints: Int
     public var meanFloor: Double
+    /// The least rate a client is expected to send (pages and API calls per second).
+    public var clientFloor: Double
+    /// The quantile of recent clients' rates that is a client's expectation.
+    public var clientQuantile: Double
 }
 
 public struct Thresholds: Sendable, Equatable {

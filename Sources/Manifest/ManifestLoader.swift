@@ -179,10 +179,10 @@ public enum ManifestLoader {
     }
 
     static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
-                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "slack_webhook", "webhook"]
+                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook"]
 
     private static func buildGuard(_ section: Section, stateDirectory: String, directory: String) -> GuardSettings {
-        let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor"])
+        let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor", "client_floor", "client_quantile"])
         let thresholds = section.section("thresholds", keys: ["z_score", "multiplier", "error_surge", "surge_tightening"])
         let bans = section.list("bans", expected: "ban lengths such as 10m, 2h or permanent") { text -> BanLength? in
             text == "permanent" ? .permanent : DurationText.parse(text).map(BanLength.lasting)
@@ -203,7 +203,9 @@ public enum ManifestLoader {
                 window: baseline.duration("window", default: .seconds(1800)),
                 recalc: baseline.duration("recalc", default: .seconds(60)),
                 minPoints: baseline.int("min_points", in: 1...1_000_000, default: 10),
-                meanFloor: baseline.double("mean_floor", in: 0...1_000_000, default: 0.1)
+                meanFloor: baseline.double("mean_floor", in: 0...1_000_000, default: 0.1),
+                clientFloor: baseline.double("client_floor", in: 0.01...1_000_000, default: 0.5),
+                clientQuantile: baseline.double("client_quantile", in: 0.5...1, default: 0.99)
             ),
             thresholds: Thresholds(
                 zScore: thresholds.double("z_score", in: 0.5...100, default: 3.0),
@@ -220,9 +222,45 @@ public enum ManifestLoader {
             maxTrackedIPs: section.int("max_tracked_ips", in: 100...100_000_000, default: 200_000),
             globalCooldown: section.duration("global_cooldown", default: .seconds(300)),
             minRequests: section.int("min_requests", in: 1...1_000_000, default: 10),
+            rules: buildRules(section.section("rules", keys: ["flood", "scanner", "brute_force", "scraper", "bad_agents", "credential_stuffing"])),
+            requests: buildRequests(section.section("requests", keys: ["asset_extensions", "login_paths", "probe_paths", "crawler_agents",
+                                                                       "bad_agents", "scripted_agents"])),
             slackWebhook: webhook("slack_webhook"),
             webhook: webhook("webhook")
         )
+    }
+
+    /// `guard.rules`: each behaviour rule as `{burst: N, rate: 10/s}` (burst 0 switches it off).
+    private static func buildRules(_ section: Section) -> DetectionRules {
+        var rules = DetectionRules()
+        func bucket(_ key: String, _ fallback: LeakyBucketRule, extra: [String] = []) -> (LeakyBucketRule, Section) {
+            let rule = section.section(key, keys: ["burst", "rate"] + extra)
+            let rate = rule.value("rate", expected: "a rate such as 10/s, 3/m or 100/h", LeakyBucketRule.parseRate) ?? fallback.rate
+            return (LeakyBucketRule(burst: rule.double("burst", in: 0...1_000_000, default: fallback.burst), rate: rate), rule)
+        }
+        rules.flood = bucket("flood", rules.flood).0
+        let scanner = bucket("scanner", rules.scanner, extra: ["probe_weight"])
+        rules.scanner = scanner.0
+        rules.probeWeight = scanner.1.double("probe_weight", in: 1...1000, default: rules.probeWeight)
+        rules.bruteForce = bucket("brute_force", rules.bruteForce).0
+        rules.scraper = bucket("scraper", rules.scraper).0
+        rules.badAgents = section.bool("bad_agents", default: rules.badAgents)
+        rules.stuffingFloor = section.int("credential_stuffing", in: 1...100_000_000, default: rules.stuffingFloor)
+        return rules
+    }
+
+    /// `guard.requests`: the lists that classify requests; each replaces its default when given.
+    private static func buildRequests(_ section: Section) -> RequestClassifier {
+        func strings(_ key: String, _ fallback: [String]) -> [String] {
+            section.list(key, expected: "a list of strings") { $0 } ?? fallback
+        }
+        return RequestClassifier(
+            assetExtensions: strings("asset_extensions", RequestClassifier.defaultAssetExtensions).map { $0.hasPrefix(".") ? String($0.dropFirst()) : $0 },
+            loginPaths: strings("login_paths", RequestClassifier.defaultLoginPaths),
+            probePaths: strings("probe_paths", RequestClassifier.defaultProbePaths),
+            crawlerAgents: strings("crawler_agents", RequestClassifier.defaultCrawlerAgents),
+            badAgents: strings("bad_agents", RequestClassifier.defaultBadAgents),
+            scriptedAgents: strings("scripted_agents", RequestClassifier.defaultScriptedAgents))
     }
 
     private static func syntaxProblems(_ error: YamlError, file: String, yaml: String) -> [ManifestProblem] {

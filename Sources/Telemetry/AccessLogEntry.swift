@@ -230,13 +230,16 @@ public enum ISO8601 {
            let hours = number((rest + 1)..<(rest + 3)), let minutes = number((rest + 4)..<(rest + 6)) {
             offset = (hours * 3600 + minutes * 60) * (bytes[rest] == UInt8(ascii: "+") ? 1 : -1)
         }
-        // Days from civil (Howard Hinnant's algorithm).
+        return Double(epoch(year: year, month: month, day: day) + hour * 3600 + minute * 60 + second - offset)
+    }
+
+    /// Seconds since the epoch at midnight UTC of a civil date (Howard Hinnant's days-from-civil).
+    static func epoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
         let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
-        return Double(days * 86400 + hour * 3600 + minute * 60 + second - offset)
+        return (era * 146097 + doe - 719468) * 86400
     }
 }

@@ -11,14 +11,20 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
 public struct GuardLogParser: Sendable {
     public let format: AccessLogFormat
     public let resolver: ClientResolver
+    public let classifier: RequestClassifier
     public private(set) var lines = 0
     public private(set) var badLines = 0
     /// The last few malformed lines (truncated), for the dashboard.
     public private(set) var badSamples: [String] = []
+    /// User agents repeat: each distinct one is classified once.
+    private var agentKinds: [UInt32: AgentKind] = [:]
+    /// The last `[day/Mon/year:` and zone seen in a `combined` line and the epoch second of that midnight.
+    private var lastDay: (key: UInt64, zone: UInt64, midnight: Int) = (0, 0, 0)
 
-    public init(format: AccessLogFormat, resolver: ClientResolver) {
+    public init(format: AccessLogFormat, resolver: ClientResolver, classifier: RequestClassifier = RequestClassifier()) {
         self.format = format
         self.resolver = resolver
+        self.classifier = classifier
     }
 
     public mutating func parse(_ line: String) -> ClientEvent? {
@@ -28,23 +34,55 @@ public struct GuardLogParser: Sendable {
 
     public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ClientEvent? {
         lines += 1
-        let event = format == .json ? Self.json(bytes, resolver) : Self.combined(bytes, resolver)
-        if event == nil {
+        let fields = format == .json ? Self.json(bytes) : combined(bytes)
+        guard let fields else {
             badLines += 1
             if badSamples.count == 5 { badSamples.removeFirst() }
             badSamples.append(String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(300)), as: UTF8.self))
+            return nil
         }
+        return event(fields)
+    }
+
+    /// The raw fields of one line, as slices of it.
+    struct Fields {
+        var timestamp: Double
+        var peer: IPAddress
+        var forwarded: Slice<UnsafeBufferPointer<UInt8>>
+        var status: Int
+        var method: Slice<UnsafeBufferPointer<UInt8>>
+        var path: Slice<UnsafeBufferPointer<UInt8>>
+        var agent: Slice<UnsafeBufferPointer<UInt8>>
+    }
+
+    private mutating func event(_ fields: Fields) -> ClientEvent {
+        let (address, group) = resolver.resolve(peer: fields.peer, forwardedFor: UnsafeBufferPointer(rebasing: fields.forwarded))
+        let path = UnsafeBufferPointer(rebasing: fields.path), agent = UnsafeBufferPointer(rebasing: fields.agent)
+        let agentHash = RequestClassifier.hash(agent)
+        let agentKind: AgentKind
+        if let known = agentKinds[agentHash] {
+            agentKind = known
+        } else {
+            agentKind = classifier.agentKind(agent)
+            if agentKinds.count >= 4096 { agentKinds.removeAll(keepingCapacity: true) }
+            agentKinds[agentHash] = agentKind
+        }
+        var event = ClientEvent(timestamp: fields.timestamp, client: group, status: fields.status,
+                                kind: classifier.kind(method: UnsafeBufferPointer(rebasing: fields.method), path: path),
+                                path: RequestClassifier.pathHash(path), agent: agentHash, agentKind: agentKind, address: address)
+        if event.isNotFound { event.isProbe = classifier.isProbe(path) }
         return event
     }
 
-    static func json(_ bytes: UnsafeBufferPointer<UInt8>, _ resolver: ClientResolver) -> ClientEvent? {
+    static func json(_ bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         var reader = ByteReader(bytes: bytes)
+        let empty = bytes[0..<0]
         var timestamp = Double.nan, isoTime: Slice<UnsafeBufferPointer<UInt8>>?
-        var peer: IPAddress?, forwarded: Slice<UnsafeBufferPointer<UInt8>> = bytes[0..<0], status = -1, sawForwarded = false
+        var peer: IPAddress?, status = -1
+        var forwarded = empty, method = empty, path = empty, agent = empty
         reader.skipSpace()
         guard reader.take(UInt8(ascii: "{")) else { return nil }
-        // Stops as soon as every field the guard needs is in hand: the rest of the line is not read.
-        while !(sawForwarded && peer != nil && status >= 0 && !timestamp.isNaN) {
+        while true {
             reader.skipSpace()
             guard let key = reader.rawString() else { return nil }
             reader.skipSpace()
@@ -56,8 +94,11 @@ public struct GuardLogParser: Sendable {
             case 11 where equal(key, "remote_addr"):
                 guard let value = reader.rawString(), let address = IPAddress(bytes: UnsafeBufferPointer(rebasing: value)) else { return nil }
                 peer = address
-            case 3 where equal(key, "xff"): guard let value = reader.rawString() else { return nil }; forwarded = value; sawForwarded = true
+            case 3 where equal(key, "xff"): guard let value = reader.rawString() else { return nil }; forwarded = value
             case 6 where equal(key, "status"): guard let value = reader.number() else { return nil }; status = Int(value)
+            case 6 where equal(key, "method"): guard let value = reader.rawString() else { return nil }; method = value
+            case 3 where equal(key, "uri"): guard let value = reader.rawString() else { return nil }; path = value
+            case 2 where equal(key, "ua"): guard let value = reader.rawString() else { return nil }; agent = value
             default: guard reader.skipValue() else { return nil }
             }
             reader.skipSpace()
@@ -68,24 +109,28 @@ public struct GuardLogParser: Sendable {
         if timestamp.isNaN, let isoTime {
             timestamp = ISO8601.seconds(String(decoding: UnsafeBufferPointer(rebasing: isoTime), as: UTF8.self)) ?? .nan
         }
-        guard let peer, !timestamp.isNaN, status >= 100, status <= 999 else { return nil }
-        return ClientEvent(timestamp: timestamp, client: resolver.client(peer: peer, forwardedFor: UnsafeBufferPointer(rebasing: forwarded)), status: status)
+        guard let peer, timestamp.isFinite, status >= 100, status <= 999 else { return nil }
+        return Fields(timestamp: timestamp, peer: peer, forwarded: forwarded, status: status, method: method, path: path, agent: agent)
     }
 
-    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`
-    static func combined(_ bytes: UnsafeBufferPointer<UInt8>, _ resolver: ClientResolver) -> ClientEvent? {
-        guard let space = bytes.firstIndex(of: 0x20),
-              let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[0..<space])),
-              let open = bytes[space...].firstIndex(of: UInt8(ascii: "[")),
-              let close = bytes[open...].firstIndex(of: UInt8(ascii: "]")),
-              let timestamp = CombinedTime.seconds(bytes[(open + 1)..<close]) else { return nil }
-        // The request is quoted; the status follows its closing quote.
-        guard let requestStart = bytes[close...].firstIndex(of: UInt8(ascii: "\"")) else { return nil }
-        var index = requestStart + 1
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-        }
-        index += 2
+    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`, read
+    /// field by field: address, identity, user, time, request, status, size, referrer, agent, and an
+    /// optional X-Forwarded-For (nginx's combined + "$http_x_forwarded_for").
+    mutating func combined(_ bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
+        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
+        guard let peerEnd = bytes.firstIndex(of: space),
+              let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[0..<peerEnd])),
+              let identityEnd = bytes[(peerEnd + 1)...].firstIndex(of: space),
+              let userEnd = bytes[(identityEnd + 1)...].firstIndex(of: space),
+              userEnd + 29 <= bytes.count, bytes[userEnd + 1] == UInt8(ascii: "["), bytes[userEnd + 28] == UInt8(ascii: "]"),
+              let timestamp = time(bytes[(userEnd + 2)..<(userEnd + 28)]) else { return nil }
+        var index = userEnd + 30
+        guard index < bytes.count, bytes[index - 1] == space, let request = Self.quoted(bytes, &index) else { return nil }
+        let methodEnd = request.firstIndex(of: space) ?? request.endIndex
+        let pathStart = min(methodEnd + 1, request.endIndex)
+        let pathEnd = request[pathStart...].firstIndex(of: space) ?? request.endIndex
+        guard index < bytes.count, bytes[index] == space else { return nil }
+        index += 1
         var status = 0, digits = 0
         while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
             status = status * 10 + Int(bytes[index] - 0x30)
@@ -93,33 +138,70 @@ public struct GuardLogParser: Sendable {
             index += 1
         }
         guard digits == 3 else { return nil }
-        // An optional trailing quoted X-Forwarded-For field (nginx's combined + "$http_x_forwarded_for").
-        var forwarded = bytes[0..<0]
-        if !resolver.trustedProxies.isEmpty, bytes.last == UInt8(ascii: "\""), bytes.count >= 2,
-           let quote = bytes[..<(bytes.count - 1)].lastIndex(of: UInt8(ascii: "\"")) {
-            forwarded = bytes[(quote + 1)..<(bytes.count - 1)]
+        var fields = Fields(timestamp: timestamp, peer: peer, forwarded: bytes[0..<0], status: status,
+                            method: request[request.startIndex..<methodEnd], path: request[pathStart..<pathEnd], agent: bytes[0..<0])
+        // Size, then the optional quoted referrer, agent and forwarded-for.
+        while index < bytes.count, bytes[index] == space { index += 1 }
+        while index < bytes.count, bytes[index] != space { index += 1 }
+        var quotedFields: [Slice<UnsafeBufferPointer<UInt8>>] = []
+        while quotedFields.count < 3, index < bytes.count {
+            while index < bytes.count, bytes[index] == space { index += 1 }
+            guard index < bytes.count, bytes[index] == quote, let value = Self.quoted(bytes, &index) else { break }
+            quotedFields.append(value)
         }
-        return ClientEvent(timestamp: timestamp, client: resolver.client(peer: peer, forwardedFor: UnsafeBufferPointer(rebasing: forwarded)), status: status)
+        if quotedFields.count >= 2 { fields.agent = quotedFields[1] }
+        if quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
+        return fields
     }
+
+    /// The content of the quoted field at `index` (escapes skipped, not decoded); `index` ends past it.
+    private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Slice<UnsafeBufferPointer<UInt8>>? {
+        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+        let start = index + 1
+        index = start
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
+        }
+        guard index < bytes.count else { return nil }
+        defer { index += 1 }
+        return bytes[start..<index]
+    }
+
+    /// `26/Nov/2026:02:30:00 +0000` → seconds since the epoch; only `:` separates the time, and the
+    /// date's midnight is computed once per day seen.
+    private mutating func time(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
+        let base = text.startIndex
+        func digits(_ offset: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in (base + offset)..<(base + offset + count) {
+                let byte = text[index]
+                guard byte >= 0x30, byte <= 0x39 else { return nil }
+                value = value * 10 + Int(byte - 0x30)
+            }
+            return value
+        }
+        guard text[base + 2] == UInt8(ascii: "/"), text[base + 6] == UInt8(ascii: "/"), text[base + 11] == UInt8(ascii: ":"),
+              text[base + 14] == UInt8(ascii: ":"), text[base + 17] == UInt8(ascii: ":"), text[base + 20] == UInt8(ascii: " "),
+              let hour = digits(12, 2), let minute = digits(15, 2), let second = digits(18, 2),
+              hour < 24, minute < 60, second < 61 else { return nil }
+        var key: UInt64 = 0, zone: UInt64 = 0
+        for index in base..<(base + 11) { key = key << 8 | UInt64(text[index]) }
+        for index in (base + 21)..<(base + 26) { zone = zone << 8 | UInt64(text[index]) }
+        if key != lastDay.key || zone != lastDay.zone {
+            guard let day = digits(0, 2), let year = digits(7, 4), let zoneHours = digits(22, 2), let zoneMinutes = digits(24, 2),
+                  text[base + 21] == UInt8(ascii: "+") || text[base + 21] == UInt8(ascii: "-") else { return nil }
+            let name = String(decoding: UnsafeBufferPointer(rebasing: text[(base + 3)..<(base + 6)]), as: UTF8.self)
+            guard let month = Self.months.firstIndex(of: name), (1...31).contains(day) else { return nil }
+            let offset = (zoneHours * 3600 + zoneMinutes * 60) * (text[base + 21] == UInt8(ascii: "+") ? 1 : -1)
+            lastDay = (key, zone, ISO8601.epoch(year: year, month: month + 1, day: day) - offset)
+        }
+        return Double(lastDay.midnight + hour * 3600 + minute * 60 + second)
+    }
+
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     private static func equal(_ slice: Slice<UnsafeBufferPointer<UInt8>>, _ text: StaticString) -> Bool {
         text.withUTF8Buffer { expected in slice.elementsEqual(expected) }
-    }
-}
-
-/// `26/Nov/2026:02:30:00 +0000` → seconds since the epoch.
-enum CombinedTime {
-    static let months: [String] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func seconds(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes), as: UTF8.self)
-        let parts = text.split(whereSeparator: { $0 == "/" || $0 == ":" || $0 == " " })
-        guard parts.count == 7, let day = Int(parts[0]), let month = months.firstIndex(of: String(parts[1])),
-              let year = Int(parts[2]), let hour = Int(parts[3]), let minute = Int(parts[4]), let second = Int(parts[5]) else { return nil }
-        let zone = parts[6]
-        let iso = String(format: "%04d-%02d-%02dT%02d:%02d:%02d%@:%@", year, month + 1, day, hour, minute, second,
-                         String(zone.prefix(3)), String(zone.suffix(2)))
-        return ISO8601.seconds(iso)
     }
 }
 

@@ -47,7 +47,10 @@ private let minimal = """
         let guardSettings = manifest.guardSettings
         #expect(guardSettings.log == "/srv/site/.swiftdeploy/nginx/logs/access.log")
         #expect(guardSettings.window == .seconds(60))
-        #expect(guardSettings.baseline == BaselineSettings(window: .seconds(1800), recalc: .seconds(60), minPoints: 10, meanFloor: 0.1))
+        #expect(guardSettings.baseline == BaselineSettings(window: .seconds(1800), recalc: .seconds(60), minPoints: 10, meanFloor: 0.1,
+                                                               clientFloor: 0.5, clientQuantile: 0.99))
+        #expect(guardSettings.rules == DetectionRules())
+        #expect(guardSettings.requests == RequestClassifier())
         #expect(guardSettings.thresholds == Thresholds(zScore: 3, multiplier: 5, errorSurge: 3, surgeTightening: 0.5))
         #expect(guardSettings.bans == [.lasting(.seconds(600)), .lasting(.seconds(1800)), .lasting(.seconds(7200)), .permanent])
         #expect(guardSettings.enforcer == .nftables)

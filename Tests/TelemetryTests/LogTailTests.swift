@@ -106,12 +106,39 @@ import Testing
     @Test func jsonAndCombinedGiveTheSameEvent() throws {
         var json = GuardLogParser(format: .json, resolver: ClientResolver())
         var combined = GuardLogParser(format: .combined, resolver: ClientResolver())
-        let parsedA = json.parse(#"{"msec":1767268807.000,"remote_addr":"203.0.113.9","status":404,"ua":"x\"y"}"#)
-        let parsedB = combined.parse(#"203.0.113.9 - - [01/Jan/2026:12:00:07 +0000] "GET /a \"b\" HTTP/1.1" 404 12 "-" "curl/8""#)
+        let parsedA = json.parse(#"{"msec":1767268807.000,"remote_addr":"203.0.113.9","method":"GET","uri":"/.env?x=\"b\"","status":404,"ua":"curl/8"}"#)
+        let parsedB = combined.parse(#"203.0.113.9 - - [01/Jan/2026:12:00:07 +0000] "GET /.env?x=\"b\" HTTP/1.1" 404 12 "-" "curl/8""#)
         let a = try #require(parsedA)
         let b = try #require(parsedB)
         #expect(a == b)
         #expect(a.isError)
+        #expect(a.isProbe)
+        #expect(a.agentKind == .scripted)
+        #expect(a.kind == .page)
+    }
+
+    @Test func requestsAreClassifiedOnce() throws {
+        var parser = GuardLogParser(format: .combined, resolver: ClientResolver())
+        func event(_ request: String, _ status: Int = 200, agent: String = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0") throws -> ClientEvent {
+            let parsed = parser.parse("198.51.100.4 - - [26/Nov/2026:02:30:00 +0100] \"\(request)\" \(status) 10 \"-\" \"\(agent)\"")
+            return try #require(parsed)
+        }
+        #expect(try event("GET /static/app.9f3c.JS?v=2 HTTP/2.0").kind == .asset)
+        #expect(try event("GET /fonts/x.woff2 HTTP/2.0").kind == .asset)
+        #expect(try event("GET /blog/2026/11/why.html HTTP/2.0").kind == .page)
+        #expect(try event("GET /api/items HTTP/1.1").kind == .page)
+        #expect(try event("GET /login HTTP/1.1").kind == .page, "viewing the login form is a page")
+        #expect(try event("POST /login HTTP/1.1", 401).kind == .login)
+        #expect(try event("POST /login HTTP/1.1", 401).isLoginFailure)
+        #expect(try event("POST /login?next=/ HTTP/1.1", 302).isLoginFailure == false, "a redirect is a successful login")
+        #expect(try event("POST /loginhelp HTTP/1.1").kind == .page)
+        #expect(try event("GET /wp-login.php HTTP/1.1", 404).isProbe)
+        #expect(try event("GET /missing.html HTTP/1.1", 404).isProbe == false)
+        #expect(try event("GET / HTTP/1.1", agent: "Mozilla/5.0 (compatible; Googlebot/2.1)").agentKind == .crawler)
+        #expect(try event("GET / HTTP/1.1", agent: "sqlmap/1.7").agentKind == .bad)
+        #expect(try event("GET / HTTP/1.1", agent: "").agentKind == .scripted)
+        let time = try event("GET / HTTP/1.1").timestamp
+        #expect(time == ISO8601.seconds("2026-11-26T02:30:00+01:00"))
     }
 
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() throws {
