@@ -45,6 +45,10 @@ let package = Package(
         .target(name: "Telemetry"),
         .target(name: "Guard", dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
+            name: "GuardEvaluation",
+            dependencies: ["Guard", "Telemetry", "Manifest", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "Dashboard",
             dependencies: [
                 "Guard", "Telemetry",
@@ -67,6 +71,7 @@ let package = Package(
         .target(
             name: "DemoService",
             dependencies: [
+                "Telemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "swiftdeploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "Dashboard", "Deploy",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "Dashboard", "Deploy", "GuardEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -110,6 +115,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
+        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry"]),
         .testTarget(
             name: "DashboardTests",
             dependencies: [

@@ -351,6 +351,8 @@ public struct GuardEngine: Sendable {
         public var rate: Double
         public var expected: Double
         public var z: Double
+        /// The rate at which the learned rules would ban it now.
+        public var threshold: Double
         public var requests: Int
         public var errorRate: Double
         public var agents: Int
@@ -371,8 +373,11 @@ public struct GuardEngine: Sendable {
         let behaviour = behaviours[Int(client.slot)]
         let (rate, expected, z) = score(client, agents: behaviour.agents)
         let rules = config.rules, tick = Int32(truncatingIfNeeded: now)
+        let tighten = isSurging(client) ? config.surgeTightening : 1
+        let scale = z == 0 ? 0.5 * expected : (rate - expected) / z
+        let threshold = min(config.multiplier * tighten * expected, expected + config.zScore * tighten * scale)
         return Explanation(
-            at: now, rate: rate, expected: expected, z: z, requests: Int(client.window.requests), errorRate: client.window.errorRate,
+            at: now, rate: rate, expected: expected, z: z, threshold: threshold, requests: Int(client.window.requests), errorRate: client.window.errorRate,
             agents: behaviour.agents.nonzeroBitCount, warm: isWarm, surging: isSurging(client), banned: banBook.isBanned(ip),
             levels: [("flood", behaviour.flood.current(at: tick, rules.flood), rules.flood.burst),
                      ("scanner", behaviour.scanner.current(at: tick, rules.scanner), rules.scanner.burst),

@@ -4,7 +4,11 @@ import Telemetry
 /// `guard replay`: the whole pipeline over a finished log, with the log's own timestamps as the
 /// clock. It never touches a firewall.
 public struct Replay: Sendable {
-    public struct Summary: Sendable, Equatable {
+    public struct Summary: Sendable, Equatable, Encodable {
+        enum CodingKeys: String, CodingKey {
+            case lines, badLines = "bad_lines", bans, seconds
+        }
+
         public var lines: Int
         public var badLines: Int
         public var bans: Int
@@ -23,32 +27,45 @@ public struct Replay: Sendable {
         self.parser = parser
     }
 
-    /// Feeds every complete line of `data`; returns the decisions they caused, in order.
+    /// Feeds every line of `data` (the last may lack its newline); returns the decisions they caused, in order.
     public mutating func feed(_ data: Data) -> [GuardDecision] {
         var decisions: [GuardDecision] = []
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0
-            for index in 0..<bytes.count where bytes[index] == 0x0A {
-                feedLine(UnsafeBufferPointer(rebasing: bytes[start..<index]), into: &decisions)
-                start = index + 1
-            }
-            if start < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]), into: &decisions) }
+            let used = feedLines(bytes) { decisions.append($0) }
+            if used < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[used...])) { decisions.append($0) } }
         }
         return decisions
     }
 
-    private mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, into decisions: inout [GuardDecision]) {
+    /// Feeds the complete lines in `bytes`, handing each decision to `decided` as it is made;
+    /// returns how many bytes were used (a partial last line is left for the next chunk).
+    public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision) -> Void) -> Int {
+        var start = 0
+        while start < bytes.count, let newline = UnsafeBufferPointer(rebasing: bytes[start...]).firstIndex(of: 0x0A) {
+            feedLine(UnsafeBufferPointer(rebasing: bytes[start..<(start + newline)]), decided: decided)
+            start += newline + 1
+        }
+        return start
+    }
+
+    /// Feeds one line (without its newline).
+    public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision) -> Void) {
         guard !line.isEmpty, let event = parser.parse(line) else { return }
         let second = Int(event.timestamp.rounded(.down))
         if first == nil { first = second }
         last = max(last ?? second, second)
+        lastEvent = event.client
         engine.ingest(event)
         guard engine.hasDecisions else { return }
-        let made = engine.drain()
-        bans += made.filter { $0.action == .ban }.count
-        decisions += made
+        for decision in engine.drain() {
+            if decision.action == .ban { bans += 1 }
+            decided(decision)
+        }
     }
+
+    /// The client of the last line fed.
+    public private(set) var lastEvent: IPAddress?
 
     /// Runs the timers to the end of the log plus `tail` seconds (so bans due then are lifted).
     public mutating func finish(tail: Int = 0) -> [GuardDecision] {

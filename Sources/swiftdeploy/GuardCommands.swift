@@ -3,6 +3,8 @@ import Dashboard
 import Deploy
 import Runtime
 import Foundation
+import Guard
+import GuardEvaluation
 import Logging
 import Manifest
 import Telemetry
@@ -10,7 +12,7 @@ import Telemetry
 struct GuardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guard", abstract: "The edge guard: detect abusive clients in nginx's log and ban them.",
-        subcommands: [GuardRun.self, GuardReplay.self, GuardBans.self, GuardBench.self, GuardUninstall.self])
+        subcommands: [GuardRun.self, GuardReplay.self, GuardEvaluate.self, GuardBans.self, GuardBench.self, GuardUninstall.self])
 }
 
 struct GuardRun: AsyncParsableCommand {
@@ -94,22 +96,104 @@ final class DaemonSignals: @unchecked Sendable {
 
 struct GuardReplay: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "replay", abstract: "Replay a log with its own clock through the whole detection pipeline; never touches the firewall.")
+        commandName: "replay",
+        abstract: "Replay a log with its own clock through the whole detection pipeline; never touches the firewall.",
+        discussion: "Uses the manifest's guard settings when the manifest exists, the built-in defaults otherwise.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Access log to replay.") var log: String
-    @Option(help: "json or combined (default: the manifest's guard.log_format).") var format: String?
+    @Option(help: "json or combined (default: the manifest's guard.log_format; without a manifest, read from the first line).") var format: String?
     @Flag(help: "One JSON object per decision, then a summary object.") var json = false
+    @Option(help: "Follow one client: its rate, expectation, z and rule levels at every recalc, and why it was or was not banned.")
+    var explain: String?
 
     func validate() throws {
         if let format, AccessLogFormat(rawValue: format) == nil { throw ValidationError("--format must be json or combined") }
+        if let explain, IPAddress(explain) == nil { throw ValidationError("--explain takes an IP address, got \(explain)") }
     }
 
     func run() async throws {
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
-            try GuardReplayUseCase(settings: project.manifest.guardSettings).run(
-                log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json)
+            let useCase = FileManager.default.fileExists(atPath: manifest.file)
+                ? GuardReplayUseCase(settings: try Project(file: manifest.file).manifest.guardSettings)
+                : GuardReplayUseCase()
+            try useCase.run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json,
+                            explain: explain.flatMap { IPAddress($0) })
         }
+    }
+}
+
+struct GuardEvaluate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Score detection on labelled scenarios: per class clients, bans, false bans, time to ban; precision and recall.",
+        discussion: """
+            Each scenario is a folder with scenario.yaml (the traffic, as classes of clients) and expected.yaml (the outcome \
+            it must have); see docs/guard.md. Exit status 1 when a scenario misses its expected outcome.
+            """)
+    @Argument(help: "Scenario folders (default: every folder under scenarios/guard).") var scenarios: [String] = []
+    @Option(help: "Run with these seeds instead of each scenario's own (comma-separated).") var seeds: String?
+    @Option(name: [.customShort("f"), .customLong("file")], help: "Judge with this manifest's guard settings instead of the built-in defaults.")
+    var manifestFile: String?
+    @Flag(help: "One JSON report per scenario and seed.") var json = false
+    @Option(help: "Also write the generated access log to this file (for replay or benchmarks).") var writeLog: String?
+
+    func run() async throws {
+        try await Failure.reporting {
+            let folders = try scenarios.isEmpty ? Self.defaultFolders() : scenarios
+            let settings = try manifestFile.map { try Project(file: $0).manifest.guardSettings }
+            let seedList = try seeds.map { text in
+                try text.split(separator: ",").map { part -> UInt64 in
+                    guard let seed = UInt64(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--seeds: \(part) is not a number") }
+                    return seed
+                }
+            }
+            var failed = false
+            for folder in folders {
+                let scenario = try Scenario(folder: folder)
+                let evaluation = settings.map { Evaluation(scenario: scenario, config: GuardConfig($0), classifier: $0.requests) }
+                    ?? Evaluation(scenario: scenario)
+                for seed in seedList ?? [scenario.seed] {
+                    var writer: LineWriter? = try writeLog.map { try LineWriter(path: $0) }
+                    let report = evaluation.run(seed: seed, log: writer == nil ? nil : { writer?.write($0) })
+                    try writer?.close()
+                    failed = failed || !report.failures.isEmpty
+                    print(json ? String(decoding: try JSONEncoder().encode(report), as: UTF8.self) : report.table + "\n")
+                }
+            }
+            if failed { throw ExitCode(1) }
+        }
+    }
+
+    static func defaultFolders() throws -> [String] {
+        let root = "scenarios/guard"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: root) else {
+            throw ValidationError("no scenario folders given and no \(root) here: run from the project folder or name the folders")
+        }
+        return names.sorted().map { "\(root)/\($0)" }.filter { FileManager.default.fileExists(atPath: "\($0)/scenario.yaml") }
+    }
+}
+
+/// Buffered line output to a file.
+struct LineWriter {
+    let handle: FileHandle
+    var buffer = Data()
+
+    init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ValidationError("cannot write \(path)")
+        }
+        self.handle = handle
+    }
+
+    mutating func write(_ line: String) {
+        buffer.append(contentsOf: line.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 20 { handle.write(buffer); buffer.removeAll(keepingCapacity: true) }
+    }
+
+    mutating func close() throws {
+        handle.write(buffer)
+        try handle.close()
     }
 }
 

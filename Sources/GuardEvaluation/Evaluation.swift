@@ -1,0 +1,198 @@
+import Foundation
+import Guard
+import Telemetry
+
+extension GeneratedRequest {
+    /// The request as one access-log line, in the format nginx writes (`swiftdeploy init`'s JSON
+    /// format or `combined`).
+    public func line(_ format: AccessLogFormat) -> String {
+        let whole = Int(time.rounded(.down))
+        switch format {
+        case .json:
+            let msec = String(format: "%.3f", time)
+            let escapedAgent = agent.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            return "{\"time\":\"\(ISO8601.format(whole))\",\"msec\":\(msec),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"\(method)\","
+                + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
+                + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
+        case .combined:
+            return "\(address) - - [\(Self.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
+        }
+    }
+
+    static func combinedTime(_ seconds: Int) -> String {
+        // 2027-01-15T08:00:00Z → 15/Jan/2027:08:00:00 +0000
+        let iso = Array(ISO8601.format(seconds))
+        let year = String(iso[0..<4]), month = Int(String(iso[5..<7]))!, day = String(iso[8..<10]), clock = String(iso[11..<19])
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        return "\(day)/\(months[month - 1])/\(year):\(clock) +0000"
+    }
+}
+
+/// `guard evaluate`: a scenario's labelled traffic through the whole pipeline (log lines, parser,
+/// engine), scored per class against the labels.
+public struct Evaluation: Sendable {
+    /// The outcome for one class of clients.
+    public struct ClassResult: Sendable, Codable, Equatable {
+        public var name: String
+        public var attack: Bool
+        public var globalSignal: Bool
+        public var clients: Int
+        public var banned: Int
+        /// Ban decisions (a client banned again counts again).
+        public var bans: Int
+        /// Seconds from each banned attacker's first request to its ban.
+        public var timeToBanP50: Double?
+        public var timeToBanMax: Double?
+        /// Rules that banned clients of this class, with counts.
+        public var rules: [String: Int]
+
+        public var recall: Double? { attack && !globalSignal ? (clients == 0 ? 1 : Double(banned) / Double(clients)) : nil }
+    }
+
+    public struct Report: Sendable, Codable {
+        public var scenario: String
+        public var seed: UInt64
+        public var lines: Int
+        public var seconds: Int
+        public var classes: [ClassResult]
+        public var globalAlerts: [String]
+        public var precision: Double
+        public var recall: Double
+        public var falseBans: Int
+        /// Where the report misses the scenario's expected outcome (empty: it passes).
+        public var failures: [String]
+    }
+
+    public let scenario: Scenario
+    public let config: GuardConfig
+    public let classifier: RequestClassifier
+
+    public init(scenario: Scenario, config: GuardConfig = GuardConfig(), classifier: RequestClassifier = RequestClassifier()) {
+        self.scenario = scenario
+        self.config = config
+        self.classifier = classifier
+    }
+
+    /// Runs the scenario with `seed` (the scenario's own by default); `log` receives every line.
+    public func run(seed: UInt64? = nil, log: ((String) -> Void)? = nil) -> Report {
+        var generator = TrafficGenerator(scenario: scenario, seed: seed)
+        var parser = GuardLogParser(format: scenario.format, resolver: ClientResolver(), classifier: classifier)
+        var engine = GuardEngine(config: config)
+        var label: [IPAddress: Int] = [:]
+        var firstSeen: [IPAddress: Double] = [:]
+        var firstBan: [IPAddress: (at: Int, rule: String)] = [:]
+        var banCounts = [Int](repeating: 0, count: scenario.classes.count)
+        var alerts: [String] = []
+        var lastTime = 0.0
+        func record(_ decisions: [GuardDecision]) {
+            for decision in decisions {
+                switch decision.action {
+                case .ban:
+                    guard let ip = decision.ip, let index = label[ip] else { continue }
+                    banCounts[index] += 1
+                    if firstBan[ip] == nil { firstBan[ip] = (decision.at, String(decision.condition.prefix { $0 != " " && $0 != "=" })) }
+                case .globalAnomaly:
+                    alerts.append("+\(decision.at - scenario.start)s \(decision.condition)")
+                default: break
+                }
+            }
+        }
+        while let request = generator.next() {
+            var text = request.line(scenario.format)
+            log?(text)
+            lastTime = request.time - Double(scenario.start)
+            let event = text.withUTF8 { parser.parse($0) }
+            guard let event else { continue }
+            if label[event.client] == nil {
+                label[event.client] = request.label
+                firstSeen[event.client] = event.timestamp
+            }
+            engine.ingest(event)
+            if engine.hasDecisions { record(engine.drain()) }
+        }
+        engine.advance(to: scenario.start + Int(lastTime) + 1)
+        record(engine.drain())
+
+        var results = scenario.classes.map {
+            ClassResult(name: $0.name, attack: $0.attack, globalSignal: $0.globalSignal, clients: 0, banned: 0, bans: 0, rules: [:])
+        }
+        var delays = [[Double]](repeating: [], count: results.count)
+        for (ip, index) in label {
+            results[index].clients += 1
+            guard let ban = firstBan[ip] else { continue }
+            results[index].banned += 1
+            results[index].rules[ban.rule, default: 0] += 1
+            delays[index].append(Double(ban.at) - (firstSeen[ip] ?? 0).rounded(.down))
+        }
+        for index in results.indices {
+            results[index].bans = banCounts[index]
+            let sorted = delays[index].sorted()
+            if !sorted.isEmpty {
+                results[index].timeToBanP50 = sorted[sorted.count / 2]
+                results[index].timeToBanMax = sorted.last
+            }
+        }
+        let attackers = results.filter { $0.attack && !$0.globalSignal }
+        let truePositives = attackers.reduce(0) { $0 + $1.banned }
+        let falseBans = results.filter { !$0.attack }.reduce(0) { $0 + $1.banned }
+        let allBanned = results.reduce(0) { $0 + $1.banned }
+        let attackerCount = attackers.reduce(0) { $0 + $1.clients }
+        var report = Report(scenario: scenario.name, seed: seed ?? scenario.seed, lines: parser.lines, seconds: Int(lastTime),
+                            classes: results, globalAlerts: alerts,
+                            precision: allBanned == 0 ? 1 : Double(truePositives + results.filter { $0.globalSignal }.reduce(0) { $0 + $1.banned }) / Double(allBanned),
+                            recall: attackerCount == 0 ? 1 : Double(truePositives) / Double(attackerCount), falseBans: falseBans, failures: [])
+        report.failures = check(report)
+        return report
+    }
+
+    /// The report against `expected.yaml`.
+    func check(_ report: Report) -> [String] {
+        var failures: [String] = []
+        let expected = scenario.expected
+        if report.falseBans > expected.maxFalseBans {
+            let who = report.classes.filter { !$0.attack && $0.banned > 0 }.map { "\($0.name) \($0.banned)" }.joined(separator: ", ")
+            failures.append("\(report.falseBans) legitimate clients banned (at most \(expected.maxFalseBans)): \(who)")
+        }
+        for result in report.classes {
+            guard let target = expected.attacks[result.name] else { continue }
+            if let recall = result.recall, recall < target.minRecall {
+                failures.append("\(result.name): \(result.banned) of \(result.clients) banned, recall \(String(format: "%.2f", recall)) < \(target.minRecall)")
+            }
+            if let limit = target.maxTimeToBan, let worst = result.timeToBanMax, worst > limit {
+                failures.append("\(result.name): banned after \(Int(worst)) s at worst (at most \(Int(limit)) s)")
+            }
+        }
+        if let range = expected.globalAlerts, !range.contains(report.globalAlerts.count) {
+            failures.append("\(report.globalAlerts.count) global alerts (expected \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound)))")
+        }
+        return failures
+    }
+}
+
+extension Evaluation.Report {
+    /// The per-class table `guard evaluate` prints.
+    public var table: String {
+        func whole(_ value: Double?) -> String { value.map { String(Int($0)) } ?? "-" }
+        var out = "scenario \(scenario) (seed \(seed)): \(lines) lines over \(seconds / 60) min\n"
+        out += "class                  kind     clients  banned  false bans  recall  ban after p50/max (s)  rules\n"
+        for result in classes {
+            let kind = result.attack ? (result.globalSignal ? "global" : "attack") : "legit"
+            let recall = result.recall.map { String(format: "%.2f", $0) } ?? "-"
+            let rules = result.rules.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+            let delay = "\(whole(result.timeToBanP50))/\(whole(result.timeToBanMax))"
+            let falseBans = result.attack ? 0 : result.banned
+            let name = result.name.padding(toLength: 22, withPad: " ", startingAt: 0)
+            let figures = String(format: "%8d %7d %11d", result.clients, result.banned, falseBans)
+            out += name + " " + kind.padding(toLength: 8, withPad: " ", startingAt: 0) + figures + " "
+                + recall.leftPadded(7) + "  " + delay.leftPadded(21) + "  " + rules + "\n"
+        }
+        out += String(format: "precision %.3f  recall %.3f  false bans %d  global alerts %d", precision, recall, falseBans, globalAlerts.count)
+        for alert in globalAlerts { out += "\n  alert \(alert)" }
+        out += failures.isEmpty ? "\nPASS \(scenario)" : failures.map { "\nFAIL \(scenario): \($0)" }.joined()
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
