@@ -62,7 +62,7 @@ let package = Package(
         .target(
             name: "Deploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "GuardEvaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

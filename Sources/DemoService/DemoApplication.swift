@@ -36,6 +36,18 @@ public enum DemoApplication {
             return Response(status: .ok, headers: headers,
                             body: .init(byteBuffer: ByteBuffer(string: await state.renderMetrics())))
         }
+        // A small site for the guard's demo traffic: pages `/section/<number>`, assets, an API and a
+        // login that always refuses; anything else is not found, as on a real site.
+        router.get("/:section/:id") { _, context in
+            guard let id = context.parameters.get("id"), !id.isEmpty, id.allSatisfy(\.isNumber),
+                  let section = context.parameters.get("section"), !section.hasPrefix(".") else {
+                return json(["error": "not found"], status: .notFound)
+            }
+            return json(["page": "\(section)/\(id)", "version": config.version])
+        }
+        router.get("/static/**") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "/* asset */"))) }
+        router.get("/api/**") { _, _ in json(["ok": true, "timestamp": timestamp()]) }
+        router.post("/login") { _, _ in json(["error": "wrong user name or password"], status: .unauthorized) }
         router.post("/chaos") { request, _ in
             guard config.mode == .canary else {
                 return json(["error": "chaos is only accepted in canary mode; this instance is stable"], status: .forbidden)

@@ -93,6 +93,8 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         if condition.contains("error_surge") { return "error_surge" }
         if condition.hasPrefix("z=") { return "z_score" }
         if condition.hasPrefix("rate=") { return "multiplier" }
-        return condition == "manual" ? "manual" : "other"
+        // Behaviour rules name themselves first: `flood requests=…`, `scanner failed_paths=…`, `bad_agent`.
+        let name = String(condition.prefix { $0 != " " && $0 != "=" })
+        return ["manual", "flood", "scanner", "brute_force", "scraper", "bad_agent"].contains(name) ? name : "other"
     }
 }

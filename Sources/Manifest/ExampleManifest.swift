@@ -38,6 +38,9 @@ public enum ExampleManifest {
       bans: [10m, 30m, 2h, permanent]
       enforcer: nftables
       allow: [127.0.0.0/8, "::1"]
+      # nginx is the only proxy here; `swiftdeploy demo traffic` sends simulated clients through it with
+      # their addresses in X-Forwarded-For. Behind a load balancer, list its addresses instead.
+      trusted_proxies: [127.0.0.1]
       slack_webhook: ${SLACK_WEBHOOK_URL:-}
 
     dashboard:

@@ -191,6 +191,13 @@ struct LineWriter {
         if buffer.count >= 1 << 20 { handle.write(buffer); buffer.removeAll(keepingCapacity: true) }
     }
 
+    /// Whole lines, already newline-terminated.
+    mutating func append(_ lines: Data) {
+        handle.write(buffer)
+        buffer.removeAll(keepingCapacity: true)
+        handle.write(lines)
+    }
+
     mutating func close() throws {
         handle.write(buffer)
         try handle.close()
@@ -257,6 +264,8 @@ struct GuardBench: AsyncParsableCommand {
     @Option(help: "Distinct client addresses.") var ips: Int = 50_000
     @Flag(help: "Instead: latency from a line appended to a real file to its decision, at 2,000 lines/s for 5 s.") var latency = false
     @Option(help: "Instead: apply this many bans to nftables in one transaction (root; run it in a namespace of its own).") var apply: Int?
+    @Option(help: "Instead: write the generated lines to this file (for timing `guard replay` as a whole process).") var writeLog: String?
+    @Option(help: "Format of --write-log: json or combined.") var format: String = "json"
 
     func run() async throws {
         if let apply {
@@ -264,6 +273,18 @@ struct GuardBench: AsyncParsableCommand {
                 let figures = try FirewallBenchmark.apply(max(1, apply))
                 print(String(format: "guard bench --apply: %d bans into nftables in one transaction in %.3f s; %d in the kernel set",
                              figures.bans, figures.seconds, figures.inKernel))
+            }
+            return
+        }
+        if let writeLog {
+            try await Failure.reporting {
+                guard let chosen = AccessLogFormat(rawValue: format) else { throw ValidationError("--format must be json or combined") }
+                var writer = try LineWriter(path: writeLog)
+                for chunk in stride(from: 0, to: lines, by: 100_000) {
+                    writer.append(IngestBenchmark.generate(lines: chunk..<min(lines, chunk + 100_000), ips: max(1, ips), format: chosen))
+                }
+                try writer.close()
+                print("guard bench: wrote \(lines) \(chosen.rawValue) lines from \(ips) IPs to \(writeLog)")
             }
             return
         }

@@ -16,7 +16,7 @@ struct SwiftDeploy: AsyncParsableCommand {
         version: SwiftDeployVersion.current,
         subcommands: [
             Init.self, Validate.self, Diff.self, DeployCommand.self, CanaryCommand.self, Promote.self, Rollback.self,
-            Status.self, Audit.self, Teardown.self, Chaos.self, PolicyCommand.self, GuardCommand.self,
+            Status.self, Audit.self, Teardown.self, Chaos.self, PolicyCommand.self, GuardCommand.self, DemoCommand.self,
         ]
     )
 }
