@@ -78,7 +78,7 @@ public final class GuardDaemon: @unchecked Sendable {
         store = try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory),
                                historySeconds: max(3600, Int(settings.baseline.window.seconds)))
         let saved = try store.load()
-        engine = GuardEngine(config: GuardConfig(settings))
+        engine = GuardEngine(config: GuardConfig(daemon: settings))
         engine.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
         savedThrough = saved.learned.map { $0.baseline.newest - 1 - Self.lateSeconds }
         (lines, badLines) = (saved.lines, saved.badLines)
@@ -292,7 +292,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// New settings after a SIGHUP: thresholds, ban lengths, allow list, trusted proxies, baseline
     /// settings and webhooks apply at once; the log, the enforcer and the window need a restart.
     func reload(_ new: GuardSettings) {
-        var later = engine.reconfigure(GuardConfig(new))
+        var later = engine.reconfigure(GuardConfig(daemon: new))
         if new.log != settings.log { later.append("guard.log") }
         if new.enforcer != settings.enforcer { later.append("guard.enforcer") }
         parser = GuardLogParser(new)

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Guard
 import Manifest
 import Telemetry
@@ -29,6 +32,34 @@ extension GuardConfig {
         maxTrackedIPs = settings.maxTrackedIPs
         globalCooldown = Int(settings.globalCooldown.seconds)
         minRequests = settings.minRequests
+    }
+}
+
+extension GuardConfig {
+    /// The daemon's settings: the manifest's, with the host's own addresses never banned.
+    init(daemon settings: GuardSettings) {
+        self.init(settings)
+        protected += HostAddresses.current().compactMap { CIDR($0.description) }
+    }
+}
+
+/// The addresses of this host's interfaces (getifaddrs).
+enum HostAddresses {
+    static func current() -> [IPAddress] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return [] }
+        defer { freeifaddrs(list) }
+        var addresses: [IPAddress] = []
+        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
+            guard let socket = entry.pointee.ifa_addr else { continue }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let length = socket.pointee.sa_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
+            guard [sa_family_t(AF_INET), sa_family_t(AF_INET6)].contains(socket.pointee.sa_family),
+                  getnameinfo(socket, socklen_t(length), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
+            let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
+            if let address = IPAddress(text) { addresses.append(address) }
+        }
+        return addresses
     }
 }
 
@@ -68,15 +99,18 @@ public struct GuardReplayUseCase: Sendable {
         }
         defer { try? handle.close() }
         let started = ContinuousClock.now
-        var chunk = try handle.read(upToCount: 4 << 20) ?? Data()
+        // One buffer for the whole file: a chunk is read in behind the partial line the last one left.
+        var buffer = [UInt8](repeating: 0, count: 4 << 20)
+        var filled = try Self.read(handle, into: &buffer, at: 0)
         // Without a format: a line that starts with `{` is the JSON format, anything else `combined`.
-        let chosen = format ?? (chunk.first == UInt8(ascii: "{") ? .json : .combined)
+        let chosen = format ?? (filled > 0 && buffer[0] == UInt8(ascii: "{") ? .json : .combined)
         var replay = Replay(config: config, parser: makeParser(chosen))
         var output = OutputBuffer(console: console)
         let target = explain.map { ClientResolver().client(peer: $0, forwardedFor: UnsafeBufferPointer(start: nil, count: 0)) }
-        func decided(_ decision: GuardDecision) {
+        replay.explained = target
+        func decided(_ decision: GuardDecision, _ explanation: GuardEngine.Explanation?) {
             if let target {
-                if decision.ip == target || decision.action == .baselineRecalc, let row = replay.engine.explain(target) {
+                if let row = explanation {
                     output.say(row.line + (decision.ip == target ? "  → \(decision.action.rawValue.uppercased()) \(decision.condition)" : ""))
                 }
             } else if json {
@@ -85,17 +119,21 @@ public struct GuardReplayUseCase: Sendable {
                 output.say(decision.auditLine)
             }
         }
-        var carry = Data()
-        while !chunk.isEmpty {
-            if !carry.isEmpty { chunk = carry + chunk }
-            let used = chunk.withUnsafeBytes { raw in replay.feedLines(raw.bindMemory(to: UInt8.self), decided: decided) }
-            carry = used < chunk.count ? chunk.subdata(in: used..<chunk.count) : Data()
-            chunk = try handle.read(upToCount: 4 << 20) ?? Data()
+        while filled > 0 {
+            let used = buffer.withUnsafeBufferPointer { replay.feedLines(UnsafeBufferPointer(rebasing: $0[..<filled]), decided: decided) }
+            let rest = filled - used
+            if used == 0 && rest == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a line longer than the buffer
+            buffer.withUnsafeMutableBufferPointer { pointer in
+                if rest > 0 && used > 0 { pointer.baseAddress!.update(from: pointer.baseAddress! + used, count: rest) }
+            }
+            let read = try Self.read(handle, into: &buffer, at: rest)
+            if read == 0 {
+                if rest > 0 { buffer.withUnsafeBufferPointer { replay.feedLine(UnsafeBufferPointer(rebasing: $0[..<rest]), decided: decided) } }
+                break
+            }
+            filled = rest + read
         }
-        if !carry.isEmpty {
-            carry.withUnsafeBytes { raw in replay.feedLine(raw.bindMemory(to: UInt8.self), decided: decided) }
-        }
-        for decision in replay.finish() { decided(decision) }
+        for decision in replay.finish() { decided(decision, decision.ip == target ? replay.engine.explain(target!) : nil) }
         let summary = replay.summary
         if let target, explain != nil {
             output.say(replay.engine.explain(target).map { "end: " + $0.line } ?? "\(target): no request from this client in the log")
@@ -109,6 +147,16 @@ public struct GuardReplayUseCase: Sendable {
         }
         output.flush()
         return summary
+    }
+}
+
+extension GuardReplayUseCase {
+    /// Reads as much as fits after `offset`; the count read, 0 at the end of the file.
+    static func read(_ handle: FileHandle, into buffer: inout [UInt8], at offset: Int) throws -> Int {
+        let descriptor = handle.fileDescriptor
+        let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + offset, raw.count - offset) }
+        guard count >= 0 else { throw LifecycleError("cannot read the log: \(String(cString: strerror(errno)))") }
+        return count
     }
 }
 

@@ -57,7 +57,7 @@ public struct BanBook: Sendable {
         self.forgiveAfter = forgiveAfter
     }
 
-    public func isBanned(_ ip: IPAddress) -> Bool { active[ip] != nil }
+    public func isBanned(_ ip: IPAddress) -> Bool { !active.isEmpty && active[ip] != nil }
 
     /// Offences on record for `ip` as of `second` (zero once forgiven).
     public func offences(_ ip: IPAddress, at second: Int) -> Int {

@@ -96,6 +96,8 @@ public struct GuardEngine: Sendable {
         /// Second until which the client counts as anomalous (kept out of learning).
         var anomalousUntil = Int.min
         var lastSeen: Int
+        /// An IPv4 client's address is the client: whether it is protected is decided once.
+        var protectedV4: Bool? = nil
     }
 
     /// One leaky bucket's state: its level, when it last changed, and the episode since it was last empty.
@@ -198,7 +200,6 @@ public struct GuardEngine: Sendable {
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
-        let isProtected = config.isProtected(event.address)
         var index = clients.index(forKey: ip)
         if index == nil {
             guard clients.count < config.maxTrackedIPs else {
@@ -213,10 +214,13 @@ public struct GuardEngine: Sendable {
             }
             let bucketSlot = allocateSlot()
             withBuckets(bucketSlot) { buckets in for index in buckets.indices { buckets[index] = 0 } }
-            clients[ip] = Client(slot: bucketSlot, lastSeen: second)
+            clients[ip] = Client(slot: bucketSlot, lastSeen: second, protectedV4: ip.isV4 ? config.isProtected(ip) : nil)
             index = clients.index(forKey: ip)
         }
         let slot = index!
+        // (No `??` here: its autoclosure would copy the whole engine for every line.)
+        var isProtected = false
+        if let known = clients.values[slot].protectedV4 { isProtected = known } else { isProtected = config.isProtected(event.address) }
         let clientSlot = Int(clients.values[slot].slot)
         // An asset counts in the rate only when the client asks for the same one again.
         let weighs = event.kind != .asset || event.path == behaviours[clientSlot].lastAsset
@@ -230,8 +234,8 @@ public struct GuardEngine: Sendable {
         clients.values[slot].lastSeen = second
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
-            let verdict = behave(event, weighs: weighs, slot: clientSlot, at: second, rate: clients.values[slot].window.rate(config.window))
-                ?? (isWarm && weighs ? judge(clients.values[slot], agents: behaviours[clientSlot].agents) : nil)
+            var verdict = behave(event, weighs: weighs, slot: clientSlot, at: second, rate: clients.values[slot].window.rate(config.window))
+            if verdict == nil && weighs && isWarm { verdict = judge(clients.values[slot], agents: behaviours[clientSlot].agents) }
             if let verdict {
                 clients.values[slot].anomalousUntil = second + config.window
                 let ban = banBook.ban(ip, at: second, reason: verdict.condition)
@@ -449,12 +453,14 @@ public struct GuardEngine: Sendable {
         var rates: [Double] = []
         let samples = Float(max(1, config.baselineWindow / max(1, config.recalcEvery)))
         var idle: [IPAddress] = []
-        for (ip, var client) in clients {
+        for index in clients.indices {
+            let ip = clients.keys[index]
+            var client = clients.values[index]
             let length = config.window
             withBuckets(client.slot) { client.window.advance(to: second, buckets: $0, length: length) }
             if client.window.requests == 0 {
                 if second - client.lastSeen > config.baselineWindow && !banBook.isBanned(ip) { idle.append(ip) }
-                clients[ip] = client
+                clients.values[index] = client
                 continue
             }
             if client.anomalousUntil < second && !banBook.isBanned(ip) && !config.isProtected(ip) {
@@ -466,7 +472,7 @@ public struct GuardEngine: Sendable {
                 client.ownSamples += 1
                 client.ownRate += (Float(learnable) - client.ownRate) / min(Float(client.ownSamples), samples)
             }
-            clients[ip] = client
+            clients.values[index] = client
         }
         for ip in idle {
             if let client = clients.removeValue(forKey: ip) { freeSlots.append(client.slot) }

@@ -32,15 +32,19 @@ public struct Replay: Sendable {
         var decisions: [GuardDecision] = []
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            let used = feedLines(bytes) { decisions.append($0) }
-            if used < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[used...])) { decisions.append($0) } }
+            let used = feedLines(bytes) { decision, _ in decisions.append(decision) }
+            if used < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[used...])) { decision, _ in decisions.append(decision) } }
         }
         return decisions
     }
 
-    /// Feeds the complete lines in `bytes`, handing each decision to `decided` as it is made;
-    /// returns how many bytes were used (a partial last line is left for the next chunk).
-    public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision) -> Void) -> Int {
+    /// The client `guard replay --explain` follows: decisions about it and recalcs come with its explanation.
+    public var explained: IPAddress?
+
+    /// Feeds the complete lines in `bytes`, handing each decision to `decided` as it is made (with the
+    /// followed client's explanation where there is one); returns how many bytes were used (a partial
+    /// last line is left for the next chunk).
+    public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) -> Int {
         var start = 0
         while start < bytes.count, let newline = UnsafeBufferPointer(rebasing: bytes[start...]).firstIndex(of: 0x0A) {
             feedLine(UnsafeBufferPointer(rebasing: bytes[start..<(start + newline)]), decided: decided)
@@ -50,7 +54,7 @@ public struct Replay: Sendable {
     }
 
     /// Feeds one line (without its newline).
-    public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision) -> Void) {
+    public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         guard !line.isEmpty, let event = parser.parse(line) else { return }
         let second = Int(event.timestamp.rounded(.down))
         if first == nil { first = second }
@@ -60,7 +64,10 @@ public struct Replay: Sendable {
         guard engine.hasDecisions else { return }
         for decision in engine.drain() {
             if decision.action == .ban { bans += 1 }
-            decided(decision)
+            let followed = explained.flatMap { target in
+                decision.ip == target || decision.action == .baselineRecalc ? engine.explain(target) : nil
+            }
+            decided(decision, followed)
         }
     }
 

@@ -90,7 +90,7 @@ public struct Evaluation: Sendable {
                 case .ban:
                     guard let ip = decision.ip, let index = label[ip] else { continue }
                     banCounts[index] += 1
-                    if firstBan[ip] == nil { firstBan[ip] = (decision.at, String(decision.condition.prefix { $0 != " " && $0 != "=" })) }
+                    if firstBan[ip] == nil { firstBan[ip] = (decision.at, GuardSnapshot.rule(of: decision.condition)) }
                 case .globalAnomaly:
                     alerts.append("+\(decision.at - scenario.start)s \(decision.condition)")
                 default: break

@@ -16,8 +16,8 @@ public struct GuardLogParser: Sendable {
     public private(set) var badLines = 0
     /// The last few malformed lines (truncated), for the dashboard.
     public private(set) var badSamples: [String] = []
-    /// User agents repeat: each distinct one is classified once.
-    private var agentKinds: [UInt32: AgentKind] = [:]
+    /// User agents repeat: a direct-mapped cache of agent hash → kind, so each is classified once.
+    private var agentKinds = [(hash: UInt32, kind: AgentKind)?](repeating: nil, count: 1024)
     /// The last `[day/Mon/year:` and zone seen in a `combined` line and the epoch second of that midnight.
     private var lastDay: (key: UInt64, zone: UInt64, midnight: Int) = (0, 0, 0)
 
@@ -60,12 +60,12 @@ public struct GuardLogParser: Sendable {
         let path = UnsafeBufferPointer(rebasing: fields.path), agent = UnsafeBufferPointer(rebasing: fields.agent)
         let agentHash = RequestClassifier.hash(agent)
         let agentKind: AgentKind
-        if let known = agentKinds[agentHash] {
-            agentKind = known
+        let cacheSlot = Int(agentHash & 1023)
+        if let known = agentKinds[cacheSlot], known.hash == agentHash {
+            agentKind = known.kind
         } else {
             agentKind = classifier.agentKind(agent)
-            if agentKinds.count >= 4096 { agentKinds.removeAll(keepingCapacity: true) }
-            agentKinds[agentHash] = agentKind
+            agentKinds[cacheSlot] = (agentHash, agentKind)
         }
         var event = ClientEvent(timestamp: fields.timestamp, client: group, status: fields.status,
                                 kind: classifier.kind(method: UnsafeBufferPointer(rebasing: fields.method), path: path),
