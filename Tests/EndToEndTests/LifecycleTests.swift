@@ -157,9 +157,15 @@ func isRunning(_ pid: Int32) -> Bool {
         let redeploy = try await project.run("deploy")
         #expect(redeploy.status == 0, "\(redeploy.stderr)")
         #expect(redeploy.stdout.contains("replaced 1.0.0"))
-        let promote = try await project.run("promote")
+        // On a loaded machine the 3 s analysis window can hold too few requests ("inconclusive"):
+        // an operator tries again, and so does this test, a bounded number of times.
+        var promote = try await project.run("promote")
+        for _ in 0..<5 where promote.status != 0 && (promote.stdout + promote.stderr).contains("inconclusive") {
+            try await Task.sleep(for: .seconds(1))
+            promote = try await project.run("promote")
+        }
         #expect(promote.status == 0, "\(promote.stdout)\(promote.stderr)")
-        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<100 where load.sent <= 200 { try await Task.sleep(for: .milliseconds(100)) }  // bounded: 10 s
         load.stop()
         let outcome = await running.value
         #expect(outcome.sent > 200, "too little load to mean anything: \(outcome.sent)")
@@ -190,6 +196,8 @@ final class SteadyLoad: @unchecked Sendable {
     }
 
     func stop() { lock.withLock { stopped = true } }
+
+    var sent: Int { lock.withLock { outcome.sent } }
 
     private func next() -> Bool {
         lock.withLock {
