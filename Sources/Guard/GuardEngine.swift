@@ -218,12 +218,14 @@ public struct GuardEngine: Sendable {
             index = clients.index(forKey: ip)
         }
         let slot = index!
-        // (No `??` here: its autoclosure would copy the whole engine for every line.)
         var isProtected = false
         if let known = clients.values[slot].protectedV4 { isProtected = known } else { isProtected = config.isProtected(event.address) }
         let clientSlot = Int(clients.values[slot].slot)
         // An asset counts in the rate only when the client asks for the same one again.
-        let weighs = event.kind != .asset || event.path == behaviours[clientSlot].lastAsset
+        // (Conditions on the engine's own state are written without `&&`/`||`/`??`: their autoclosures
+        // would copy the whole engine, for every line.)
+        let lastAsset = behaviours[clientSlot].lastAsset
+        let weighs = event.kind != .asset || event.path == lastAsset
         if event.kind == .asset { behaviours[clientSlot].lastAsset = event.path }
         if weighs {
             var counter = clients.values[slot].window
@@ -235,7 +237,11 @@ public struct GuardEngine: Sendable {
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
             var verdict = behave(event, weighs: weighs, slot: clientSlot, at: second, rate: clients.values[slot].window.rate(config.window))
-            if verdict == nil && weighs && isWarm { verdict = judge(clients.values[slot], agents: behaviours[clientSlot].agents) }
+            let warm = isWarm
+            if verdict == nil, weighs, warm {
+                let client = clients.values[slot], agents = behaviours[clientSlot].agents
+                verdict = judge(client, agents: agents)
+            }
             if let verdict {
                 clients.values[slot].anomalousUntil = second + config.window
                 let ban = banBook.ban(ip, at: second, reason: verdict.condition)
@@ -436,7 +442,8 @@ public struct GuardEngine: Sendable {
         guard rate >= summary.mean else { return }
         // Per-second counts of independent clients vary at least like a Poisson count: √mean.
         let z = (rate - summary.mean) / max(summary.stddev, summary.mean.squareRoot())
-        guard learnable.requestTotal >= config.minRequests, z >= config.zScore || rate >= config.multiplier * summary.mean else { return }
+        let (zLimit, rateLimit) = (config.zScore, config.multiplier * summary.mean)
+        guard learnable.requestTotal >= config.minRequests, z >= zLimit || rate >= rateLimit else { return }
         lastGlobalAlert = second
         let condition = z >= config.zScore ? String(format: "z=%.2f", z) : String(format: "rate=%.1fx", rate / summary.mean)
         pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil, condition: condition,
@@ -459,11 +466,11 @@ public struct GuardEngine: Sendable {
             let length = config.window
             withBuckets(client.slot) { client.window.advance(to: second, buckets: $0, length: length) }
             if client.window.requests == 0 {
-                if second - client.lastSeen > config.baselineWindow && !banBook.isBanned(ip) { idle.append(ip) }
+                if second - client.lastSeen > config.baselineWindow, !banBook.isBanned(ip) { idle.append(ip) }
                 clients.values[index] = client
                 continue
             }
-            if client.anomalousUntil < second && !banBook.isBanned(ip) && !config.isProtected(ip) {
+            if client.anomalousUntil < second, !banBook.isBanned(ip), !config.isProtected(ip) {
                 let rate = client.window.rate(config.window)
                 rates.append(rate)
                 // A client learns its own normal, but never above `multiplier` × the expected client's,

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Telemetry
 
 /// `guard replay`: the whole pipeline over a finished log, with the log's own timestamps as the
@@ -45,10 +48,12 @@ public struct Replay: Sendable {
     /// followed client's explanation where there is one); returns how many bytes were used (a partial
     /// last line is left for the next chunk).
     public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
         var start = 0
-        while start < bytes.count, let newline = UnsafeBufferPointer(rebasing: bytes[start...]).firstIndex(of: 0x0A) {
-            feedLine(UnsafeBufferPointer(rebasing: bytes[start..<(start + newline)]), decided: decided)
-            start += newline + 1
+        while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
+            let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            feedLine(UnsafeBufferPointer(rebasing: bytes[start..<newline]), decided: decided)
+            start = newline + 1
         }
         return start
     }

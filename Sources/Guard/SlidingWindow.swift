@@ -41,6 +41,8 @@ public struct WindowCounter: Sendable {
     @inline(__always)
     public mutating func advance(to second: Int, buckets: UnsafeMutableBufferPointer<UInt32>, length: Int) {
         guard second > newest else { return }
+        // An empty window has nothing to expire (every bucket is zero): just move on.
+        if requests == 0 && newest != Int.min { newest = second; return }
         if newest == Int.min || second - newest >= length {
             for index in 0..<length { buckets[index] = 0 }
             requests = 0

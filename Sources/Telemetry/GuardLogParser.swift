@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// The two access-log formats the guard reads.
 public enum AccessLogFormat: String, Sendable, CaseIterable {
     /// One JSON object per line, as `swiftdeploy init` configures nginx.
@@ -211,15 +214,21 @@ extension ByteReader {
     mutating func rawString() -> Slice<UnsafeBufferPointer<UInt8>>? {
         guard take(UInt8(ascii: "\"")) else { return nil }
         let start = index
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "\\") { index += 2; continue }
-            if byte == UInt8(ascii: "\"") {
-                defer { index += 1 }
-                return bytes[start..<index]
+        guard let base = bytes.baseAddress else { return nil }
+        // memchr to each quote; a quote after an odd run of backslashes is escaped, so look on.
+        var from = index
+        while from < bytes.count {
+            guard let found = memchr(base + from, Int32(UInt8(ascii: "\"")), bytes.count - from) else { return nil }
+            let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while quote - backslashes - 1 >= start, bytes[quote - backslashes - 1] == UInt8(ascii: "\\") { backslashes += 1 }
+            if backslashes % 2 == 0 {
+                index = quote + 1
+                return bytes[start..<quote]
             }
-            index += 1
+            from = quote + 1
         }
         return nil
     }
+
 }
