@@ -130,6 +130,51 @@ public struct GuardEngine: Sendable {
         var recentPages: (UInt32, UInt32) = (0, 0)
         /// One bit per user-agent hash seen: how many agents share the address.
         var agents: UInt32 = 0
+
+        /// The behaviour rules for one request, on this client's state in place: the first that fires
+        /// names itself and its figures.
+        mutating func judge(_ event: ClientEvent, weighs: Bool, rules: DetectionRules, at second: Int, rate: Double) -> Verdict? {
+            let tick = Int32(truncatingIfNeeded: second)
+            agents |= 1 << (event.agent % 32)
+            if rules.badAgents, event.agentKind == .bad {
+                return Verdict(rule: "bad_agent", condition: "bad_agent", rate: rate, expected: 0)
+            }
+            if weighs, rules.flood.isEnabled, flood.add(1, at: tick, rules.flood) {
+                let level = flood
+                return Verdict(rule: "flood", condition: "flood requests=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                               rate: rate, expected: rules.flood.rate)
+            }
+            if event.isNotFound, event.path != lastFailedPath, rules.scanner.isEnabled {
+                lastFailedPath = event.path
+                if event.isProbe { probes &+= 1 }
+                if scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
+                    let level = scanner
+                    return Verdict(rule: "scanner", condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(max(1, Int(tick - level.start)))s",
+                                   rate: rate, expected: rules.scanner.rate)
+                }
+            }
+            if event.isLoginFailure, rules.bruteForce.isEnabled, bruteForce.add(1, at: tick, rules.bruteForce) {
+                let level = bruteForce
+                return Verdict(rule: "brute_force", condition: "brute_force login_failures=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                               rate: rate, expected: rules.bruteForce.rate)
+            }
+            if rules.scraper.isEnabled, event.agentKind != .crawler {
+                if event.kind == .asset {
+                    // A browser fetches assets with its pages: each one takes the scraper suspicion down.
+                    scraper.level = max(0, scraper.level - 5)
+                } else if event.kind == .page, event.status < 400, event.path != recentPages.0,
+                          event.path != recentPages.1 {
+                    recentPages = (event.path, recentPages.0)
+                    // Many agents behind one address are many people reading, not one scraper.
+                    if agents.nonzeroBitCount <= 2, scraper.add(1, at: tick, rules.scraper) {
+                        let level = scraper
+                        return Verdict(rule: "scraper", condition: "scraper pages=\(level.count) in \(max(1, Int(tick - level.start)))s without assets",
+                                       rate: rate, expected: rules.scraper.rate)
+                    }
+                }
+            }
+            return nil
+        }
     }
 
     public init(config: GuardConfig) {
@@ -236,7 +281,10 @@ public struct GuardEngine: Sendable {
         clients.values[slot].lastSeen = second
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
-            var verdict = behave(event, weighs: weighs, slot: clientSlot, at: second, rate: clients.values[slot].window.rate(config.window))
+            let (rules, rate) = (config.rules, clients.values[slot].window.rate(config.window))
+            var verdict = behaviours.withUnsafeMutableBufferPointer { all in
+                all[clientSlot].judge(event, weighs: weighs, rules: rules, at: second, rate: rate)
+            }
             let warm = isWarm
             if verdict == nil, weighs, warm {
                 let client = clients.values[slot], agents = behaviours[clientSlot].agents
@@ -257,51 +305,6 @@ public struct GuardEngine: Sendable {
             }
         }
         checkGlobal(at: second)
-    }
-
-    /// The behaviour rules for one request: the first that fires names itself and its figures.
-    private mutating func behave(_ event: ClientEvent, weighs: Bool, slot: Int, at second: Int, rate: Double) -> Verdict? {
-        let rules = config.rules
-        let tick = Int32(truncatingIfNeeded: second)
-        behaviours[slot].agents |= 1 << (event.agent % 32)
-        if rules.badAgents, event.agentKind == .bad {
-            return Verdict(rule: "bad_agent", condition: "bad_agent", rate: rate, expected: 0)
-        }
-        if weighs, rules.flood.isEnabled, behaviours[slot].flood.add(1, at: tick, rules.flood) {
-            let level = behaviours[slot].flood
-            return Verdict(rule: "flood", condition: "flood requests=\(level.count) in \(max(1, Int(tick - level.start)))s",
-                           rate: rate, expected: rules.flood.rate)
-        }
-        if event.isNotFound, event.path != behaviours[slot].lastFailedPath, rules.scanner.isEnabled {
-            behaviours[slot].lastFailedPath = event.path
-            if event.isProbe { behaviours[slot].probes &+= 1 }
-            if behaviours[slot].scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
-                let level = behaviours[slot].scanner
-                return Verdict(rule: "scanner", condition: "scanner failed_paths=\(level.count) probes=\(behaviours[slot].probes) in \(max(1, Int(tick - level.start)))s",
-                               rate: rate, expected: rules.scanner.rate)
-            }
-        }
-        if event.isLoginFailure, rules.bruteForce.isEnabled, behaviours[slot].bruteForce.add(1, at: tick, rules.bruteForce) {
-            let level = behaviours[slot].bruteForce
-            return Verdict(rule: "brute_force", condition: "brute_force login_failures=\(level.count) in \(max(1, Int(tick - level.start)))s",
-                           rate: rate, expected: rules.bruteForce.rate)
-        }
-        if rules.scraper.isEnabled, event.agentKind != .crawler {
-            if event.kind == .asset {
-                // A browser fetches assets with its pages: each one takes the scraper suspicion down.
-                behaviours[slot].scraper.level = max(0, behaviours[slot].scraper.level - 5)
-            } else if event.kind == .page, event.status < 400, event.path != behaviours[slot].recentPages.0,
-                      event.path != behaviours[slot].recentPages.1 {
-                behaviours[slot].recentPages = (event.path, behaviours[slot].recentPages.0)
-                // Many agents behind one address are many people reading, not one scraper.
-                if behaviours[slot].agents.nonzeroBitCount <= 2, behaviours[slot].scraper.add(1, at: tick, rules.scraper) {
-                    let level = behaviours[slot].scraper
-                    return Verdict(rule: "scraper", condition: "scraper pages=\(level.count) in \(max(1, Int(tick - level.start)))s without assets",
-                                   rate: rate, expected: rules.scraper.rate)
-                }
-            }
-        }
-        return nil
     }
 
     /// The rate a client is expected to send.
