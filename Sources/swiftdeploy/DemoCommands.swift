@@ -2,6 +2,7 @@ import ArgumentParser
 import Deploy
 import Foundation
 import GuardEvaluation
+import Runtime
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -22,6 +23,7 @@ struct DemoTraffic: AsyncParsableCommand {
     @Option(help: "Stop after this many seconds (default: the scenario's duration).") var seconds: Double?
 
     func run() async throws {
+        ChildProcess.lineBufferStandardOutput()  // scripts/start sends its output to a file read while it runs
         try await Failure.reporting {
             let base = try url ?? {
                 let nginx = try Project(file: manifest.file).manifest.nginx
