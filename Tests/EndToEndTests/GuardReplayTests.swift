@@ -55,6 +55,33 @@ import Testing
         #expect(result.stdout.contains("  malformed: this line is not JSON"))
     }
 
+    @Test func explainFollowsOneClientToItsBan() throws {
+        let directory = try project(log: Self.attackLog)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--explain", "203.0.113.9"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").map(String.init)
+        let ban = try #require(rows.first { $0.contains("→ BAN flood requests=") }, "\(result.stdout)")
+        #expect(ban.hasPrefix("2026-01-01T12:15:"), "banned early in its flood: \(ban)")
+        #expect(ban.contains("flood ") && ban.contains("/40"), "the flood bucket's level against its burst: \(ban)")
+        let after = rows.drop { !$0.contains("→ BAN") }.dropFirst()
+        #expect(!after.isEmpty && after.allSatisfy { $0.contains("| banned") }, "banned until the log ends: \(after)")
+        #expect(!rows.contains { $0.contains("192.0.2.") }, "only the followed client")
+        let quiet = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--explain", "192.0.2.7"], in: directory)
+        #expect(!quiet.stdout.contains("→ BAN"), "\(quiet.stdout)")
+        #expect(quiet.stdout.contains("below the rate rules'"), "says why it is not banned: \(quiet.stdout)")
+    }
+
+    @Test func replaysWithoutAManifestOnTheDefaults() throws {
+        let directory = TestSupport.temporaryDirectory("replay-bare")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try Self.attackLog.write(toFile: "\(directory)/access.log", atomically: true, encoding: .utf8)
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--json"], in: directory)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains(#""ip":"203.0.113.9""#))
+        #expect(result.stdout.contains(#""summary":{"bad_lines":1,"bans":1,"lines":13201"#), "\(result.stdout)")
+    }
+
     @Test func missingLogSaysSo() throws {
         let directory = try project(log: "")
         defer { try? FileManager.default.removeItem(atPath: directory) }
