@@ -119,20 +119,52 @@ public struct GuardReplayUseCase: Sendable {
                 output.say(decision.auditLine)
             }
         }
-        while filled > 0 {
-            let used = buffer.withUnsafeBufferPointer { replay.feedLines(UnsafeBufferPointer(rebasing: $0[..<filled]), decided: decided) }
-            let rest = filled - used
-            if used == 0 && rest == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a line longer than the buffer
-            buffer.withUnsafeMutableBufferPointer { pointer in
-                if rest > 0 && used > 0 { pointer.baseAddress!.update(from: pointer.baseAddress! + used, count: rest) }
+        // Two stages on two cores: a reader thread reads and parses, this thread judges, in order.
+        let batches = EventBatches()
+        let descriptor = handle.fileDescriptor
+        let parser = makeParser(chosen)
+        let (firstChunk, firstFilled) = (buffer, filled)
+        let reader = Thread {
+            var (buffer, filled, parser) = (firstChunk, firstFilled, parser)
+            var batch: [ClientEvent] = []
+            batch.reserveCapacity(EventBatches.size)
+            do {
+                while filled > 0 {
+                    let used = buffer.withUnsafeBufferPointer { bytes in
+                        Replay.lines(in: UnsafeBufferPointer(rebasing: bytes[..<filled])) { line in
+                            guard let event = parser.parse(line) else { return }
+                            batch.append(event)
+                            if batch.count == EventBatches.size { batches.put(batch); batch.removeAll(keepingCapacity: true) }
+                        }
+                    }
+                    let rest = filled - used
+                    if used == 0 && rest == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }  // a line longer than the buffer
+                    buffer.withUnsafeMutableBufferPointer { pointer in
+                        if rest > 0 && used > 0 { pointer.baseAddress!.update(from: pointer.baseAddress! + used, count: rest) }
+                    }
+                    let read = try Self.read(descriptor, into: &buffer, at: rest)
+                    if read == 0 {
+                        if rest > 0, let event = buffer.withUnsafeBufferPointer({ parser.parse(UnsafeBufferPointer(rebasing: $0[..<rest])) }) {
+                            batch.append(event)
+                        }
+                        break
+                    }
+                    filled = rest + read
+                }
+                batches.put(batch)
+                batches.finish(parser: parser, error: nil)
+            } catch {
+                batches.finish(parser: parser, error: error)
             }
-            let read = try Self.read(handle, into: &buffer, at: rest)
-            if read == 0 {
-                if rest > 0 { buffer.withUnsafeBufferPointer { replay.feedLine(UnsafeBufferPointer(rebasing: $0[..<rest]), decided: decided) } }
-                break
-            }
-            filled = rest + read
         }
+        reader.stackSize = 1 << 20
+        reader.start()
+        while let batch = batches.take() {
+            for event in batch { replay.ingest(event, decided: decided) }
+        }
+        let (finalParser, readError) = batches.result
+        if let readError { throw readError }
+        if let finalParser { replay.parser = finalParser }
         for decision in replay.finish() { decided(decision, decision.ip == target ? replay.engine.explain(target!) : nil) }
         let summary = replay.summary
         if let target, explain != nil {
@@ -153,10 +185,55 @@ public struct GuardReplayUseCase: Sendable {
 extension GuardReplayUseCase {
     /// Reads as much as fits after `offset`; the count read, 0 at the end of the file.
     static func read(_ handle: FileHandle, into buffer: inout [UInt8], at offset: Int) throws -> Int {
-        let descriptor = handle.fileDescriptor
+        try read(handle.fileDescriptor, into: &buffer, at: offset)
+    }
+
+    static func read(_ descriptor: Int32, into buffer: inout [UInt8], at offset: Int) throws -> Int {
         let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + offset, raw.count - offset) }
         guard count >= 0 else { throw LifecycleError("cannot read the log: \(String(cString: strerror(errno)))") }
         return count
+    }
+}
+
+/// Parsed requests handed from the reader thread to the judging one, a bounded number at a time.
+final class EventBatches: @unchecked Sendable {
+    static let size = 8192
+    private let condition = NSCondition()
+    private var queue: [[ClientEvent]] = []
+    private var done = false
+    private var parser: GuardLogParser?
+    private var error: (any Error)?
+
+    func put(_ batch: [ClientEvent]) {
+        condition.lock()
+        while queue.count >= 8 { condition.wait() }
+        queue.append(batch)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func finish(parser: GuardLogParser, error: (any Error)?) {
+        condition.lock()
+        (self.parser, self.error, done) = (parser, error, true)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch; nil once the reader finished and every batch was taken.
+    func take() -> [ClientEvent]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !done { condition.wait() }
+        guard !queue.isEmpty else { return nil }
+        condition.broadcast()
+        return queue.removeFirst()
+    }
+
+    /// The reader's parser (its line counts and malformed samples) and its error, once finished.
+    var result: (GuardLogParser?, (any Error)?) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (parser, error)
     }
 }
 

@@ -48,11 +48,16 @@ public struct Replay: Sendable {
     /// followed client's explanation where there is one); returns how many bytes were used (a partial
     /// last line is left for the next chunk).
     public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) -> Int {
+        Self.lines(in: bytes) { feedLine($0, decided: decided) }
+    }
+
+    /// Calls `body` with each complete line in `bytes` (without its newline); returns the bytes used.
+    public static func lines(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
         guard let base = bytes.baseAddress else { return 0 }
         var start = 0
         while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
             let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            feedLine(UnsafeBufferPointer(rebasing: bytes[start..<newline]), decided: decided)
+            if newline > start { body(UnsafeBufferPointer(rebasing: bytes[start..<newline])) }
             start = newline + 1
         }
         return start
@@ -61,10 +66,14 @@ public struct Replay: Sendable {
     /// Feeds one line (without its newline).
     public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         guard !line.isEmpty, let event = parser.parse(line) else { return }
+        ingest(event, decided: decided)
+    }
+
+    /// Feeds one request already parsed (a reader thread may parse while this judges).
+    public mutating func ingest(_ event: ClientEvent, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         let second = Int(event.timestamp.rounded(.down))
         if first == nil { first = second }
         last = max(last ?? second, second)
-        lastEvent = event.client
         engine.ingest(event)
         guard engine.hasDecisions else { return }
         for decision in engine.drain() {
@@ -75,9 +84,6 @@ public struct Replay: Sendable {
             decided(decision, followed)
         }
     }
-
-    /// The client of the last line fed.
-    public private(set) var lastEvent: IPAddress?
 
     /// Runs the timers to the end of the log plus `tail` seconds (so bans due then are lifted).
     public mutating func finish(tail: Int = 0) -> [GuardDecision] {
