@@ -124,6 +124,27 @@ import Testing
         #expect(bans.map { $0.ip?.description } == ["2001:db8:1:2::"])
         #expect(scenario.run().filter { $0.action == .ban }.isEmpty, "ungrouped, no single address stands out")
     }
+
+    @Test func allowListsMatchTheFullAddressAndProxiesAreNeverBanned() {
+        var config = GuardConfig()
+        config.allow.append(CIDR("2001:db8:7:7::10")!)
+        config.protected = [CIDR("192.0.2.250/32")!]
+        let resolver = ClientResolver(ipv6Prefix: 64)
+        var scenario = Scenario()
+        scenario.crowd(20, rate: 0.5, from: t0, seconds: 600)
+        // The allow-listed host floods: never banned. Another host of its /64 floods: its group is.
+        for (address, start) in [("2001:db8:7:7::10", t0 + 100), ("2001:db8:9:9::10", t0 + 100), ("2001:db8:9:9::11", t0 + 300)] {
+            let peer = IPAddress(address)!
+            for index in 0..<600 {
+                let group = resolver.client(peer: peer, forwardedFor: UnsafeBufferPointer(start: nil, count: 0))
+                scenario.add(ClientEvent(timestamp: Double(start) + Double(index) / 30, client: group, status: 200, address: peer))
+            }
+        }
+        // A trusted proxy whose requests carry no forwarded address: many clients in one, never banned.
+        scenario.steady("192.0.2.250", rate: 40, from: t0 + 200, seconds: 60)
+        let bans = scenario.run(config).filter { $0.action == .ban }
+        #expect(bans.map { $0.ip?.description } == ["2001:db8:9:9::"], "\(bans.map(\.summary))")
+    }
 }
 
 extension Scenario {
