@@ -439,10 +439,13 @@ public struct GuardEngine: Sendable {
                                          condition: "credential_stuffing login_failures=\(loginFailures.requestTotal)/\(config.window)s",
                                          rate: loginFailures.rate, baseline: learnedLoginFailures / Double(config.window)))
         }
-        guard let summary = baseline.current, summary.points >= max(config.window, config.minPoints * 60) else { return }
         if let last = lastGlobalAlert, second - last < config.globalCooldown { return }
+        // The summary's fields are read one by one: copying it whole (it holds a string) costs a
+        // retain and a release on every line.
+        guard let points = baseline.current?.points, points >= max(config.window, config.minPoints * 60),
+              let mean = baseline.current?.mean, learnable.rate >= mean else { return }
+        let summary = baseline.current!
         let rate = learnable.rate
-        guard rate >= summary.mean else { return }
         // Per-second counts of independent clients vary at least like a Poisson count: √mean.
         let z = (rate - summary.mean) / max(summary.stddev, summary.mean.squareRoot())
         let (zLimit, rateLimit) = (config.zScore, config.multiplier * summary.mean)
@@ -473,7 +476,9 @@ public struct GuardEngine: Sendable {
                 clients.values[index] = client
                 continue
             }
-            if client.anomalousUntil < second, !banBook.isBanned(ip), !config.isProtected(ip) {
+            var isProtected = false
+            if let known = client.protectedV4 { isProtected = known } else { isProtected = config.isProtected(ip) }
+            if client.anomalousUntil < second, !banBook.isBanned(ip), !isProtected {
                 let rate = client.window.rate(config.window)
                 rates.append(rate)
                 // A client learns its own normal, but never above `multiplier` × the expected client's,
