@@ -89,12 +89,15 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     }
 
     /// The rule behind a ban's condition text (`z=4.21`, `rate=5.2x`, `… error_surge=40%`, `manual`).
+    /// Every rule a ban can name (the metrics list each, also at zero).
+    public static let ruleNames = ["flood", "scanner", "brute_force", "scraper", "bad_agent", "z_score", "multiplier", "error_surge", "manual"]
+
     public static func rule(of condition: String) -> String {
         if condition.contains("error_surge") { return "error_surge" }
         if condition.hasPrefix("z=") { return "z_score" }
         if condition.hasPrefix("rate=") { return "multiplier" }
         // Behaviour rules name themselves first: `flood requests=…`, `scanner failed_paths=…`, `bad_agent`.
         let name = String(condition.prefix { $0 != " " && $0 != "=" })
-        return ["manual", "flood", "scanner", "brute_force", "scraper", "bad_agent"].contains(name) ? name : "other"
+        return ruleNames.contains(name) ? name : "other"
     }
 }

@@ -155,10 +155,17 @@ struct DashboardInTheBrowser {
                                          logFile: "\(project.directory)/guard.out")
         defer { ChildProcess.signal(pid, SIGKILL) }
         var state: [String: Any] = [:]
-        for _ in 0..<100 where (state["deploy"] as? [String: Any]) == nil {  // bounded: 10 s
+        // Until the deploy side shows the canary's errors blocking it (bounded: 20 s; on a loaded
+        // machine the first analysis windows can still be short of traffic).
+        func blockedOnErrors(_ state: [String: Any]) -> Bool {
+            let policies = (state["deploy"] as? [String: Any])?["policies"] as? [[String: Any]] ?? []
+            let safety = policies.first { $0["policy"] as? String == "canary_safety" }
+            return (safety?["reasons"] as? [String])?.first?.contains("error_rate") == true
+        }
+        for _ in 0..<200 where !blockedOnErrors(state) {
             if let answer = try? await TestSupport.get("http://127.0.0.1:\(port)/api/state"),
                let object = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] { state = object }
-            if (state["deploy"] as? [String: Any]) == nil { try await Task.sleep(for: .milliseconds(100)) }
+            if !blockedOnErrors(state) { try await Task.sleep(for: .milliseconds(100)) }
         }
         let deploy = try #require(state["deploy"] as? [String: Any], "no deploy side in \(state)")
         let tracks = try #require(deploy["tracks"] as? [[String: Any]])
