@@ -117,6 +117,9 @@ public struct GuardEngine: Sendable {
             return Double(level) > bucket.burst
         }
 
+        /// Seconds since the bucket was last empty (at least 1), for a decision's condition.
+        func episode(at second: Int32) -> Int { max(1, Int(second &- start)) }
+
         func current(at second: Int32, _ bucket: LeakyBucketRule) -> Double {
             max(0, Double(level) - Double(second &- at) * bucket.rate)
         }
@@ -137,11 +140,11 @@ public struct GuardEngine: Sendable {
             let tick = Int32(truncatingIfNeeded: second)
             agents |= 1 << (event.agent % 32)
             if rules.badAgents, event.agentKind == .bad {
-                return Verdict(rule: "bad_agent", condition: "bad_agent", rate: rate, expected: 0)
+                return Verdict(condition: "bad_agent", rate: rate, expected: 0)
             }
             if weighs, rules.flood.isEnabled, flood.add(1, at: tick, rules.flood) {
                 let level = flood
-                return Verdict(rule: "flood", condition: "flood requests=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                return Verdict(condition: "flood requests=\(level.count) in \(level.episode(at: tick))s",
                                rate: rate, expected: rules.flood.rate)
             }
             if event.isNotFound, event.path != lastFailedPath, rules.scanner.isEnabled {
@@ -149,13 +152,13 @@ public struct GuardEngine: Sendable {
                 if event.isProbe { probes &+= 1 }
                 if scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
                     let level = scanner
-                    return Verdict(rule: "scanner", condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(max(1, Int(tick - level.start)))s",
+                    return Verdict(condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(level.episode(at: tick))s",
                                    rate: rate, expected: rules.scanner.rate)
                 }
             }
             if event.isLoginFailure, rules.bruteForce.isEnabled, bruteForce.add(1, at: tick, rules.bruteForce) {
                 let level = bruteForce
-                return Verdict(rule: "brute_force", condition: "brute_force login_failures=\(level.count) in \(max(1, Int(tick - level.start)))s",
+                return Verdict(condition: "brute_force login_failures=\(level.count) in \(level.episode(at: tick))s",
                                rate: rate, expected: rules.bruteForce.rate)
             }
             if rules.scraper.isEnabled, event.agentKind != .crawler {
@@ -168,7 +171,7 @@ public struct GuardEngine: Sendable {
                     // Many agents behind one address are many people reading, not one scraper.
                     if agents.nonzeroBitCount <= 2, scraper.add(1, at: tick, rules.scraper) {
                         let level = scraper
-                        return Verdict(rule: "scraper", condition: "scraper pages=\(level.count) in \(max(1, Int(tick - level.start)))s without assets",
+                        return Verdict(condition: "scraper pages=\(level.count) in \(level.episode(at: tick))s without assets",
                                        rate: rate, expected: rules.scraper.rate)
                     }
                 }
@@ -249,7 +252,7 @@ public struct GuardEngine: Sendable {
         if index == nil {
             guard clients.count < config.maxTrackedIPs else {
                 untrackedRequests += 1
-                if lastCapAlert.map({ second - $0 >= config.globalCooldown }) ?? true {
+                if Self.cooledDown(since: lastCapAlert, at: second, config.globalCooldown) {
                     lastCapAlert = second
                     pending.append(GuardDecision(at: second, action: .trackingCap, ip: nil, duration: nil,
                                                  condition: "tracking \(clients.count) addresses, the cap (max_tracked_ips)",
@@ -320,7 +323,6 @@ public struct GuardEngine: Sendable {
     }
 
     struct Verdict {
-        var rule: String
         var condition: String
         var rate: Double
         var expected: Double
@@ -335,10 +337,10 @@ public struct GuardEngine: Sendable {
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
         if z >= config.zScore * tighten {
-            return Verdict(rule: "z_score", condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
+            return Verdict(condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
         }
         if rate >= config.multiplier * tighten * expected {
-            return Verdict(rule: "multiplier", condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
+            return Verdict(condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
         }
         return nil
     }
@@ -359,7 +361,7 @@ public struct GuardEngine: Sendable {
     }
 
     /// Why one client is (or is not) banned right now: its figures against every rule.
-    public struct Explanation: Sendable, Equatable {
+    public struct Explanation: Sendable {
         public var at: Int
         public var rate: Double
         public var expected: Double
@@ -374,10 +376,6 @@ public struct GuardEngine: Sendable {
         public var banned: Bool
         /// Each behaviour rule's level against its burst, by name.
         public var levels: [(rule: String, level: Double, burst: Double)]
-
-        public static func == (a: Self, b: Self) -> Bool {
-            (a.at, a.rate, a.expected, a.z, a.requests, a.banned) == (b.at, b.rate, b.expected, b.z, b.requests, b.banned)
-        }
     }
 
     /// The client's standing as of the engine's clock; nil when it is not tracked.
@@ -386,12 +384,13 @@ public struct GuardEngine: Sendable {
         let behaviour = behaviours[Int(client.slot)]
         let (rate, expected, z) = score(client, agents: behaviour.agents)
         let rules = config.rules, tick = Int32(truncatingIfNeeded: now)
-        let tighten = isSurging(client) ? config.surgeTightening : 1
+        let surging = isSurging(client)
+        let tighten = surging ? config.surgeTightening : 1
         let scale = z == 0 ? 0.5 * expected : (rate - expected) / z
         let threshold = min(config.multiplier * tighten * expected, expected + config.zScore * tighten * scale)
         return Explanation(
             at: now, rate: rate, expected: expected, z: z, threshold: threshold, requests: Int(client.window.requests), errorRate: client.window.errorRate,
-            agents: behaviour.agents.nonzeroBitCount, warm: isWarm, surging: isSurging(client), banned: banBook.isBanned(ip),
+            agents: behaviour.agents.nonzeroBitCount, warm: isWarm, surging: surging, banned: banBook.isBanned(ip),
             levels: [("flood", behaviour.flood.current(at: tick, rules.flood), rules.flood.burst),
                      ("scanner", behaviour.scanner.current(at: tick, rules.scanner), rules.scanner.burst),
                      ("brute_force", behaviour.bruteForce.current(at: tick, rules.bruteForce), rules.bruteForce.burst),
@@ -433,34 +432,40 @@ public struct GuardEngine: Sendable {
     mutating func checkGlobal(at second: Int) {
         if loginFailures.requestTotal >= config.rules.stuffingFloor,
            Double(loginFailures.requestTotal) >= config.multiplier * learnedLoginFailures,
-           lastStuffingAlert.map({ second - $0 >= config.globalCooldown }) ?? true {
+           Self.cooledDown(since: lastStuffingAlert, at: second, config.globalCooldown) {
             lastStuffingAlert = second
             pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil,
                                          condition: "credential_stuffing login_failures=\(loginFailures.requestTotal)/\(config.window)s",
                                          rate: loginFailures.rate, baseline: learnedLoginFailures / Double(config.window)))
         }
-        if let last = lastGlobalAlert, second - last < config.globalCooldown { return }
+        guard Self.cooledDown(since: lastGlobalAlert, at: second, config.globalCooldown) else { return }
         // The summary's fields are read one by one: copying it whole (it holds a string) costs a
         // retain and a release on every line.
-        guard let points = baseline.current?.points, points >= max(config.window, config.minPoints * 60),
-              let mean = baseline.current?.mean, learnable.rate >= mean else { return }
-        let summary = baseline.current!
         let rate = learnable.rate
+        guard let points = baseline.current?.points, points >= max(config.window, config.minPoints * 60),
+              let mean = baseline.current?.mean, let stddev = baseline.current?.stddev, rate >= mean else { return }
         // Per-second counts of independent clients vary at least like a Poisson count: √mean.
-        let z = (rate - summary.mean) / max(summary.stddev, summary.mean.squareRoot())
-        let (zLimit, rateLimit) = (config.zScore, config.multiplier * summary.mean)
+        let z = (rate - mean) / max(stddev, mean.squareRoot())
+        let (zLimit, rateLimit) = (config.zScore, config.multiplier * mean)
         guard learnable.requestTotal >= config.minRequests, z >= zLimit || rate >= rateLimit else { return }
         lastGlobalAlert = second
-        let condition = z >= config.zScore ? String(format: "z=%.2f", z) : String(format: "rate=%.1fx", rate / summary.mean)
+        let condition = z >= zLimit ? String(format: "z=%.2f", z) : String(format: "rate=%.1fx", rate / mean)
         pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil, condition: condition,
-                                     rate: rate, baseline: summary.mean))
+                                     rate: rate, baseline: mean))
+    }
+
+    /// Whether an alert last raised at `last` (nil: never) may be raised again at `second`. Static, so
+    /// the hot path's call copies nothing of the engine.
+    static func cooledDown(since last: Int?, at second: Int, _ cooldown: Int) -> Bool {
+        guard let last else { return true }
+        return second - last >= cooldown
     }
 
     /// The recalc timer: baseline summary, per-client expectation, clients' own rates, eviction.
     mutating func recalc(at second: Int) {
         lastRecalc = second
         guard let summary = baseline.recalc(at: second) else { return }
-        if lastStuffingAlert.map({ second - $0 >= config.globalCooldown }) ?? true {
+        if Self.cooledDown(since: lastStuffingAlert, at: second, config.globalCooldown) {
             learnedLoginFailures += (Double(loginFailures.requestTotal) - learnedLoginFailures) / 30
         }
         var rates: [Double] = []
