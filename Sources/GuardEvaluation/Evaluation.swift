@@ -15,16 +15,8 @@ extension GeneratedRequest {
                 + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
                 + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
         case .combined:
-            return "\(address) - - [\(Self.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
+            return "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
         }
-    }
-
-    static func combinedTime(_ seconds: Int) -> String {
-        // 2027-01-15T08:00:00Z → 15/Jan/2027:08:00:00 +0000
-        let iso = Array(ISO8601.format(seconds))
-        let year = String(iso[0..<4]), month = Int(String(iso[5..<7]))!, day = String(iso[8..<10]), clock = String(iso[11..<19])
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(day)/\(months[month - 1])/\(year):\(clock) +0000"
     }
 }
 

@@ -120,54 +120,40 @@ public struct GuardLogParser: Sendable {
     /// field by field: address, identity, user, time, request, status, size, referrer, agent, and an
     /// optional X-Forwarded-For (nginx's combined + "$http_x_forwarded_for").
     mutating func combined(_ bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
-        let space = UInt8(ascii: " "), quote = UInt8(ascii: "\"")
+        let space = UInt8(ascii: " ")
         guard let peerEnd = bytes.firstIndex(of: space),
               let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[0..<peerEnd])),
               let identityEnd = bytes[(peerEnd + 1)...].firstIndex(of: space),
               let userEnd = bytes[(identityEnd + 1)...].firstIndex(of: space),
               userEnd + 29 <= bytes.count, bytes[userEnd + 1] == UInt8(ascii: "["), bytes[userEnd + 28] == UInt8(ascii: "]"),
               let timestamp = time(bytes[(userEnd + 2)..<(userEnd + 28)]) else { return nil }
-        var index = userEnd + 30
-        guard index < bytes.count, bytes[index - 1] == space, let request = Self.quoted(bytes, &index) else { return nil }
+        var reader = ByteReader(bytes: bytes, index: userEnd + 30)
+        guard reader.index < bytes.count, bytes[reader.index - 1] == space, let request = reader.rawString() else { return nil }
         let methodEnd = request.firstIndex(of: space) ?? request.endIndex
         let pathStart = min(methodEnd + 1, request.endIndex)
         let pathEnd = request[pathStart...].firstIndex(of: space) ?? request.endIndex
-        guard index < bytes.count, bytes[index] == space else { return nil }
-        index += 1
+        guard reader.take(space) else { return nil }
         var status = 0, digits = 0
-        while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 {
-            status = status * 10 + Int(bytes[index] - 0x30)
+        while reader.index < bytes.count, bytes[reader.index] >= 0x30, bytes[reader.index] <= 0x39 {
+            status = status * 10 + Int(bytes[reader.index] - 0x30)
             digits += 1
-            index += 1
+            reader.index += 1
         }
         guard digits == 3 else { return nil }
         var fields = Fields(timestamp: timestamp, peer: peer, forwarded: bytes[0..<0], status: status,
                             method: request[request.startIndex..<methodEnd], path: request[pathStart..<pathEnd], agent: bytes[0..<0])
         // Size, then the optional quoted referrer, agent and forwarded-for.
-        while index < bytes.count, bytes[index] == space { index += 1 }
-        while index < bytes.count, bytes[index] != space { index += 1 }
+        reader.skipSpace()
+        while reader.index < bytes.count, bytes[reader.index] != space { reader.index += 1 }
         var quotedFields: [Slice<UnsafeBufferPointer<UInt8>>] = []
-        while quotedFields.count < 3, index < bytes.count {
-            while index < bytes.count, bytes[index] == space { index += 1 }
-            guard index < bytes.count, bytes[index] == quote, let value = Self.quoted(bytes, &index) else { break }
+        while quotedFields.count < 3 {
+            reader.skipSpace()
+            guard let value = reader.rawString() else { break }
             quotedFields.append(value)
         }
         if quotedFields.count >= 2 { fields.agent = quotedFields[1] }
         if quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
         return fields
-    }
-
-    /// The content of the quoted field at `index` (escapes skipped, not decoded); `index` ends past it.
-    private static func quoted(_ bytes: UnsafeBufferPointer<UInt8>, _ index: inout Int) -> Slice<UnsafeBufferPointer<UInt8>>? {
-        guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
-        let start = index + 1
-        index = start
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
-            index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-        }
-        guard index < bytes.count else { return nil }
-        defer { index += 1 }
-        return bytes[start..<index]
     }
 
     /// `26/Nov/2026:02:30:00 +0000` → seconds since the epoch; only `:` separates the time, and the
@@ -202,6 +188,13 @@ public struct GuardLogParser: Sendable {
     }
 
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// Seconds since the epoch as a `combined` time in UTC: `15/Jan/2027:08:00:00 +0000`.
+    public static func combinedTime(_ seconds: Int) -> String {
+        let iso = Array(ISO8601.format(seconds))  // 2027-01-15T08:00:00Z
+        let month = Int(String(iso[5..<7]))!
+        return "\(String(iso[8..<10]))/\(months[month - 1])/\(String(iso[0..<4])):\(String(iso[11..<19])) +0000"
+    }
 
     private static func equal(_ slice: Slice<UnsafeBufferPointer<UInt8>>, _ text: StaticString) -> Bool {
         text.withUTF8Buffer { expected in slice.elementsEqual(expected) }
