@@ -101,7 +101,8 @@ public struct GuardReplayUseCase: Sendable {
         let started = ContinuousClock.now
         // One buffer for the whole file: a chunk is read in behind the partial line the last one left.
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
-        var filled = try Self.read(handle, into: &buffer, at: 0)
+        let descriptor = handle.fileDescriptor
+        let filled = try Self.read(descriptor, into: &buffer, at: 0)
         // Without a format: a line that starts with `{` is the JSON format, anything else `combined`.
         let chosen = format ?? (filled > 0 && buffer[0] == UInt8(ascii: "{") ? .json : .combined)
         var replay = Replay(config: config, parser: makeParser(chosen))
@@ -121,9 +122,7 @@ public struct GuardReplayUseCase: Sendable {
         }
         // Two stages on two cores: a reader thread reads and parses, this thread judges, in order.
         let batches = EventBatches()
-        let descriptor = handle.fileDescriptor
-        let parser = makeParser(chosen)
-        let (firstChunk, firstFilled) = (buffer, filled)
+        let (firstChunk, firstFilled, parser) = (buffer, filled, replay.parser)
         let reader = Thread {
             var (buffer, filled, parser) = (firstChunk, firstFilled, parser)
             var batch: [ClientEvent] = []
@@ -165,9 +164,9 @@ public struct GuardReplayUseCase: Sendable {
         let (finalParser, readError) = batches.result
         if let readError { throw readError }
         if let finalParser { replay.parser = finalParser }
-        for decision in replay.finish() { decided(decision, decision.ip == target ? replay.engine.explain(target!) : nil) }
+        for decision in replay.finish() { decided(decision, replay.explanation(for: decision)) }
         let summary = replay.summary
-        if let target, explain != nil {
+        if let target {
             output.say(replay.engine.explain(target).map { "end: " + $0.line } ?? "\(target): no request from this client in the log")
         }
         if json && target == nil {
@@ -184,10 +183,6 @@ public struct GuardReplayUseCase: Sendable {
 
 extension GuardReplayUseCase {
     /// Reads as much as fits after `offset`; the count read, 0 at the end of the file.
-    static func read(_ handle: FileHandle, into buffer: inout [UInt8], at offset: Int) throws -> Int {
-        try read(handle.fileDescriptor, into: &buffer, at: offset)
-    }
-
     static func read(_ descriptor: Int32, into buffer: inout [UInt8], at offset: Int) throws -> Int {
         let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + offset, raw.count - offset) }
         guard count >= 0 else { throw LifecycleError("cannot read the log: \(String(cString: strerror(errno)))") }

@@ -88,10 +88,10 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         detectionLatency = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
     }
 
-    /// The rule behind a ban's condition text (`z=4.21`, `rate=5.2x`, `… error_surge=40%`, `manual`).
     /// Every rule a ban can name (the metrics list each, also at zero).
     public static let ruleNames = ["flood", "scanner", "brute_force", "scraper", "bad_agent", "z_score", "multiplier", "error_surge", "manual"]
 
+    /// The rule behind a ban's condition text (`z=4.21`, `rate=5.2x`, `… error_surge=40%`, `flood …`, `manual`).
     public static func rule(of condition: String) -> String {
         if condition.contains("error_surge") { return "error_surge" }
         if condition.hasPrefix("z=") { return "z_score" }

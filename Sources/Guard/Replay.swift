@@ -35,7 +35,7 @@ public struct Replay: Sendable {
         var decisions: [GuardDecision] = []
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            let used = feedLines(bytes) { decision, _ in decisions.append(decision) }
+            let used = Self.lines(in: bytes) { feedLine($0) { decision, _ in decisions.append(decision) } }
             if used < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[used...])) { decision, _ in decisions.append(decision) } }
         }
         return decisions
@@ -43,13 +43,6 @@ public struct Replay: Sendable {
 
     /// The client `guard replay --explain` follows: decisions about it and recalcs come with its explanation.
     public var explained: IPAddress?
-
-    /// Feeds the complete lines in `bytes`, handing each decision to `decided` as it is made (with the
-    /// followed client's explanation where there is one); returns how many bytes were used (a partial
-    /// last line is left for the next chunk).
-    public mutating func feedLines(_ bytes: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) -> Int {
-        Self.lines(in: bytes) { feedLine($0, decided: decided) }
-    }
 
     /// Calls `body` with each complete line in `bytes` (without its newline); returns the bytes used.
     public static func lines(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
@@ -63,7 +56,8 @@ public struct Replay: Sendable {
         return start
     }
 
-    /// Feeds one line (without its newline).
+    /// Feeds one line (without its newline), handing each decision to `decided` as it is made, with
+    /// the followed client's explanation where there is one.
     public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         guard !line.isEmpty, let event = parser.parse(line) else { return }
         ingest(event, decided: decided)
@@ -78,11 +72,14 @@ public struct Replay: Sendable {
         guard engine.hasDecisions else { return }
         for decision in engine.drain() {
             if decision.action == .ban { bans += 1 }
-            let followed = explained.flatMap { target in
-                decision.ip == target || decision.action == .baselineRecalc ? engine.explain(target) : nil
-            }
-            decided(decision, followed)
+            decided(decision, explanation(for: decision))
         }
+    }
+
+    /// The followed client's standing, for a decision about it or a recalc (nil otherwise).
+    public func explanation(for decision: GuardDecision) -> GuardEngine.Explanation? {
+        guard let explained, decision.ip == explained || decision.action == .baselineRecalc else { return nil }
+        return engine.explain(explained)
     }
 
     /// Runs the timers to the end of the log plus `tail` seconds (so bans due then are lifted).
