@@ -1,5 +1,6 @@
 import Foundation
 import Guard
+import GuardEvaluation
 import Manifest
 import Telemetry
 
@@ -31,14 +32,9 @@ public enum IngestBenchmark {
             let client = pick % 100 == 0 ? (pick / 100) % max(1, ips / 100) : pick % ips
             let address = "10.\((client >> 16) & 255).\((client >> 8) & 255).\(client & 255)"
             let status = pick % 50 == 0 ? 404 : 200
-            let time = start + Double(index) / 1000
-            if format == .combined {
-                let second = Int(time) - 1_800_000_000  // 2027-01-15T08:00:00Z + seconds
-                let clock = String(format: "%02d:%02d:%02d", 8 + second / 3600, second / 60 % 60, second % 60)
-                out.append(contentsOf: "\(address) - - [15/Jan/2027:\(clock) +0000] \"GET /products/\(pick % 997)?page=2 HTTP/1.1\" \(status) \(512 + pick % 4096) \"-\" \"Mozilla/5.0 (X11; Linux x86_64) bench\"\n".utf8)
-                continue
-            }
-            let line = "{\"time\":\"2027-01-15T08:00:00+00:00\",\"msec\":\(String(format: "%.3f", time)),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"GET\",\"uri\":\"/products/\(pick % 997)?page=2\",\"status\":\(status),\"bytes\":\(512 + pick % 4096),\"request_time\":0.004,\"upstream_response_time\":\"0.004\",\"upstream\":\"stable\",\"ua\":\"Mozilla/5.0 (X11; Linux x86_64) bench\"}\n"
+            let request = GeneratedRequest(time: start + Double(index) / 1000, address: address, path: "/products/\(pick % 997)?page=2",
+                                           status: status, agent: "Mozilla/5.0 (X11; Linux x86_64) bench")
+            let line = request.line(format) + "\n"
             out.append(contentsOf: line.utf8)
         }
         return Data(out)

@@ -11,6 +11,10 @@ public struct GeneratedRequest: Sendable {
     public var agent: String
     /// Index of the scenario class that sent it.
     public var label: Int
+
+    public init(time: Double, address: String, method: String = "GET", path: String, status: Int, agent: String, label: Int = 0) {
+        (self.time, self.address, self.method, self.path, self.status, self.agent, self.label) = (time, address, method, path, status, agent, label)
+    }
 }
 
 /// Deterministic traffic for a scenario: every client is a small state machine (a reader loading
