@@ -61,6 +61,7 @@ public struct GuardLogParser: Sendable {
     private mutating func event(_ fields: Fields) -> ClientEvent {
         let (address, group) = resolver.resolve(peer: fields.peer, forwardedFor: UnsafeBufferPointer(rebasing: fields.forwarded))
         let path = UnsafeBufferPointer(rebasing: fields.path), agent = UnsafeBufferPointer(rebasing: fields.agent)
+        let bare = RequestClassifier.withoutQuery(path)
         let agentHash = RequestClassifier.hash(agent)
         let agentKind: AgentKind
         let cacheSlot = Int(agentHash & 1023)
@@ -71,8 +72,8 @@ public struct GuardLogParser: Sendable {
             agentKinds[cacheSlot] = (agentHash, agentKind)
         }
         var event = ClientEvent(timestamp: fields.timestamp, client: group, status: fields.status,
-                                kind: classifier.kind(method: UnsafeBufferPointer(rebasing: fields.method), path: path),
-                                path: RequestClassifier.pathHash(path), agent: agentHash, agentKind: agentKind, address: address)
+                                kind: classifier.kind(method: UnsafeBufferPointer(rebasing: fields.method), path: bare),
+                                path: RequestClassifier.hash(bare), agent: agentHash, agentKind: agentKind, address: address)
         if event.isNotFound { event.isProbe = classifier.isProbe(path) }
         return event
     }

@@ -102,9 +102,9 @@ public struct RequestClassifier: Sendable, Equatable {
         return key
     }
 
-    /// The kind of a request from its method and path (query included or not).
+    /// The kind of a request from its method and its path without the query (`withoutQuery`).
     public func kind(method: UnsafeBufferPointer<UInt8>, path: UnsafeBufferPointer<UInt8>) -> RequestKind {
-        let end = path.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? path.count
+        let end = path.count
         var dot = end, index = end
         while index > 0 {
             index -= 1
@@ -173,10 +173,10 @@ public struct RequestClassifier: Sendable, Equatable {
         return hash
     }
 
-    /// The hash of a path without its query string.
+    /// A request target without its query string or fragment: what a path's kind and identity are read from.
     @inline(__always)
-    public static func pathHash(_ path: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        let end = path.firstIndex(of: UInt8(ascii: "?")) ?? path.count
-        return hash(UnsafeBufferPointer(rebasing: path[..<end]))
+    public static func withoutQuery(_ path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        let end = path.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? path.count
+        return UnsafeBufferPointer(rebasing: path[..<end])
     }
 }
