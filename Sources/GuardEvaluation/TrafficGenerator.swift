@@ -68,6 +68,11 @@ public struct TrafficGenerator: Sendable {
         case scanner(rate: Double, index: Int)
         case stuffing(interval: ClosedRange<Double>)
         case scraper(rate: Double, page: Int)
+
+        /// A reader who has not loaded a page yet; `meanThink` nil reads for the class's `read` range.
+        static func newReader(meanThink: Double?) -> Role {
+            .reader(assetsLeft: 0, apiLeft: 0, think: 0, meanThink: meanThink, cached: false)
+        }
     }
 
     struct Actor {
@@ -125,13 +130,13 @@ public struct TrafficGenerator: Sendable {
                 let mean = max(3, 1 / (spec.pagesPerSecond * weight / total))
                 let first = spec.start + uniform(0...min(mean, 600))
                 actors.append(Actor(label: label, address: newAddress(), agent: agent(spec.agent),
-                                    role: .reader(assetsLeft: 0, apiLeft: 0, think: 0, meanThink: mean, cached: false),
+                                    role: .newReader(meanThink: mean),
                                     next: first, end: end))
             }
         case .browser:
             for index in 0..<spec.clients {
                 actors.append(Actor(label: label, address: newAddress(), agent: agent(spec.agent),
-                                    role: .reader(assetsLeft: 0, apiLeft: 0, think: 0, meanThink: nil, cached: false),
+                                    role: .newReader(meanThink: nil),
                                     next: arrival(index, of: spec.clients) + uniform(0...(spec.arriveWithin > 0 ? 1 : spec.read.upperBound)),
                                     end: end))
             }
@@ -139,7 +144,7 @@ public struct TrafficGenerator: Sendable {
             let addresses = (0..<max(1, spec.clients)).map { _ in newAddress() }
             for person in 0..<max(1, spec.people) {
                 actors.append(Actor(label: label, address: addresses[person % addresses.count], agent: agent(spec.agent),
-                                    role: .reader(assetsLeft: 0, apiLeft: 0, think: 0, meanThink: nil, cached: false),
+                                    role: .newReader(meanThink: nil),
                                     next: spec.start + uniform(0...spec.read.upperBound), end: end))
             }
         case .crawler:
@@ -168,9 +173,9 @@ public struct TrafficGenerator: Sendable {
                                     rotatePrefix: v6 ? address : nil))
             }
         case .credentialStuffing:
-            for index in 0..<spec.clients {
+            for _ in 0..<spec.clients {
                 actors.append(Actor(label: label, address: newAddress(), agent: agent(spec.agent), role: .stuffing(interval: spec.every),
-                                    next: spec.start + uniform(0...spec.every.upperBound) + Double(index) * 0, end: end))
+                                    next: spec.start + uniform(0...spec.every.upperBound), end: end))
             }
         }
     }
