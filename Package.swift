@@ -24,6 +24,7 @@ let package = Package(
         .target(name: "Render", dependencies: ["Manifest", .product(name: "Yams", package: "Yams")]),
         .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CSpawn"),
+        .target(name: "CPrefetch"),
         .target(
             name: "Policy",
             dependencies: [
@@ -43,7 +44,7 @@ let package = Package(
             ]
         ),
         .target(name: "Telemetry"),
-        .target(name: "Guard", dependencies: ["Telemetry", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Guard", dependencies: ["Telemetry", "CPrefetch", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "GuardEvaluation",
             dependencies: ["Guard", "Telemetry", "Manifest", .product(name: "Yams", package: "Yams")]

@@ -159,7 +159,7 @@ public struct GuardReplayUseCase: Sendable {
         reader.stackSize = 1 << 20
         reader.start()
         while let batch = batches.take() {
-            for event in batch { replay.ingest(event, decided: decided) }
+            batch.withUnsafeBufferPointer { replay.ingest($0, decided: decided) }
         }
         let (finalParser, readError) = batches.result
         if let readError { throw readError }

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import Telemetry
 
@@ -68,7 +69,10 @@ public struct GuardEngine: Sendable {
     /// Site-wide login failures (credential stuffing spreads them over many addresses).
     public private(set) var loginFailures: SlidingWindow
     private var learnedLoginFailures = 0.0
-    var clients: [IPAddress: Client] = [:]
+    /// Tracked clients by slot (a slot's buckets are `config.window` entries of `slab` from
+    /// slot × window); `index` finds a client's slot by address.
+    private var clients: [Client] = []
+    private var index = ClientIndex()
     /// The expected client rate (the `client_quantile` of recent clients' window rates).
     public private(set) var typicalClientRate: Double = 0
     /// A robust spread of client rates: (quantile − median) / 2.33.
@@ -81,15 +85,16 @@ public struct GuardEngine: Sendable {
     public private(set) var untrackedRequests = 0
     private var pending: [GuardDecision] = []
 
-    /// Every client's per-second buckets, `config.window` of them per slot, and its behaviour state.
+    /// Every client's per-second buckets, `config.window` of them per slot.
     private var slab: [UInt32] = []
-    private var behaviours: [Behaviour] = []
     private var freeSlots: [Int32] = []
-    private var nextSlot: Int32 = 0
 
     struct Client: Sendable {
+        var ip: IPAddress
+        /// False for a slot whose client was evicted (it waits in `freeSlots`).
+        var isTracked = true
         var window = WindowCounter()
-        var slot: Int32
+        var behaviour = Behaviour()
         /// The client's learned rate (mean of its window rate at recent recalcs while it behaved).
         var ownRate: Float = 0
         var ownSamples: Int32 = 0
@@ -189,29 +194,39 @@ public struct GuardEngine: Sendable {
         loginFailures = SlidingWindow(length: config.window)
     }
 
-    public var trackedClients: Int { clients.count }
+    public var trackedClients: Int { index.count }
+
+    /// The tracked client at `ip`.
+    private func client(_ ip: IPAddress) -> Client? {
+        guard let slot = index.slot(of: ip) else { return nil }
+        return clients[Int(slot)]
+    }
 
     /// The window rate of one client (0 when untracked).
-    public func rate(of ip: IPAddress) -> Double { clients[ip]?.window.rate(config.window) ?? 0 }
+    public func rate(of ip: IPAddress) -> Double { client(ip)?.window.rate(config.window) ?? 0 }
 
-    /// A slot of the slab for a new client: an evicted one, or the next, growing the slab by doubling.
-    private mutating func allocateSlot() -> Int32 {
+    /// Starts tracking `ip` in a free slot or a new one (growing the slab by doubling), with empty buckets.
+    private mutating func track(_ ip: IPAddress, at second: Int) -> Int {
+        let fresh = Client(ip: ip, lastSeen: second, protectedV4: ip.isV4 ? config.isProtected(ip) : nil)
+        let slot: Int
         if let free = freeSlots.popLast() {
-            behaviours[Int(free)] = Behaviour()
-            return free
+            slot = Int(free)
+            clients[slot] = fresh
+        } else {
+            slot = clients.count
+            clients.append(fresh)
+            let needed = clients.count * config.window
+            if needed > slab.count { slab.append(contentsOf: repeatElement(0, count: max(1024 * config.window, slab.count))) }
         }
-        let slot = nextSlot
-        nextSlot += 1
-        let needed = Int(nextSlot) * config.window
-        if needed > slab.count { slab.append(contentsOf: repeatElement(0, count: max(1024 * config.window, slab.count))) }
-        behaviours.append(Behaviour())
+        withBuckets(slot) { buckets in for index in buckets.indices { buckets[index] = 0 } }
+        index.insert(ip, slot: Int32(slot))
         return slot
     }
 
     /// Runs `body` on one client's buckets.
     @inline(__always)
-    private mutating func withBuckets<T>(_ slot: Int32, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
-        let start = Int(slot) * config.window, length = config.window
+    private mutating func withBuckets<T>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
+        let start = slot * config.window, length = config.window
         return slab.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + length)])) }
     }
 
@@ -241,6 +256,25 @@ public struct GuardEngine: Sendable {
         if let last = lastRecalc, second - last >= config.recalcEvery { recalc(at: second) }
     }
 
+    /// A hint given a few requests ahead of `ingest(event)`: starts loading what judging it will
+    /// touch, its entry in the address index (`far`), or its client's state and buckets (near, by
+    /// when the index entry has arrived). With tens of thousands of clients that state is rarely in
+    /// cache, and waiting for it was most of the time per line. Changes nothing the engine decides.
+    @inline(__always)
+    public func prefetch(_ event: ClientEvent, far: Bool) {
+        if far { return index.prefetch(event.client) }
+        guard let slot = index.slot(of: event.client) else { return }
+        clients.withUnsafeBufferPointer { clients in
+            let record = UnsafeRawPointer(clients.baseAddress! + Int(slot))
+            for line in stride(from: 0, to: MemoryLayout<Client>.stride, by: 64) { cprefetch(record + line) }
+        }
+        let length = config.window
+        slab.withUnsafeBufferPointer { slab in
+            let buckets = UnsafeRawPointer(slab.baseAddress! + Int(slot) * length)
+            for line in stride(from: 0, to: length * MemoryLayout<UInt32>.stride, by: 64) { cprefetch(buckets + line) }
+        }
+    }
+
     /// Feeds one request.
     public mutating func ingest(_ event: ClientEvent) {
         let second = Int(event.timestamp.rounded(.down))
@@ -248,53 +282,50 @@ public struct GuardEngine: Sendable {
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
-        var index = clients.index(forKey: ip)
-        if index == nil {
-            guard clients.count < config.maxTrackedIPs else {
+        let slot: Int
+        if let known = index.slot(of: ip) {
+            slot = Int(known)
+        } else {
+            guard index.count < config.maxTrackedIPs else {
                 untrackedRequests += 1
                 if Self.cooledDown(since: lastCapAlert, at: second, config.globalCooldown) {
                     lastCapAlert = second
                     pending.append(GuardDecision(at: second, action: .trackingCap, ip: nil, duration: nil,
-                                                 condition: "tracking \(clients.count) addresses, the cap (max_tracked_ips)",
+                                                 condition: "tracking \(index.count) addresses, the cap (max_tracked_ips)",
                                                  rate: global.rate, baseline: baseline.current?.mean ?? 0))
                 }
                 return
             }
-            let bucketSlot = allocateSlot()
-            withBuckets(bucketSlot) { buckets in for index in buckets.indices { buckets[index] = 0 } }
-            clients[ip] = Client(slot: bucketSlot, lastSeen: second, protectedV4: ip.isV4 ? config.isProtected(ip) : nil)
-            index = clients.index(forKey: ip)
+            slot = track(ip, at: second)
         }
-        let slot = index!
+        // Conditions on the engine's own state are written without `&&`/`||`/`??`: their autoclosures
+        // would copy the whole engine, for every line.
         var isProtected = false
-        if let known = clients.values[slot].protectedV4 { isProtected = known } else { isProtected = config.isProtected(event.address) }
-        let clientSlot = Int(clients.values[slot].slot)
+        if let known = clients[slot].protectedV4 { isProtected = known } else { isProtected = config.isProtected(event.address) }
         // An asset counts in the rate only when the client asks for the same one again.
-        // (Conditions on the engine's own state are written without `&&`/`||`/`??`: their autoclosures
-        // would copy the whole engine, for every line.)
-        let lastAsset = behaviours[clientSlot].lastAsset
+        let lastAsset = clients[slot].behaviour.lastAsset
         let weighs = event.kind != .asset || event.path == lastAsset
-        if event.kind == .asset { behaviours[clientSlot].lastAsset = event.path }
+        if event.kind == .asset { clients[slot].behaviour.lastAsset = event.path }
         if weighs {
-            var counter = clients.values[slot].window
+            var counter = clients[slot].window
             let length = config.window
-            withBuckets(clients.values[slot].slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
-            clients.values[slot].window = counter
+            withBuckets(slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
+            clients[slot].window = counter
         }
-        clients.values[slot].lastSeen = second
+        clients[slot].lastSeen = second
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
-            let (rules, rate) = (config.rules, clients.values[slot].window.rate(config.window))
-            var verdict = behaviours.withUnsafeMutableBufferPointer { all in
-                all[clientSlot].judge(event, weighs: weighs, rules: rules, at: second, rate: rate)
+            let (rules, rate) = (config.rules, clients[slot].window.rate(config.window))
+            var verdict = clients.withUnsafeMutableBufferPointer { all in
+                all[slot].behaviour.judge(event, weighs: weighs, rules: rules, at: second, rate: rate)
             }
             let warm = isWarm
             if verdict == nil, weighs, warm {
-                let client = clients.values[slot], agents = behaviours[clientSlot].agents
-                verdict = judge(client, agents: agents)
+                let client = clients[slot]
+                verdict = judge(client)
             }
             if let verdict {
-                clients.values[slot].anomalousUntil = second + config.window
+                clients[slot].anomalousUntil = second + config.window
                 let ban = banBook.ban(ip, at: second, reason: verdict.condition)
                 var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
                                              rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
@@ -302,7 +333,7 @@ public struct GuardEngine: Sendable {
                 pending.append(decision)
                 return
             }
-            if clients.values[slot].anomalousUntil < second {
+            if clients[slot].anomalousUntil < second {
                 baseline.add(at: second, error: event.isError)
                 learnable.add(at: second, error: event.isError)
             }
@@ -312,13 +343,13 @@ public struct GuardEngine: Sendable {
 
     /// The rate a client is expected to send.
     func expected(for ip: IPAddress) -> Double {
-        guard let client = clients[ip] else { return max(typicalClientRate, config.clientFloor) }
-        return expected(client, agents: behaviours[Int(client.slot)].agents)
+        guard let client = client(ip) else { return max(typicalClientRate, config.clientFloor) }
+        return expected(client)
     }
 
     /// max(quantile of client rates, own history, floor), scaled by √(agents sharing the address).
-    func expected(_ client: Client, agents: UInt32) -> Double {
-        let sharing = Double(max(1, min(16, agents.nonzeroBitCount))).squareRoot()
+    func expected(_ client: Client) -> Double {
+        let sharing = Double(max(1, min(16, client.behaviour.agents.nonzeroBitCount))).squareRoot()
         return max(typicalClientRate, client.ownSamples > 0 ? Double(client.ownRate) : 0, config.clientFloor) * sharing
     }
 
@@ -330,9 +361,9 @@ public struct GuardEngine: Sendable {
 
     /// Whether a client breaks the learned rate rules now: z ≥ z_score or rate ≥ multiplier × expected,
     /// both tightened while its errors surge.
-    func judge(_ client: Client, agents: UInt32) -> Verdict? {
+    func judge(_ client: Client) -> Verdict? {
         guard Int(client.window.requests) >= config.minRequests else { return nil }
-        let (rate, expected, z) = score(client, agents: agents)
+        let (rate, expected, z) = score(client)
         let surging = isSurging(client)
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
@@ -351,9 +382,9 @@ public struct GuardEngine: Sendable {
     }
 
     /// A client's window rate, what it is expected to send, and its z-score.
-    func score(_ client: Client, agents: UInt32) -> (rate: Double, expected: Double, z: Double) {
+    func score(_ client: Client) -> (rate: Double, expected: Double, z: Double) {
         let rate = client.window.rate(config.window)
-        let expected = expected(client, agents: agents)
+        let expected = expected(client)
         // Spread of client rates, but never below Poisson noise or half the expectation: within
         // 2.5× of what it is expected to send, z alone never condemns a client.
         let scale = max(clientRateSpread, (expected / Double(config.window)).squareRoot(), 0.5 * expected)
@@ -380,9 +411,9 @@ public struct GuardEngine: Sendable {
 
     /// The client's standing as of the engine's clock; nil when it is not tracked.
     public func explain(_ ip: IPAddress) -> Explanation? {
-        guard let now, let client = clients[ip] else { return nil }
-        let behaviour = behaviours[Int(client.slot)]
-        let (rate, expected, z) = score(client, agents: behaviour.agents)
+        guard let now, let client = client(ip) else { return nil }
+        let behaviour = client.behaviour
+        let (rate, expected, z) = score(client)
         let rules = config.rules, tick = Int32(truncatingIfNeeded: now)
         let surging = isSurging(client)
         let tighten = surging ? config.surgeTightening : 1
@@ -404,19 +435,19 @@ public struct GuardEngine: Sendable {
         var top: [GuardSnapshot.Client] = []
         let busier = { (a: GuardSnapshot.Client, b: GuardSnapshot.Client) in (a.rps, b.ip) > (b.rps, a.ip) }
         let length = config.window
-        for index in clients.indices {
+        for slot in clients.indices where clients[slot].isTracked {
             if let now {
-                var counter = clients.values[index].window
-                withBuckets(clients.values[index].slot) { counter.advance(to: now, buckets: $0, length: length) }
-                clients.values[index].window = counter
+                var counter = clients[slot].window
+                withBuckets(slot) { counter.advance(to: now, buckets: $0, length: length) }
+                clients[slot].window = counter
             }
-            let current = clients.values[index]
+            let current = clients[slot]
             guard current.window.requests > 0 else { continue }
             let rate = current.window.rate(length)
             if top.count == count, let last = top.last, rate < last.rps { continue }
-            let ip = clients.keys[index]
-            let (_, expected, z) = score(current, agents: behaviours[Int(current.slot)].agents)
-            let client = GuardSnapshot.Client(ip: ip.description, rps: rate, expected: expected, z: z, banned: banBook.isBanned(ip))
+            let (_, expected, z) = score(current)
+            let client = GuardSnapshot.Client(ip: current.ip.description, rps: rate, expected: expected, z: z,
+                                              banned: banBook.isBanned(current.ip))
             top.insert(client, at: top.firstIndex { busier(client, $0) } ?? top.endIndex)
             if top.count > count { top.removeLast() }
         }
@@ -468,42 +499,47 @@ public struct GuardEngine: Sendable {
         if Self.cooledDown(since: lastStuffingAlert, at: second, config.globalCooldown) {
             learnedLoginFailures += (Double(loginFailures.requestTotal) - learnedLoginFailures) / 30
         }
-        var rates: [Double] = []
+        // Window request counts of the clients that set the expectation (rate = count / window).
+        var counts: [Int32] = []
         let samples = Float(max(1, config.baselineWindow / max(1, config.recalcEvery)))
-        var idle: [IPAddress] = []
-        for index in clients.indices {
-            let ip = clients.keys[index]
-            var client = clients.values[index]
-            let length = config.window
-            withBuckets(client.slot) { client.window.advance(to: second, buckets: $0, length: length) }
+        let length = config.window
+        for slot in clients.indices where clients[slot].isTracked {
+            var client = clients[slot]
+            withBuckets(slot) { client.window.advance(to: second, buckets: $0, length: length) }
+            let banned = banBook.isBanned(client.ip)
             if client.window.requests == 0 {
-                if second - client.lastSeen > config.baselineWindow, !banBook.isBanned(ip) { idle.append(ip) }
-                clients.values[index] = client
+                if second - client.lastSeen > config.baselineWindow, !banned {
+                    index.remove(client.ip)
+                    client.isTracked = false
+                    freeSlots.append(Int32(slot))
+                }
+                clients[slot] = client
                 continue
             }
             var isProtected = false
-            if let known = client.protectedV4 { isProtected = known } else { isProtected = config.isProtected(ip) }
-            if client.anomalousUntil < second, !banBook.isBanned(ip), !isProtected {
-                let rate = client.window.rate(config.window)
-                rates.append(rate)
+            if let known = client.protectedV4 { isProtected = known } else { isProtected = config.isProtected(client.ip) }
+            if client.anomalousUntil < second, !banned, !isProtected {
+                counts.append(client.window.requests)
                 // A client learns its own normal, but never above `multiplier` × the expected client's,
                 // so a slow ramp cannot teach the guard that a flood is normal.
+                let rate = client.window.rate(length)
                 let learnable = typicalClientRate > 0 ? min(rate, config.multiplier * typicalClientRate) : rate
                 client.ownSamples += 1
                 client.ownRate += (Float(learnable) - client.ownRate) / min(Float(client.ownSamples), samples)
             }
-            clients.values[index] = client
+            clients[slot] = client
         }
-        for ip in idle {
-            if let client = clients.removeValue(forKey: ip) { freeSlots.append(client.slot) }
-        }
-        if !rates.isEmpty {
-            rates.sort()
+        if !counts.isEmpty {
             // The two busiest clients never set the expectation for everybody: one client's burst
             // must not blind the detector to another's (on a small site the quantile is the top).
-            let quantile = rates[max(0, min(rates.count - 3, Int(Double(rates.count) * config.clientQuantile)))]
+            let at = max(0, min(counts.count - 3, Int(Double(counts.count) * config.clientQuantile)))
+            let median = counts.count / 2
+            Selection.select(at, in: &counts, 0..<counts.count)
+            if median < at { Selection.select(median, in: &counts, 0..<at) }
+            if median > at { Selection.select(median, in: &counts, (at + 1)..<counts.count) }
+            let quantile = Double(counts[at]) / Double(length)
             typicalClientRate = quantile
-            clientRateSpread = max(0, quantile - rates[rates.count / 2]) / 2.33
+            clientRateSpread = max(0, quantile - Double(counts[median]) / Double(length)) / 2.33
         }
         pending.append(GuardDecision(
             at: second, action: .baselineRecalc, ip: nil, duration: config.recalcEvery,

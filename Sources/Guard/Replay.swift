@@ -33,13 +33,27 @@ public struct Replay: Sendable {
     /// Feeds every line of `data` (the last may lack its newline); returns the decisions they caused, in order.
     public mutating func feed(_ data: Data) -> [GuardDecision] {
         var decisions: [GuardDecision] = []
+        var batch: [ClientEvent] = []
+        batch.reserveCapacity(Self.batchSize)
+        func flush(_ replay: inout Replay) {
+            batch.withUnsafeBufferPointer { replay.ingest($0) { decision, _ in decisions.append(decision) } }
+            batch.removeAll(keepingCapacity: true)
+        }
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            let used = Self.lines(in: bytes) { feedLine($0) { decision, _ in decisions.append(decision) } }
-            if used < bytes.count { feedLine(UnsafeBufferPointer(rebasing: bytes[used...])) { decision, _ in decisions.append(decision) } }
+            let used = Self.lines(in: bytes) { line in
+                guard let event = parser.parse(line) else { return }
+                batch.append(event)
+                if batch.count == Self.batchSize { flush(&self) }
+            }
+            if used < bytes.count, let event = parser.parse(UnsafeBufferPointer(rebasing: bytes[used...])) { batch.append(event) }
         }
+        flush(&self)
         return decisions
     }
+
+    /// Requests parsed ahead of judging, so the engine can be told what comes next (`ingest(_:decided:)`).
+    public static let batchSize = 256
 
     /// The client `guard replay --explain` follows: decisions about it and recalcs come with its explanation.
     public var explained: IPAddress?
@@ -56,15 +70,20 @@ public struct Replay: Sendable {
         return start
     }
 
-    /// Feeds one line (without its newline), handing each decision to `decided` as it is made, with
-    /// the followed client's explanation where there is one.
-    public mutating func feedLine(_ line: UnsafeBufferPointer<UInt8>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
-        guard !line.isEmpty, let event = parser.parse(line) else { return }
-        ingest(event, decided: decided)
+    /// How many requests ahead the engine is told to load a client's index entry and its state.
+    private static let (far, near) = (8, 4)
+
+    /// Feeds requests already parsed, in order (a reader thread may parse while this judges), handing
+    /// each decision to `decided` as it is made, with the followed client's explanation where there is one.
+    public mutating func ingest(_ events: UnsafeBufferPointer<ClientEvent>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
+        for position in events.indices {
+            if position + Self.far < events.count { engine.prefetch(events[position + Self.far], far: true) }
+            if position + Self.near < events.count { engine.prefetch(events[position + Self.near], far: false) }
+            ingest(events[position], decided: decided)
+        }
     }
 
-    /// Feeds one request already parsed (a reader thread may parse while this judges).
-    public mutating func ingest(_ event: ClientEvent, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
+    private mutating func ingest(_ event: ClientEvent, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         let second = Int(event.timestamp.rounded(.down))
         if first == nil { first = second }
         last = max(last ?? second, second)

@@ -1,4 +1,4 @@
-/// SplitMix64: a small deterministic generator so chaos error rates can be tested exactly.
+/// SplitMix64: a small deterministic generator, so chaos error rates and anything else drawn from it repeat exactly.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
