@@ -20,15 +20,17 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
-        .target(name: "Manifest", dependencies: ["Telemetry", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Render", dependencies: ["Manifest", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Vocabulary"),
+        .target(name: "Spawn", dependencies: ["CSpawn"]),
+        .target(name: "Manifest", dependencies: ["Vocabulary", "Telemetry", .product(name: "Yams", package: "Yams")]),
+        .target(name: "Render", dependencies: ["Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CSpawn"),
         .target(name: "CPrefetch"),
         .target(
             name: "Policy",
             dependencies: [
-                "Manifest", "CRego",
+                "Manifest", "Vocabulary", "CRego",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -38,21 +40,21 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Manifest", "Render", "Telemetry", "CSpawn",
+                "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .target(name: "Telemetry"),
-        .target(name: "Guard", dependencies: ["Telemetry", "CPrefetch", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "Telemetry", dependencies: ["Vocabulary"]),
+        .target(name: "Guard", dependencies: ["Telemetry", "Vocabulary", "Spawn", "CPrefetch", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "GuardEvaluation",
-            dependencies: ["Guard", "Telemetry", "Manifest", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Guard", "Telemetry", "Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Dashboard",
             dependencies: [
-                "Guard", "Telemetry",
+                "Guard", "Telemetry", "Vocabulary",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -61,18 +63,26 @@ let package = Package(
             ]
         ),
         .target(
-            name: "Deploy",
+            name: "GuardService",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "GuardEvaluation",
+                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "GuardEvaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
+            name: "Deploy",
+            dependencies: [
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "GuardEvaluation",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
             name: "DemoService",
             dependencies: [
-                "Telemetry",
+                "Telemetry", "Vocabulary",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,7 +91,8 @@ let package = Package(
         .executableTarget(
             name: "swiftdeploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Guard", "Dashboard", "Deploy", "GuardEvaluation",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Guard", "GuardService", "Dashboard",
+                "Deploy", "GuardEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -108,35 +119,36 @@ let package = Package(
         .testTarget(
             name: "PolicyTests",
             dependencies: [
-                "Policy", "Manifest", "TestSupport",
+                "Policy", "Manifest", "Vocabulary", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "TestSupport"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"]),
-        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry"]),
-        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "Spawn", "TestSupport"]),
+        .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary"]),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"]),
+        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",
             dependencies: [
-                "Dashboard", "Guard", "Telemetry",
+                "Dashboard", "Guard", "Telemetry", "Vocabulary",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Vocabulary", "TestSupport"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [
-                "DemoService", "Telemetry",
+                "DemoService", "Telemetry", "Vocabulary",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TestSupport", "Guard", "Telemetry", "Deploy", "Manifest", "Runtime",
+                "TestSupport", "Guard", "GuardService", "Telemetry", "Vocabulary", "Spawn", "Deploy", "Manifest", "Runtime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

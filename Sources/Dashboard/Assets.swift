@@ -1,3 +1,4 @@
+import Vocabulary
 /// The dashboard's page, script and style, compiled into the binary: nothing is fetched from
 /// anywhere else. Everything the server sends is put into the page as text (`textContent`), never
 /// as markup, and the Content-Security-Policy forbids inline script besides.

@@ -6,6 +6,7 @@ import Logging
 import ServiceLifecycle
 import NIOCore
 import Telemetry
+import Vocabulary
 
 /// The guard's web dashboard: one page (assets compiled in, nothing fetched from elsewhere), live
 /// over server-sent events, a JSON API under `/api`, and Prometheus `/metrics`. The state is built

@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import Telemetry
+import Vocabulary
 
 /// Everything one dashboard update carries: the guard, the host and the deployed stack.
 public struct DashboardState: Sendable, Codable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Vocabulary
 
 extension HTTPField.Name {
     /// Which track answered: `stable` or `canary`. nginx passes it through to clients.

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Everything a running demo instance remembers: its chaos mode, its metrics and its random source.
 actor DemoState {
@@ -36,7 +37,3 @@ actor DemoState {
     }
 }
 
-extension Duration {
-    /// Seconds as a Double, for metrics and JSON.
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Policy
 import Runtime
+import Vocabulary
 
 /// `swiftdeploy audit`: history.jsonl as a GitHub-Markdown report: a timeline of every event and a
 /// table of every policy violation (including forced overrides).

@@ -3,6 +3,7 @@ import Manifest
 import Policy
 import Runtime
 import Telemetry
+import Vocabulary
 
 /// The canary's live evidence: error rate and p99 per track from the nginx access log over the
 /// policy window (no app instrumentation needed), plus the app's own Prometheus figures when it

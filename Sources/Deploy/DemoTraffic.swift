@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GuardEvaluation
 import NIOCore
+import Vocabulary
 
 /// `swiftdeploy demo traffic`: a scenario's labelled clients sent through nginx in real time, each
 /// with its own address in X-Forwarded-For (the example manifest trusts the loopback proxy), so the

@@ -2,6 +2,7 @@ import Foundation
 import Manifest
 import Render
 import Runtime
+import Vocabulary
 
 /// `swiftdeploy diff`: unified diffs between what the manifest renders now and the files on disk
 /// (the generated files, and nginx's live configuration when the local stack runs).

@@ -1,6 +1,7 @@
 import Foundation
 import Policy
 import Runtime
+import Vocabulary
 
 /// `history.jsonl` under the state directory: one JSON object per event (init, deploy, policy,
 /// canary_start, promote, rollback, chaos, teardown, status_scrape), each with its timestamp.

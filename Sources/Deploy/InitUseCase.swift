@@ -3,6 +3,7 @@ import Manifest
 import Policy
 import Render
 import Runtime
+import Vocabulary
 
 /// `swiftdeploy init`: write the generated files beside the manifest (or into `--out`), only
 /// rewriting a file whose bytes change, so running it twice changes nothing.

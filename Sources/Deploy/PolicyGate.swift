@@ -1,4 +1,5 @@
 import Policy
+import Vocabulary
 
 /// Asks a policy before a risky step and records the answer: a deny (or no answer) stops the step
 /// unless forced, and a forced step says so loudly and is recorded as forced.

@@ -1,6 +1,7 @@
 import Foundation
 import Manifest
 import Policy
+import Vocabulary
 
 /// `swiftdeploy policy check`: one decision, shown as a verdict and a table (or JSON).
 public struct PolicyCheckUseCase: Sendable {

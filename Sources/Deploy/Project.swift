@@ -1,6 +1,7 @@
 import Foundation
 import Manifest
 import Runtime
+import Vocabulary
 
 /// A loaded manifest together with what is derived from it: its hash and its runtime.
 public struct Project: Sendable {

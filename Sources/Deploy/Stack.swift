@@ -4,6 +4,7 @@ import Policy
 import Render
 import Runtime
 import Telemetry
+import Vocabulary
 
 /// The running stack of one manifest and the lifecycle commands that change it: deploy, canary
 /// start, promote, rollback, chaos, teardown. Every change is a zero-downtime move (launch the new

@@ -3,6 +3,7 @@ import Manifest
 import Policy
 import Runtime
 import Telemetry
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc
@@ -75,7 +76,7 @@ public struct StatusUseCase: Sendable {
                     number("port").map { String(Int($0)) } ?? "", track["healthy"]?.bool == true ? "ok" : "DOWN",
                     "\(Int(number("weight") ?? 0))%", String(format: "%.1f", number("rps") ?? 0),
                     String(format: "%.1f%%", (number("error_rate") ?? 0) * 100), number("p99_ms").map { String(format: "%.0fms", $0) } ?? "-",
-                    track["chaos"]?.string ?? "-", duration(number("uptime_s") ?? 0),
+                    track["chaos"]?.string ?? "-", Duration.seconds(number("uptime_s") ?? 0).readable,
                 ])
             }
             lines += TextTable.lines(rows)
@@ -95,13 +96,6 @@ public struct StatusUseCase: Sendable {
             }
         }
         return lines
-    }
-
-    static func duration(_ seconds: Double) -> String {
-        let total = Int(seconds)
-        if total >= 3600 { return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m" }
-        if total >= 60 { return "\(total / 60)m\(String(format: "%02d", total % 60))s" }
-        return "\(total)s"
     }
 
     /// Prints once, or refreshes every `interval` until interrupted.

@@ -2,6 +2,8 @@ import Foundation
 import Manifest
 import Render
 import Runtime
+import Spawn
+import Vocabulary
 
 /// `swiftdeploy validate`: one PASS/FAIL/SKIP line per check; any FAIL fails the command.
 public struct ValidateUseCase: Sendable {

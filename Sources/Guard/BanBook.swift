@@ -1,4 +1,5 @@
 import Telemetry
+import Vocabulary
 
 /// Who is banned, until when, and how often each address has offended: escalating ban lengths
 /// (10 min, 30 min, 2 h, permanent by default), forgiveness after a quiet period, unbans when due.

@@ -1,3 +1,4 @@
+import Vocabulary
 /// The site's normal: per-second global request counts (seconds without requests count as zero)
 /// over a rolling window, summarised as mean and population standard deviation on a timer; the
 /// same for the error rate; and 24 hourly slots, the current hour preferred once it holds

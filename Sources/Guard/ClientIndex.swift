@@ -1,5 +1,6 @@
 import CPrefetch
 import Telemetry
+import Vocabulary
 
 /// Address → slot for the clients the guard tracks, looked up once per log line. Open addressing
 /// with linear probing and backward-shift deletion (no tombstones, so churn never slows it down),

@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import Vocabulary
 
 /// Puts the guard's bans into the kernel firewall. Back ends: nftables (default), ipset + iptables,
 /// plain iptables, dry-run. Each touches only what it created itself.

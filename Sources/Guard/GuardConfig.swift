@@ -1,4 +1,5 @@
 import Telemetry
+import Vocabulary
 
 /// The guard's settings as plain values (the manifest's `guard` section, resolved), so the
 /// detection engine depends on nothing but telemetry. Times are seconds.

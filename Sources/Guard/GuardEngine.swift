@@ -1,6 +1,7 @@
 import CPrefetch
 import Foundation
 import Telemetry
+import Vocabulary
 
 /// One thing the guard decided, with everything needed to explain it afterwards.
 public struct GuardDecision: Sendable, Equatable {

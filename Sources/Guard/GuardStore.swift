@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Telemetry
+import Vocabulary
 
 /// The guard's memory across restarts: bans, offence counts, the learned baseline and its history,
 /// the log position with the file's identity, and manual ban requests for the running daemon, in

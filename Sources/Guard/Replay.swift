@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Telemetry
+import Vocabulary
 
 /// `guard replay`: the whole pipeline over a finished log, with the log's own timestamps as the
 /// clock. It never touches a firewall.

@@ -1,4 +1,5 @@
 import Telemetry
+import Vocabulary
 
 /// Order statistics without a full sort: the recalc needs two quantiles of up to a few hundred
 /// thousand clients' counts every minute, most of them equal.

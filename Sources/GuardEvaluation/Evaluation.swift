@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import Telemetry
+import Vocabulary
 
 extension GeneratedRequest {
     /// The request as one access-log line, in the format nginx writes (`swiftdeploy init`'s JSON

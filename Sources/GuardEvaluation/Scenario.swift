@@ -2,6 +2,7 @@ import Foundation
 import Manifest
 import Telemetry
 import Yams
+import Vocabulary
 
 /// One evaluation case: a site's traffic described as classes of clients, each labelled legitimate
 /// or attack, and the outcome it must have. Read from `scenario.yaml` and `expected.yaml` in one

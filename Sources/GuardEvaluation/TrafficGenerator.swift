@@ -1,5 +1,6 @@
 import Foundation
 import Telemetry
+import Vocabulary
 
 /// One generated request: when, from where, what, and which class sent it.
 public struct GeneratedRequest: Sendable {

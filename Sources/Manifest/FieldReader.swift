@@ -1,6 +1,7 @@
 import Foundation
 import Telemetry
 import Yams
+import Vocabulary
 
 /// Reads typed fields out of a YAML node tree, collecting every problem with its location
 /// instead of stopping at the first, and substituting `${VAR}` / `${VAR:-default}` from the environment.
@@ -262,30 +263,5 @@ struct Section {
 
     private static func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
-    }
-}
-
-/// Manifest durations: a number and a unit (`ms`, `s`, `m`, `h`, `d`), or several such as `1h30m`.
-public enum DurationText {
-    public static func parse(_ text: String) -> Duration? {
-        var total = 0.0
-        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let digits = rest.prefix { $0.isNumber || $0 == "." }
-            guard let amount = Double(digits) else { return nil }
-            rest = rest.dropFirst(digits.count)
-            let unit = rest.prefix { $0.isLetter }
-            rest = rest.dropFirst(unit.count)
-            switch unit {
-            case "ms": total += amount / 1000
-            case "s": total += amount
-            case "m": total += amount * 60
-            case "h": total += amount * 3600
-            case "d": total += amount * 86400
-            default: return nil
-            }
-        }
-        return .milliseconds(Int64((total * 1000).rounded()))
     }
 }

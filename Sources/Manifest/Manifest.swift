@@ -1,4 +1,5 @@
 import Telemetry
+import Vocabulary
 
 /// The whole of `swiftdeploy.yaml`: the single source of truth from which every generated
 /// file and every runtime decision is derived. Defaults are filled in by `ManifestLoader`.
@@ -105,11 +106,6 @@ public enum EnforcerKind: String, Sendable, CaseIterable {
     case dryRun = "dry-run"
 }
 
-public enum LogFormat: String, Sendable, CaseIterable {
-    case json
-    case combined
-}
-
 /// One step of the escalating ban schedule.
 public enum BanLength: Sendable, Equatable, CustomStringConvertible {
     case lasting(Duration)
@@ -126,7 +122,7 @@ public enum BanLength: Sendable, Equatable, CustomStringConvertible {
 public struct GuardSettings: Sendable, Equatable {
     /// Access log to follow, absolute.
     public var log: String
-    public var logFormat: LogFormat
+    public var logFormat: AccessLogFormat
     public var window: Duration
     public var baseline: BaselineSettings
     public var thresholds: Thresholds
@@ -196,19 +192,3 @@ public struct DashboardSettings: Sendable, Equatable {
     }
 }
 
-extension Duration {
-    /// Seconds as a Double, for arithmetic and JSON.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-
-    /// The shortest manifest spelling: `500ms`, `30s`, `10m`, `2h`.
-    public var manifestText: String {
-        let milliseconds = Int64((seconds * 1000).rounded())
-        if milliseconds % 1000 != 0 { return "\(milliseconds)ms" }
-        let whole = milliseconds / 1000
-        if whole != 0 && whole % 3600 == 0 { return "\(whole / 3600)h" }
-        if whole != 0 && whole % 60 == 0 { return "\(whole / 60)m" }
-        return "\(whole)s"
-    }
-}

@@ -1,6 +1,7 @@
 import Foundation
 import Telemetry
 import Yams
+import Vocabulary
 
 /// Reads `swiftdeploy.yaml` into a `Manifest`, filling defaults and reporting every problem
 /// with file, line, column and field.

@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Vocabulary
 
 /// The policies SwiftDeploy asks before risky steps.
 public enum PolicyName: String, Sendable, CaseIterable {

@@ -1,6 +1,7 @@
 import CRego
 import Foundation
 import Manifest
+import Vocabulary
 
 /// rego-cpp's library, loaded once per process from the `regopy` wheel that `scripts/setup.sh`
 /// unpacks under `.deps/`. A missing or broken library is a message, never a crash.

@@ -4,6 +4,7 @@ import Manifest
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Vocabulary
 
 /// An Open Policy Agent server over its REST API: the limits go in with
 /// `PUT /v1/data/swiftdeploy/limits`, the decision comes from `POST /v1/data/<package>/decision`

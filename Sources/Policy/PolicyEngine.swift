@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Vocabulary
 
 /// Something that answers policy questions. Implementations never throw: when they cannot answer,
 /// the decision is a deny whose `unanswered` says why (fail closed).

@@ -1,5 +1,6 @@
 import Manifest
 import Yams
+import Vocabulary
 
 /// docker-compose.yml as a model, encoded with Yams (never string templates) so the output is
 /// always valid YAML and its key order is fixed.

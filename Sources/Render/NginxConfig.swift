@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Vocabulary
 
 /// Where the rendered nginx runs, which decides how it reaches the app and where it logs.
 public enum NginxTarget: Sendable {

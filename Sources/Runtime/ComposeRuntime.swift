@@ -2,6 +2,8 @@ import Foundation
 import Manifest
 import Render
 import Telemetry
+import Spawn
+import Vocabulary
 
 /// Drives `docker compose` with the generated docker-compose.yml. Every action first checks that
 /// a Docker engine answers, and says so clearly when none does.

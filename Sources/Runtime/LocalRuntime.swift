@@ -2,6 +2,8 @@ import Foundation
 import Manifest
 import Render
 import Telemetry
+import Spawn
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Manifest
 import NIOCore
+import Vocabulary
 
 /// The small HTTP calls SwiftDeploy makes to its own instances on loopback: health checks, metrics
 /// scrapes, chaos switches. One client, one way of reading the answer.

@@ -1,6 +1,7 @@
 import Manifest
 import Render
 import Telemetry
+import Vocabulary
 
 /// How to run one instance of a track.
 public struct TrackSpec: Sendable, Equatable, Codable {

@@ -1,6 +1,8 @@
 import Foundation
 import Render
 import Telemetry
+import Spawn
+import Vocabulary
 
 /// What is running for one manifest, persisted under the state directory so a later
 /// `swiftdeploy` process finds and manages what an earlier one started.

@@ -1,3 +1,4 @@
+import Vocabulary
 /// One request as nginx logged it, in the JSON format `swiftdeploy init` generates.
 public struct AccessLogEntry: Sendable, Equatable {
     /// Seconds since the epoch (from `msec`, or `time` when `msec` is absent).

@@ -1,14 +1,7 @@
+import Vocabulary
 #if canImport(Glibc)
 import Glibc
 #endif
-/// The two access-log formats the guard reads.
-public enum AccessLogFormat: String, Sendable, CaseIterable {
-    /// One JSON object per line, as `swiftdeploy init` configures nginx.
-    case json
-    /// nginx's and Apache's `combined` format.
-    case combined
-}
-
 /// Turns access-log lines into `ClientEvent`s at full speed: bytes in, no Foundation, no string
 /// copies on the hot path. Malformed lines are counted and a few kept as samples.
 public struct GuardLogParser: Sendable {

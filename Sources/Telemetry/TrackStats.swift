@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// What one traffic track did over a window of the access log: the canary analysis' evidence.
 public struct TrackStats: Sendable, Equatable {

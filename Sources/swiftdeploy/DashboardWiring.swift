@@ -5,6 +5,8 @@ import Guard
 import Manifest
 import Policy
 import Telemetry
+import Vocabulary
+import GuardService
 
 /// The dashboard's data: the running guard daemon, the host, and the stack this manifest deployed.
 /// (Here, because only the executable sees both `Deploy` and `Dashboard`.)

@@ -3,6 +3,7 @@ import Deploy
 import Foundation
 import GuardEvaluation
 import Runtime
+import Spawn
 
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

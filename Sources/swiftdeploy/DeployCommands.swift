@@ -3,6 +3,7 @@ import Deploy
 import Manifest
 import Policy
 import Telemetry
+import Vocabulary
 
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

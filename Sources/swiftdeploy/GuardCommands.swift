@@ -8,6 +8,9 @@ import GuardEvaluation
 import Logging
 import Manifest
 import Telemetry
+import Spawn
+import Vocabulary
+import GuardService
 
 struct GuardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deploy
 import Foundation
+import Vocabulary
 
 /// The `swiftdeploy` command: one type per command, each calling one use case.
 @main

@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import Telemetry
 import Testing
+import Vocabulary
 
 /// What the server shows and does, through its real router; the data comes from a fixed source
 /// (the guard daemon that feeds it in production is tested end to end with a real browser).

@@ -5,6 +5,7 @@ import Telemetry
 import Testing
 
 @testable import DemoService
+import Vocabulary
 
 private func object(_ response: TestResponse) throws -> [String: Any] {
     try #require(try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any])

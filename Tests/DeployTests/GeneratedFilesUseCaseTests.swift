@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import Deploy
+import Vocabulary
 
 /// Collects what a use case says, for assertions.
 final class BufferConsole: Console, @unchecked Sendable {

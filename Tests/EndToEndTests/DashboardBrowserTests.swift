@@ -2,6 +2,7 @@ import Foundation
 import Runtime
 import TestSupport
 import Testing
+import Spawn
 
 /// Headless Chromium (installed by scripts/setup.sh) driven over the DevTools protocol by
 /// Browser/browser.py; it answers one JSON object.

@@ -4,6 +4,8 @@ import Guard
 import Telemetry
 import TestSupport
 import Testing
+import Vocabulary
+import GuardService
 
 /// Two network namespaces joined by a veth pair, made by the test and removed after it: an HTTP
 /// server in one, a client in the other. Addresses exist only inside them.

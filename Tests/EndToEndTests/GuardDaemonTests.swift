@@ -7,6 +7,8 @@ import Manifest
 import Telemetry
 import TestSupport
 import Testing
+import Vocabulary
+import GuardService
 
 /// A Slack incoming-webhook stand-in on loopback that records what it is sent; it can be told to
 /// fail the first N posts with 500 or to answer slowly.

@@ -5,6 +5,8 @@ import Runtime
 import Telemetry
 import TestSupport
 import Testing
+import Spawn
+import Vocabulary
 
 /// The real `swiftdeploy guard run` process, dry-run enforcer (no root needed): crash safety and signals.
 @Suite(.serialized) struct GuardProcess {

@@ -1,6 +1,7 @@
 @testable import Guard
 import Telemetry
 import Testing
+import Vocabulary
 
 /// The engine's address index and order statistics against the standard library's answers.
 @Suite struct ClientIndexTests {

@@ -1,6 +1,7 @@
 import Guard
 import Telemetry
 import Testing
+import Vocabulary
 
 /// Fixed traffic in, exact decisions out (in the manner of CrowdSec's leaky-bucket tests).
 @Suite struct DetectionScenarios {

@@ -2,6 +2,7 @@ import Foundation
 import Guard
 import Telemetry
 import Testing
+import Vocabulary
 
 @Suite struct DecisionFormats {
     @Test func auditLinesHaveTheExactShape() {

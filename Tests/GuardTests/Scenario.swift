@@ -1,5 +1,6 @@
 import Guard
 import Telemetry
+import Vocabulary
 
 /// Builds deterministic traffic: each client sends at a fixed rate, evenly spaced, from a start
 /// second for a number of seconds; events from all clients are merged in time order.

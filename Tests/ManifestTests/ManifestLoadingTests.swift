@@ -3,6 +3,7 @@ import Telemetry
 import Testing
 
 @testable import Manifest
+import Vocabulary
 
 private func load(_ yaml: String, environment: [String: String] = [:]) throws(ManifestError) -> Manifest {
     try ManifestLoader.parse(yaml: yaml, file: "swiftdeploy.yaml", directory: "/srv/site", environment: environment)

@@ -3,6 +3,7 @@ import Manifest
 import Testing
 
 @testable import Policy
+import Vocabulary
 
 let limits: JSONValue = [
     "infrastructure": ["max_cpu_load": 2, "min_disk_free_gb": 10, "max_mem_used_pct": 90],

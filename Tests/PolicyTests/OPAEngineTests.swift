@@ -5,6 +5,7 @@ import TestSupport
 import Testing
 
 @testable import Policy
+import Vocabulary
 
 /// A stand-in for an OPA server on loopback, speaking OPA's REST wire format: `PUT /v1/data/<path>`
 /// stores a data document, `POST /v1/data/<path>` with `{"input": …}` answers `{"result": …}`.

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 @testable import Runtime
+import Spawn
 
 @Suite struct ChildProcesses {
     @Test func missingProgramSaysWhereItLooked() {

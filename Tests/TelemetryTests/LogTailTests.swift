@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Telemetry
+import Vocabulary
 
 @Suite struct LogTailFollowing {
     func directory() throws -> String {

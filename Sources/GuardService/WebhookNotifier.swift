@@ -2,14 +2,9 @@ import AsyncHTTPClient
 import Foundation
 import Guard
 import Manifest
-import Policy
 import NIOCore
 import Telemetry
-
-/// Tells people about the guard's decisions. Sending never blocks detection: `notify` only queues.
-public protocol Notifier: Sendable {
-    func notify(_ decision: GuardDecision)
-}
+import Vocabulary
 
 /// Slack incoming webhook (`{"text": …}`) or a generic JSON webhook (`{"events": […]}`), through
 /// async-http-client. A burst of decisions is coalesced into one message; 5xx answers and timeouts

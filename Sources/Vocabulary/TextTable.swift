@@ -1,7 +1,7 @@
 /// Left-aligned columns for terminal output, two spaces apart, no trailing blanks.
-enum TextTable {
+public enum TextTable {
     /// - Parameter rule: draw a dashed line under the first row (the header).
-    static func lines(_ rows: [[String]], rule: Bool = false) -> [String] {
+    public static func lines(_ rows: [[String]], rule: Bool = false) -> [String] {
         let columns = rows.map(\.count).max() ?? 0
         let widths = (0..<columns).map { column in rows.map { column < $0.count ? $0[column].count : 0 }.max() ?? 0 }
         var lines: [String] = []

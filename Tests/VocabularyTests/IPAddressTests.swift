@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Telemetry
+@testable import Vocabulary
 
 @Suite struct IPAddressParsing {
     @Test(arguments: [

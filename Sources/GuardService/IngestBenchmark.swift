@@ -3,6 +3,7 @@ import Guard
 import GuardEvaluation
 import Manifest
 import Telemetry
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc

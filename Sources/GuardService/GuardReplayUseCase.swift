@@ -5,71 +5,7 @@ import Glibc
 import Guard
 import Manifest
 import Telemetry
-
-extension GuardConfig {
-    /// The manifest's `guard` section as the engine's plain settings.
-    public init(_ settings: GuardSettings) {
-        self.init()
-        window = Int(settings.window.seconds)
-        baselineWindow = Int(settings.baseline.window.seconds)
-        recalcEvery = max(1, Int(settings.baseline.recalc.seconds))
-        minPoints = settings.baseline.minPoints
-        meanFloor = settings.baseline.meanFloor
-        clientFloor = settings.baseline.clientFloor
-        clientQuantile = settings.baseline.clientQuantile
-        rules = settings.rules
-        protected = settings.trustedProxies
-        zScore = settings.thresholds.zScore
-        multiplier = settings.thresholds.multiplier
-        errorSurge = settings.thresholds.errorSurge
-        surgeTightening = settings.thresholds.surgeTightening
-        bans = settings.bans.map { length -> Int? in
-            if case .lasting(let duration) = length { return Int(duration.seconds) }
-            return nil
-        }
-        forgiveAfter = Int(settings.forgiveAfter.seconds)
-        allow = settings.allow
-        maxTrackedIPs = settings.maxTrackedIPs
-        globalCooldown = Int(settings.globalCooldown.seconds)
-        minRequests = settings.minRequests
-    }
-}
-
-extension GuardConfig {
-    /// The daemon's settings: the manifest's, with the host's own addresses never banned.
-    init(daemon settings: GuardSettings) {
-        self.init(settings)
-        protected += HostAddresses.current().compactMap { CIDR($0.description) }
-    }
-}
-
-/// The addresses of this host's interfaces (getifaddrs).
-enum HostAddresses {
-    static func current() -> [IPAddress] {
-        var list: UnsafeMutablePointer<ifaddrs>?
-        guard getifaddrs(&list) == 0, let first = list else { return [] }
-        defer { freeifaddrs(list) }
-        var addresses: [IPAddress] = []
-        for entry in sequence(first: first, next: { $0.pointee.ifa_next }) {
-            guard let socket = entry.pointee.ifa_addr else { continue }
-            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            let length = socket.pointee.sa_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size
-            guard [sa_family_t(AF_INET), sa_family_t(AF_INET6)].contains(socket.pointee.sa_family),
-                  getnameinfo(socket, socklen_t(length), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { continue }
-            let text = String(cString: host).split(separator: "%").first.map(String.init) ?? ""
-            if let address = IPAddress(text) { addresses.append(address) }
-        }
-        return addresses
-    }
-}
-
-extension GuardLogParser {
-    public init(_ settings: GuardSettings, format: AccessLogFormat? = nil) {
-        self.init(format: format ?? (settings.logFormat == .json ? .json : .combined),
-                  resolver: ClientResolver(trustedProxies: settings.trustedProxies, ipv6Prefix: settings.ipv6Prefix),
-                  classifier: settings.requests)
-    }
-}
+import Vocabulary
 
 /// `swiftdeploy guard replay`: prints decisions as audit lines or JSON as they are made, then a
 /// summary; reads the log in chunks, so memory does not grow with its length. `explain` follows one
@@ -95,14 +31,14 @@ public struct GuardReplayUseCase: Sendable {
     @discardableResult
     public func run(log: String, format: AccessLogFormat?, json: Bool, explain: IPAddress? = nil) throws -> Replay.Summary {
         guard let handle = FileHandle(forReadingAtPath: log) else {
-            throw LifecycleError(FileManager.default.fileExists(atPath: log) ? "cannot read \(log) (permissions?)" : "no such log: \(log)")
+            throw FileManager.default.fileExists(atPath: log) ? GuardCommandError.unreadableLog(log, reason: "permission denied") : GuardCommandError.noSuchLog(log)
         }
         defer { try? handle.close() }
         let started = ContinuousClock.now
         // One buffer for the whole file: a chunk is read in behind the partial line the last one left.
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         let descriptor = handle.fileDescriptor
-        let filled = try Self.read(descriptor, into: &buffer, at: 0)
+        let filled = try Self.read(descriptor, into: &buffer, at: 0, log: log)
         // Without a format: a line that starts with `{` is the JSON format, anything else `combined`.
         let chosen = format ?? (filled > 0 && buffer[0] == UInt8(ascii: "{") ? .json : .combined)
         var replay = Replay(config: config, parser: makeParser(chosen))
@@ -141,7 +77,7 @@ public struct GuardReplayUseCase: Sendable {
                     buffer.withUnsafeMutableBufferPointer { pointer in
                         if rest > 0 && used > 0 { pointer.baseAddress!.update(from: pointer.baseAddress! + used, count: rest) }
                     }
-                    let read = try Self.read(descriptor, into: &buffer, at: rest)
+                    let read = try Self.read(descriptor, into: &buffer, at: rest, log: log)
                     if read == 0 {
                         if rest > 0, let event = buffer.withUnsafeBufferPointer({ parser.parse(UnsafeBufferPointer(rebasing: $0[..<rest])) }) {
                             batch.append(event)
@@ -183,52 +119,10 @@ public struct GuardReplayUseCase: Sendable {
 
 extension GuardReplayUseCase {
     /// Reads as much as fits after `offset`; the count read, 0 at the end of the file.
-    static func read(_ descriptor: Int32, into buffer: inout [UInt8], at offset: Int) throws -> Int {
+    static func read(_ descriptor: Int32, into buffer: inout [UInt8], at offset: Int, log: String) throws -> Int {
         let count = buffer.withUnsafeMutableBytes { raw in Glibc.read(descriptor, raw.baseAddress! + offset, raw.count - offset) }
-        guard count >= 0 else { throw LifecycleError("cannot read the log: \(String(cString: strerror(errno)))") }
+        guard count >= 0 else { throw GuardCommandError.unreadableLog(log, reason: String(cString: strerror(errno))) }
         return count
-    }
-}
-
-/// Parsed requests handed from the reader thread to the judging one, a bounded number at a time.
-final class EventBatches: @unchecked Sendable {
-    static let size = 8192
-    private let condition = NSCondition()
-    private var queue: [[ClientEvent]] = []
-    private var done = false
-    private var parser: GuardLogParser?
-    private var error: (any Error)?
-
-    func put(_ batch: [ClientEvent]) {
-        condition.lock()
-        while queue.count >= 8 { condition.wait() }
-        queue.append(batch)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func finish(parser: GuardLogParser, error: (any Error)?) {
-        condition.lock()
-        (self.parser, self.error, done) = (parser, error, true)
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// The next batch; nil once the reader finished and every batch was taken.
-    func take() -> [ClientEvent]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty && !done { condition.wait() }
-        guard !queue.isEmpty else { return nil }
-        condition.broadcast()
-        return queue.removeFirst()
-    }
-
-    /// The reader's parser (its line counts and malformed samples) and its error, once finished.
-    var result: (GuardLogParser?, (any Error)?) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (parser, error)
     }
 }
 
@@ -248,15 +142,6 @@ struct OutputBuffer {
         guard !lines.isEmpty else { return }
         console.say(lines.joined(separator: "\n"))
         lines.removeAll(keepingCapacity: true)
-    }
-}
-
-extension JSONEncoder {
-    /// Keys in a fixed order, so output is stable.
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// `swiftdeploy policy test`: every `test_*` rule of every loaded module is evaluated, as `opa test`
 /// does; true passes, anything else (false, undefined, an error) fails.

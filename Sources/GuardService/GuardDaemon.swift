@@ -2,38 +2,12 @@ import Foundation
 import Guard
 import Logging
 import Manifest
-import Policy
-import Runtime
 import Telemetry
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// Chooses the firewall back end: the manifest's, when this process may use it; otherwise dry-run,
-/// saying why.
-public enum EnforcerChoice {
-    public static func make(_ kind: EnforcerKind, namespace: String? = nil, say: (String) -> Void) -> any Enforcer {
-        let commands = FirewallCommands(namespace: namespace)
-        let binary = ["nftables": "nft", "ipset": "ipset", "iptables": "iptables"][kind.rawValue]
-        if kind == .dryRun { say("guard: enforcer dry-run: bans are logged, the firewall is not touched"); return DryRunEnforcer(log: { print($0) }) }
-        guard getuid() == 0 else {
-            say("guard: enforcer dry-run: \(kind.rawValue) needs root (or CAP_NET_ADMIN); run as root for kernel bans")
-            return DryRunEnforcer(log: { print($0) })
-        }
-        if let binary, (try? ChildProcess.resolve(binary)) == nil {
-            say("guard: enforcer dry-run: \(binary) is not installed (scripts/setup.sh installs it)")
-            return DryRunEnforcer(log: { print($0) })
-        }
-        say("guard: enforcer \(kind.rawValue): bans go into the kernel firewall")
-        switch kind {
-        case .nftables: return NFTablesEnforcer(commands: commands)
-        case .ipset: return IPSetEnforcer(commands: commands)
-        case .iptables: return IPTablesEnforcer(commands: commands)
-        case .dryRun: return DryRunEnforcer()
-        }
-    }
-}
 
 /// `swiftdeploy guard run`: follows the access log, decides, bans in the firewall, alerts and keeps
 /// an audit log, until SIGTERM/SIGINT; SIGHUP reloads the manifest's guard settings. Bans stay in
@@ -315,60 +289,5 @@ extension GuardDecision {
             metadata["offence"] = .stringConvertible(offence)
         }
         return metadata
-    }
-}
-
-/// `swiftdeploy guard bans list|add|remove`: through the running daemon when there is one,
-/// otherwise straight on the store and the firewall.
-public struct GuardBansUseCase: Sendable {
-    public let settings: GuardSettings
-    public let stateDirectory: String
-    public let console: any Console
-
-    public init(settings: GuardSettings, stateDirectory: String, console: any Console = TerminalConsole()) {
-        self.settings = settings
-        self.stateDirectory = stateDirectory
-        self.console = console
-    }
-
-    func openStore() throws -> GuardStore { try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory)) }
-
-    public func list(json: Bool) throws {
-        let now = Int(Date().timeIntervalSince1970)
-        let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
-        if json {
-            let items = active.map { ban -> JSONValue in
-                .object(["ip": .string(ban.ip.description), "offence": .number(Double(ban.offence)),
-                         "remaining_s": .number(Double(ban.until.map { $0 - now } ?? -1)), "reason": .string(ban.reason)])
-            }
-            console.say(JSONValue.array(items).description)
-            return
-        }
-        if active.isEmpty { console.say("no active bans"); return }
-        let rows = [["ip", "offence", "remaining", "reason"]] + active.map { ban in
-            [ban.ip.description, String(ban.offence), ban.until.map { StatusUseCase.duration(Double($0 - now)) } ?? "permanent", ban.reason]
-        }
-        TextTable.lines(rows).forEach { console.say($0) }
-    }
-
-    public func change(add: Bool, ip text: String, seconds: Int?) throws {
-        guard let ip = IPAddress(text) else { throw LifecycleError("\(text) is not an IP address") }
-        let store = try openStore()
-        let request = GuardStore.Request(action: add ? .ban : .unban, ip: ip, seconds: seconds)
-        if let pid = try store.load().daemonPid, ChildProcess.isAlive(pid) {
-            try store.enqueue(request)
-            console.say("guard: \(add ? "ban" : "unban") of \(ip) handed to the running daemon (pid \(pid))")
-            return
-        }
-        // No daemon: the same engine decides (offence count, grouping), then the firewall and the store.
-        let enforcer = EnforcerChoice.make(settings.enforcer) { console.say($0) }
-        try enforcer.install()
-        let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDirectory, enforcer: enforcer, notifiers: [], console: console)
-        let now = Int(Date().timeIntervalSince1970)
-        guard daemon.apply(request, at: now) != nil else { console.say("guard: \(ip) is not banned"); return }
-        let decisions = daemon.engine.drain()
-        daemon.checkpoint(decisions)
-        daemon.handle(decisions)
-        if daemon.storeProblem != nil { throw LifecycleError("the change is in the firewall but not in the store; see the message above") }
     }
 }
