@@ -12,9 +12,8 @@ enum MetricsText {
         metric("guard_lines_total", "counter", "Access-log lines read.", [([], Double(guardState.lines))])
         metric("guard_bad_lines_total", "counter", "Malformed access-log lines counted and skipped.", [([], Double(guardState.badLines))])
         metric("guard_bans_active", "gauge", "Bans in force.", [([], Double(guardState.bans.count))])
-        let reasons = Set(GuardSnapshot.ruleNames).union(guardState.bansTotal.keys).sorted()
         metric("guard_bans_total", "counter", "Bans since the daemon started, by the rule that decided them.",
-               reasons.map { ([("reason", $0)], Double(guardState.bansTotal[$0] ?? 0)) })
+               GuardRule.allCases.map { ([("reason", $0.rawValue)], Double(guardState.bansTotal[$0] ?? 0)) })
         metric("guard_global_rps", "gauge", "Requests per second over the global window.", [([], guardState.globalRPS)])
         metric("guard_baseline_mean", "gauge", "Learned mean of requests per second.", [([], guardState.baseline?.mean ?? .nan)])
         metric("guard_baseline_stddev", "gauge", "Learned standard deviation of requests per second.", [([], guardState.baseline?.stddev ?? .nan)])

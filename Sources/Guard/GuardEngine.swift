@@ -3,9 +3,16 @@ import Foundation
 import Telemetry
 import Vocabulary
 
+/// The rule behind a ban: a behaviour rule, a learned rate rule, or a person.
+public enum GuardRule: String, Sendable, Codable, CodingKeyRepresentable, CaseIterable {
+    case flood, scanner, bruteForce = "brute_force", scraper, badAgent = "bad_agent"
+    case zScore = "z_score", multiplier, errorSurge = "error_surge"
+    case manual
+}
+
 /// One thing the guard decided, with everything needed to explain it afterwards.
 public struct GuardDecision: Sendable, Equatable {
-    public enum Action: String, Sendable {
+    public enum Action: String, Sendable, Codable {
         case ban
         case unban
         case globalAnomaly = "global_anomaly"
@@ -27,6 +34,8 @@ public struct GuardDecision: Sendable, Equatable {
     /// For bans: the offence number; for unbans: the length the next ban would have (nil = permanent).
     public var offence: Int = 0
     public var nextDuration: Int?? = .none
+    /// For bans: the rule that decided it.
+    public var rule: GuardRule?
     /// For detected bans: the log timestamp of the line that decided it (detection latency is
     /// measured from there).
     public var observedAt: Double?
@@ -146,11 +155,11 @@ public struct GuardEngine: Sendable {
             let tick = Int32(truncatingIfNeeded: second)
             agents |= 1 << (event.agent % 32)
             if rules.badAgents, event.agentKind == .bad {
-                return Verdict(condition: "bad_agent", rate: rate, expected: 0)
+                return Verdict(rule: .badAgent, condition: "bad_agent", rate: rate, expected: 0)
             }
             if weighs, rules.flood.isEnabled, flood.add(1, at: tick, rules.flood) {
                 let level = flood
-                return Verdict(condition: "flood requests=\(level.count) in \(level.episode(at: tick))s",
+                return Verdict(rule: .flood, condition: "flood requests=\(level.count) in \(level.episode(at: tick))s",
                                rate: rate, expected: rules.flood.rate)
             }
             if event.isNotFound, event.path != lastFailedPath, rules.scanner.isEnabled {
@@ -158,13 +167,13 @@ public struct GuardEngine: Sendable {
                 if event.isProbe { probes &+= 1 }
                 if scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
                     let level = scanner
-                    return Verdict(condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(level.episode(at: tick))s",
+                    return Verdict(rule: .scanner, condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(level.episode(at: tick))s",
                                    rate: rate, expected: rules.scanner.rate)
                 }
             }
             if event.isLoginFailure, rules.bruteForce.isEnabled, bruteForce.add(1, at: tick, rules.bruteForce) {
                 let level = bruteForce
-                return Verdict(condition: "brute_force login_failures=\(level.count) in \(level.episode(at: tick))s",
+                return Verdict(rule: .bruteForce, condition: "brute_force login_failures=\(level.count) in \(level.episode(at: tick))s",
                                rate: rate, expected: rules.bruteForce.rate)
             }
             if rules.scraper.isEnabled, event.agentKind != .crawler {
@@ -177,7 +186,7 @@ public struct GuardEngine: Sendable {
                     // Many agents behind one address are many people reading, not one scraper.
                     if agents.nonzeroBitCount <= 2, scraper.add(1, at: tick, rules.scraper) {
                         let level = scraper
-                        return Verdict(condition: "scraper pages=\(level.count) in \(level.episode(at: tick))s without assets",
+                        return Verdict(rule: .scraper, condition: "scraper pages=\(level.count) in \(level.episode(at: tick))s without assets",
                                        rate: rate, expected: rules.scraper.rate)
                     }
                 }
@@ -330,6 +339,7 @@ public struct GuardEngine: Sendable {
                 let ban = banBook.ban(ip, at: second, reason: verdict.condition)
                 var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
                                              rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
+                decision.rule = verdict.rule
                 decision.observedAt = event.timestamp
                 pending.append(decision)
                 return
@@ -355,6 +365,7 @@ public struct GuardEngine: Sendable {
     }
 
     struct Verdict {
+        var rule: GuardRule
         var condition: String
         var rate: Double
         var expected: Double
@@ -369,10 +380,10 @@ public struct GuardEngine: Sendable {
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
         if z >= config.zScore * tighten {
-            return Verdict(condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: surging ? .errorSurge : .zScore, condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
         }
         if rate >= config.multiplier * tighten * expected {
-            return Verdict(condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: surging ? .errorSurge : .multiplier, condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
         }
         return nil
     }
@@ -552,8 +563,9 @@ public struct GuardEngine: Sendable {
     /// A manual ban (from the CLI or the dashboard); `length` nil is permanent.
     public mutating func banManually(_ ip: IPAddress, at second: Int, length: Int?) -> GuardDecision {
         let ban = banBook.ban(ip, at: second, reason: "manual", length: .some(length))
-        let decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
+        var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
                                      rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence)
+        decision.rule = .manual
         pending.append(decision)
         return decision
     }

@@ -74,7 +74,7 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var top: [Client]
     public var bans: [Ban]
     /// Bans since the daemon started, by the rule that decided them: z_score, multiplier, error_surge, manual.
-    public var bansTotal: [String: Int]
+    public var bansTotal: [GuardRule: Int]
     /// The latest audit lines, oldest first.
     public var events: [String]
     /// From the deciding line's timestamp to the ban being in the firewall.
@@ -86,18 +86,5 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         (lastSecond, baseline, warm, zThreshold) = (nil, nil, false, 3)
         (top, bans, bansTotal, events) = ([], [], [:], [])
         detectionLatency = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
-    }
-
-    /// Every rule a ban can name (the metrics list each, also at zero).
-    public static let ruleNames = ["flood", "scanner", "brute_force", "scraper", "bad_agent", "z_score", "multiplier", "error_surge", "manual"]
-
-    /// The rule behind a ban's condition text (`z=4.21`, `rate=5.2x`, `… error_surge=40%`, `flood …`, `manual`).
-    public static func rule(of condition: String) -> String {
-        if condition.contains("error_surge") { return "error_surge" }
-        if condition.hasPrefix("z=") { return "z_score" }
-        if condition.hasPrefix("rate=") { return "multiplier" }
-        // Behaviour rules name themselves first: `flood requests=…`, `scanner failed_paths=…`, `bad_agent`.
-        let name = String(condition.prefix { $0 != " " && $0 != "=" })
-        return ruleNames.contains(name) ? name : "other"
     }
 }

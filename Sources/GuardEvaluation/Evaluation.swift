@@ -83,7 +83,7 @@ public struct Evaluation: Sendable {
                 case .ban:
                     guard let ip = decision.ip, let index = label[ip] else { continue }
                     banCounts[index] += 1
-                    if firstBan[ip] == nil { firstBan[ip] = (decision.at, GuardSnapshot.rule(of: decision.condition)) }
+                    if firstBan[ip] == nil { firstBan[ip] = (decision.at, decision.rule?.rawValue ?? "other") }
                 case .globalAnomaly:
                     alerts.append("+\(decision.at - scenario.start)s \(decision.condition)")
                 default: break

@@ -29,11 +29,8 @@ public struct GuardBansUseCase: Sendable {
         let now = Int(Date().timeIntervalSince1970)
         let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
         if json {
-            let items = active.map { ban -> JSONValue in
-                .object(["ip": .string(ban.ip.description), "offence": .number(Double(ban.offence)),
-                         "remaining_s": .number(Double(ban.until.map { $0 - now } ?? -1)), "reason": .string(ban.reason)])
-            }
-            console.say(JSONValue.array(items).description)
+            console.say(active.map { ListedBan(ip: $0.ip.description, offence: $0.offence, remainingSeconds: $0.until.map { $0 - now } ?? -1,
+                                               reason: $0.reason) }.jsonLine)
             return
         }
         if active.isEmpty { console.say("no active bans"); return }
@@ -62,5 +59,17 @@ public struct GuardBansUseCase: Sendable {
         daemon.checkpoint(decisions)
         daemon.handle(decisions)
         if daemon.storeProblem != nil { throw GuardCommandError.notSaved }
+    }
+}
+
+/// One active ban in `guard bans list --json`; `remaining_s` -1 is permanent.
+public struct ListedBan: Codable, Sendable, Equatable {
+    public var ip: String
+    public var offence: Int
+    public var remainingSeconds: Int
+    public var reason: String
+
+    enum CodingKeys: String, CodingKey {
+        case ip, offence, remainingSeconds = "remaining_s", reason
     }
 }

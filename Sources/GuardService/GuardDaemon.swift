@@ -89,7 +89,7 @@ public final class GuardDaemon: @unchecked Sendable {
         publishLock.withLock {
             for (decision, line) in zip(decisions, lines) where decision.action != .baselineRecalc {
                 current.events.append(line)
-                if decision.action == .ban { current.bansTotal[GuardSnapshot.rule(of: decision.condition), default: 0] += 1 }
+                if decision.action == .ban, let rule = decision.rule { current.bansTotal[rule, default: 0] += 1 }
                 if let observed = decision.observedAt { current.detectionLatency.observe(max(0, enforcedAt - observed)) }
             }
             if current.events.count > 30 { current.events.removeFirst(current.events.count - 30) }

@@ -51,7 +51,7 @@ public struct GuardReplayUseCase: Sendable {
                     output.say(row.line + (decision.ip == target ? "  → \(decision.action.rawValue.uppercased()) \(decision.condition)" : ""))
                 }
             } else if json {
-                if let line = decision.replayJSON { output.say(line) }
+                if decision.isReplayed { output.say(decision.record.jsonLine) }
             } else {
                 output.say(decision.auditLine)
             }

@@ -64,14 +64,15 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
         }
     }
 
+    /// Slack's incoming-webhook message.
+    struct SlackMessage: Encodable { var text: String }
+    /// The generic webhook's body: the batch's decisions as data.
+    struct Events: Encodable { var events: [DecisionRecord] }
+
     func body(for batch: [GuardDecision]) -> String {
         switch style {
-        case .slack:
-            let text = batch.map(Self.sentence).joined(separator: "\n")
-            return JSONValue.object(["text": .string(text)]).description
-        case .json:
-            let events = batch.map { $0.replayJSON ?? JSONValue.object(["action": .string($0.action.rawValue), "condition": .string($0.condition)]).description }
-            return "{\"events\":[\(events.joined(separator: ","))]}"
+        case .slack: SlackMessage(text: batch.map(Self.sentence).joined(separator: "\n")).jsonLine
+        case .json: Events(events: batch.map(\.record)).jsonLine
         }
     }
 

@@ -25,7 +25,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
         snapshot.baseline = Baseline.Summary(mean: 10, stddev: 2, errorRate: 0.01, points: 1800, source: "rolling")
         snapshot.bans = [GuardSnapshot.Ban(BanBook.Ban(ip: IPAddress("203.0.113.9")!, since: 1_800_000_050, until: 1_800_000_650,
                                                         offence: 1, reason: "z=7.10"))]
-        snapshot.bansTotal = ["z_score": 3, "manual": 1]
+        snapshot.bansTotal = [.zScore: 3, .manual: 1]
         snapshot.detectionLatency.observe(0.012)
         snapshot.detectionLatency.observe(0.3)
         deployView = DeployView(tracks: [.init(track: "canary", version: "1.1.0\"x", healthy: true, weight: 10, rps: 2.5, errorRate: 0.2, p99MS: 480)],

@@ -16,15 +16,20 @@ import Vocabulary
     }
 
     @Test func replayJSONIsTheDesignedObject() throws {
-        let ban = GuardDecision(at: 1_767_268_807, action: .ban, ip: IPAddress("203.0.113.9"), duration: 600, condition: "z=4.21", rate: 12.5, baseline: 2.1)
-        #expect(ban.replayJSON == #"{"at":"2026-01-01T12:00:07Z","action":"ban","ip":"203.0.113.9","duration_s":600,"condition":"z=4.21","rate":12.5,"baseline":2.1}"#)
+        var ban = GuardDecision(at: 1_767_268_807, action: .ban, ip: IPAddress("203.0.113.9"), duration: 600, condition: "z=4.21",
+                                rate: 12.5004, baseline: 2.1)
+        ban.rule = .zScore
+        #expect(ban.record.jsonLine
+            == #"{"action":"ban","at":"2026-01-01T12:00:07Z","baseline":2.1,"condition":"z=4.21","duration_s":600,"ip":"203.0.113.9","rate":12.5,"rule":"z_score"}"#)
         var permanent = ban
         permanent.duration = nil
-        #expect(permanent.replayJSON?.contains(#""duration_s":-1"#) == true)
+        #expect(permanent.record.jsonLine.contains(#""duration_s":-1"#))
+        let global = GuardDecision(at: 1_767_268_807, action: .globalAnomaly, ip: nil, duration: nil, condition: "z=5.00", rate: 90, baseline: 10)
+        #expect(global.record.jsonLine.contains(#""duration_s":null"#) && global.record.jsonLine.contains(#""ip":null"#))
         let recalc = GuardDecision(at: 0, action: .baselineRecalc, ip: nil, duration: 60, condition: "", rate: 0, baseline: 0)
-        #expect(recalc.replayJSON == nil)
-        for line in [ban.replayJSON!, permanent.replayJSON!] {
-            #expect(try JSONSerialization.jsonObject(with: Data(line.utf8)) is [String: Any])
+        #expect(!recalc.isReplayed && ban.isReplayed && global.isReplayed)
+        for decision in [ban, permanent, global] {
+            #expect(try JSONDecoder().decode(DecisionRecord.self, from: Data(decision.record.jsonLine.utf8)) == decision.record)
         }
     }
 
