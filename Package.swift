@@ -37,6 +37,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("DefaultPolicies/infrastructure.rego"), .embedInCode("DefaultPolicies/infrastructure_test.rego"),
+                .embedInCode("DefaultPolicies/canary_safety.rego"), .embedInCode("DefaultPolicies/canary_safety_test.rego"),
             ]
         ),
         .target(
@@ -64,6 +68,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/app.js"), .embedInCode("Assets/app.css"),
+                .embedInCode("Assets/login.html"),
             ]
         ),
         .target(

@@ -1,57 +1,42 @@
-/// The demo's own request counters and latency histogram, rendered in Prometheus text format.
+import CoreMetrics
+import Prometheus
+
+/// The demo's own metrics: requests and their latency are recorded through swift-metrics, backed by
+/// a swift-prometheus registry of this instance's own (no process-wide bootstrap, so tests can run
+/// many instances), and exposed in Prometheus text format by that registry.
 struct DemoMetrics: Sendable {
-    /// Upper bounds in seconds; wide enough to place a p99 anywhere up to 10 s.
-    static let buckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// Latency bucket bounds; wide enough to place a p99 anywhere up to 10 s.
+    static let buckets: [Duration] = [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                                      .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)]
 
-    struct RequestKey: Hashable, Comparable {
-        let method: String
-        let path: String
-        let status: Int
-        static func < (a: Self, b: Self) -> Bool { (a.path, a.method, a.status) < (b.path, b.method, b.status) }
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let latency: CoreMetrics.Timer
+    private let uptime: CoreMetrics.Gauge
+    private let mode: CoreMetrics.Gauge
+    private let chaos: CoreMetrics.Gauge
+
+    init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = ["http_request_duration_seconds": Self.buckets]
+        self.factory = factory
+        latency = CoreMetrics.Timer(label: "http_request_duration_seconds", factory: factory)
+        uptime = CoreMetrics.Gauge(label: "app_uptime_seconds", factory: factory)
+        mode = CoreMetrics.Gauge(label: "app_mode", factory: factory)
+        chaos = CoreMetrics.Gauge(label: "chaos_active", factory: factory)
     }
 
-    private(set) var requests: [RequestKey: Int] = [:]
-    private(set) var bucketCounts = [Int](repeating: 0, count: buckets.count)
-    private(set) var durationCount = 0
-    private(set) var durationSum = 0.0
-
-    mutating func record(method: String, path: String, status: Int, seconds: Double) {
-        requests[RequestKey(method: method, path: path, status: status), default: 0] += 1
-        for (index, bound) in Self.buckets.enumerated() where seconds <= bound {
-            bucketCounts[index] += 1
-        }
-        durationCount += 1
-        durationSum += seconds
+    func record(method: String, path: String, status: Int, seconds: Double) {
+        CoreMetrics.Counter(label: "http_requests_total", dimensions: [("method", method), ("path", path), ("status_code", String(status))],
+                factory: factory).increment()
+        latency.recordNanoseconds(Int64((seconds * 1e9).rounded()))
     }
 
-    func render(uptime: Double, mode: TrackMode, chaos: Chaos) -> String {
-        var out = ""
-        out += "# HELP http_requests_total Application requests served, by method, path and status code.\n"
-        out += "# TYPE http_requests_total counter\n"
-        for key in requests.keys.sorted() {
-            out += "http_requests_total{method=\"\(key.method)\",path=\"\(key.path)\",status_code=\"\(key.status)\"} \(requests[key]!)\n"
-        }
-        out += "# HELP http_request_duration_seconds Application request latency.\n"
-        out += "# TYPE http_request_duration_seconds histogram\n"
-        for (index, bound) in Self.buckets.enumerated() {
-            out += "http_request_duration_seconds_bucket{le=\"\(format(bound))\"} \(bucketCounts[index])\n"
-        }
-        out += "http_request_duration_seconds_bucket{le=\"+Inf\"} \(durationCount)\n"
-        out += "http_request_duration_seconds_sum \(durationSum)\n"
-        out += "http_request_duration_seconds_count \(durationCount)\n"
-        out += "# HELP app_uptime_seconds Seconds since the service started.\n"
-        out += "# TYPE app_uptime_seconds gauge\n"
-        out += "app_uptime_seconds \(uptime)\n"
-        out += "# HELP app_mode Traffic track: 0 stable, 1 canary.\n"
-        out += "# TYPE app_mode gauge\n"
-        out += "app_mode \(mode.gaugeValue)\n"
-        out += "# HELP chaos_active Injected fault: 0 none, 1 slow, 2 error.\n"
-        out += "# TYPE chaos_active gauge\n"
-        out += "chaos_active \(chaos.gaugeValue)\n"
-        return out
-    }
-
-    private func format(_ bound: Double) -> String {
-        bound == bound.rounded() ? String(Int(bound)) : String(bound)
+    /// The exposition, with the gauges set to now: uptime, track (0 stable, 1 canary), chaos (0 none, 1 slow, 2 error).
+    func render(uptime seconds: Double, mode track: TrackMode, chaos fault: Chaos) -> String {
+        uptime.record(seconds)
+        mode.record(track.gaugeValue)
+        chaos.record(fault.gaugeValue)
+        return registry.emitToString()
     }
 }

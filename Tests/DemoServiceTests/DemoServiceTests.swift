@@ -78,7 +78,7 @@ private func chaos(_ client: some TestClientProtocol, _ body: String) async thro
             #expect(text.samples.filter { $0.name == "http_requests_total" }.count == 1)
             #expect(text.value("http_request_duration_seconds_count") == 3)
             #expect(text.value("http_request_duration_seconds_bucket", ["le": "+Inf"]) == 3)
-            #expect(text.value("http_request_duration_seconds_bucket", ["le": "10"]) == 3)
+            #expect(text.value("http_request_duration_seconds_bucket", ["le": "10.0"]) == 3)
             #expect(text.value("app_mode") == 1)
             #expect(text.value("chaos_active") == 0)
             let uptime = try #require(text.value("app_uptime_seconds"))

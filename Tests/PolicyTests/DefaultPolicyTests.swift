@@ -106,14 +106,6 @@ func with(_ base: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
         #expect(results.map(\.passed) == [true, false])
         #expect(results[1].detail == "undefined")
     }
-
-    @Test func projectPoliciesAreTheShippedOnes() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        for file in DefaultPolicies.files {
-            let onDisk = try String(contentsOf: root.appendingPathComponent("policies/\(file.name)"), encoding: .utf8)
-            #expect(onDisk == file.text, "policies/\(file.name)")
-        }
-    }
 }
 
 @Suite struct UserPolicies {
