@@ -22,13 +22,12 @@ public struct DiffUseCase: Sendable {
         var comparisons: [(path: String, expected: String)] = try GeneratedFiles.render(manifest, manifestHash: project.manifestHash).map {
             ((directory as NSString).appendingPathComponent($0.name), $0.content)
         }
-        if manifest.runtime == .local {
-            let runtime = project.localRuntime
-            let state = try runtime.state()
-            if runtime.nginx.runningPid() != nil, let routing = state.routing {
-                let live = NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: project.manifestHash)
-                comparisons.append((runtime.nginx.configFile, live))
-            }
+        // The running nginx's file against what it should hold for the routing in force (a canary's
+        // weight included); for compose that file is the generated one, so its entry is replaced.
+        let runtime = project.runtime
+        if let running = runtime.runningNginx(), let routing = try runtime.state().routing {
+            comparisons.removeAll { $0.path == running.configFile }
+            comparisons.append((running.configFile, runtime.nginxConfig(for: routing)))
         }
         var drifted = false
         for (path, expected) in comparisons {

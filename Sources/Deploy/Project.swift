@@ -18,9 +18,7 @@ public struct Project: Sendable {
     public var runtime: any Runtime {
         switch manifest.runtime {
         case .local: LocalRuntime(manifest: manifest, manifestHash: manifestHash)
-        case .compose: ComposeRuntime(manifest: manifest)
+        case .compose: ComposeRuntime(manifest: manifest, manifestHash: manifestHash)
         }
     }
-
-    public var localRuntime: LocalRuntime { LocalRuntime(manifest: manifest, manifestHash: manifestHash) }
 }

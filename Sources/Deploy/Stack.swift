@@ -39,7 +39,7 @@ public struct Stack: Sendable {
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
         let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))
-        console.say("  stable  \(manifest.service.name) \(instance.version) healthy on 127.0.0.1:\(instance.port) (pid \(instance.pid))")
+        console.say("  stable  \(manifest.service.name) \(instance.version) healthy on 127.0.0.1:\(instance.port) (\(instance.instance))")
         do {
             try await runtime.route(Routing(stablePort: instance.port, canary: before.routing?.canary))
         } catch {
@@ -49,12 +49,12 @@ public struct Stack: Sendable {
         try runtime.update { $0.tracks[.stable] = instance }
         if let old = before.tracks[.stable] {
             await runtime.retire(old)
-            console.say("  replaced \(old.version) (pid \(old.pid), port \(old.port)) after nginx drained it")
+            console.say("  replaced \(old.version) (\(old.instance), port \(old.port)) after nginx drained it")
         }
         try await HealthWait.until200("\(runtime.publicURL)\(manifest.service.healthcheck.path)", timeout: manifest.service.healthcheck.timeout)
         let elapsed = ContinuousClock.now - started
         try history.record("deploy", [
-            "version": .string(instance.version), "port": .number(Double(instance.port)), "pid": .number(Double(instance.pid)),
+            "version": .string(instance.version), "port": .number(Double(instance.port)), "instance": .string(instance.instance.description),
             "replaced": before.tracks[.stable].map { .string($0.version) } ?? .null, "forced": .bool(force),
             "seconds": .number((elapsed.seconds * 1000).rounded() / 1000),
         ])
@@ -69,7 +69,7 @@ public struct Stack: Sendable {
             throw LifecycleError("no stable track runs for \(manifest.name); run `swiftdeploy deploy` first")
         }
         if let running = state.tracks[.canary] {
-            throw LifecycleError("a canary (\(running.version), pid \(running.pid)) already runs; `swiftdeploy promote` or `swiftdeploy rollback` first")
+            throw LifecycleError("a canary (\(running.version), \(running.instance)) already runs; `swiftdeploy promote` or `swiftdeploy rollback` first")
         }
         guard var spec = TrackSpec.canary(manifest) ?? command.map({ TrackSpec(command: $0, image: image, ports: TrackSpec.slots(manifest.service.port + 1), version: "canary", env: manifest.service.env) }) else {
             throw LifecycleError("\(manifest.file): services.\(manifest.service.name).canary is not configured; add one, or pass --command")
@@ -89,8 +89,8 @@ public struct Stack: Sendable {
         }
         try runtime.update { $0.tracks[.canary] = instance }
         try history.record("canary_start", ["version": .string(instance.version), "weight": .number(Double(share)),
-                                            "port": .number(Double(instance.port)), "pid": .number(Double(instance.pid))])
-        console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (pid \(instance.pid)), \(share)% of \(runtime.publicURL)")
+                                            "port": .number(Double(instance.port)), "instance": .string(instance.instance.description)])
+        console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (\(instance.instance)), \(share)% of \(runtime.publicURL)")
     }
 
     /// The canary_safety input from the canary's live traffic (the access log and its /metrics).
@@ -143,7 +143,7 @@ public struct Stack: Sendable {
         await runtime.retire(stable)
         try history.record("promote", ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
                                        "steps": .array(steps.map { .number(Double($0)) })])
-        console.say("promote: \(promoted.version) is stable (pid \(promoted.pid), port \(promoted.port)); \(stable.version) retired")
+        console.say("promote: \(promoted.version) is stable (\(promoted.instance), port \(promoted.port)); \(stable.version) retired")
         if promoted.version != manifest.service.version {
             console.say("  note: set services.\(manifest.service.name).version to \(promoted.version) in \(manifest.file) so the next deploy keeps it")
         }

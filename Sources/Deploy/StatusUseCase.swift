@@ -9,90 +9,77 @@ import Vocabulary
 import Glibc
 #endif
 
-/// `swiftdeploy status`: per track version, pid, health, weight, req/s, error rate, p99, chaos and
+/// `swiftdeploy status`: per track version, instance, health, weight, req/s, error rate, p99, chaos and
 /// uptime, and PASS/BLOCK per policy with the reason. Each refresh is recorded as `status_scrape`.
 public struct StatusUseCase: Sendable {
     public let stack: Stack
 
     public init(stack: Stack) { self.stack = stack }
 
-    /// One look at the stack, as JSON (what `--json` prints and history records).
-    public func snapshot() async throws -> JSONValue {
+    /// One look at the stack (what `--json` prints, history records and the dashboard shows).
+    public func snapshot() async throws -> StatusSnapshot {
         let manifest = stack.manifest
         let state = try stack.runtime.state()
-        let stats = CanaryAnalysis(manifest: manifest).logStats()
+        let analysis = CanaryAnalysis(manifest: manifest)
+        let stats = analysis.logStats()
         let canaryWeight = state.routing?.canary?.weight
-        var tracks: [JSONValue] = []
+        var tracks: [StatusSnapshot.TrackStatus] = []
         var canaryInput: JSONValue?
         for track in Track.allCases {
             guard let record = state.tracks[track] else { continue }
             let health = try? await LoopbackHTTP.get("http://127.0.0.1:\(record.port)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
             let app = await CanaryAnalysis.scrape(port: record.port)
-            let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: CanaryAnalysis(manifest: manifest).window)
+            let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: analysis.window)
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)
             if track == .canary { canaryInput = CanaryAnalysis.input(trackStats, app: app.p99MS) }
-            tracks.append([
-                "track": .string(track.rawValue), "version": .string(record.version), "pid": .number(Double(record.pid)),
-                "port": .number(Double(record.port)), "healthy": .bool(health?.status == 200), "weight": .number(Double(weight)),
-                "requests": .number(Double(trackStats.requests)), "rps": .number((trackStats.requestsPerSecond * 100).rounded() / 100),
-                "error_rate": .measured(trackStats.errorRate), "p99_ms": trackStats.p99LatencyMS.map(JSONValue.measured) ?? .null,
-                "app_p99_ms": app.p99MS.map(JSONValue.measured) ?? .null, "chaos": app.chaos.map(JSONValue.string) ?? .null,
-                "uptime_s": .number(Date().timeIntervalSince(record.startedAt).rounded()),
-            ])
+            tracks.append(StatusSnapshot.TrackStatus(
+                track: track, version: record.version, instance: record.instance.description, port: record.port,
+                healthy: health?.status == 200, weight: weight, requests: trackStats.requests,
+                rps: (trackStats.requestsPerSecond * 100).rounded() / 100, errorRate: finite(trackStats.errorRate),
+                p99MS: trackStats.p99LatencyMS.flatMap(finite), appP99MS: app.p99MS.flatMap(finite), chaos: app.chaos,
+                uptimeSeconds: Date().timeIntervalSince(record.startedAt).rounded()))
         }
-        var policies: [JSONValue] = []
+        var policies: [StatusSnapshot.PolicyStatus] = []
         let host = stack.hostInput()
         policies.append(verdict(await stack.engine.decide(.infrastructure, input: host), input: host))
         if let canaryInput {
             policies.append(verdict(await stack.engine.decide(.canarySafety, input: canaryInput), input: canaryInput))
         }
-        return [
-            "name": .string(manifest.name), "url": .string(stack.runtime.publicURL), "runtime": .string(manifest.runtime.rawValue),
-            "nginx_pid": state.nginxPid.map { .number(Double($0)) } ?? .null, "window_s": .number(CanaryAnalysis(manifest: manifest).window),
-            "tracks": .array(tracks), "policies": .array(policies),
-        ]
+        return StatusSnapshot(name: manifest.name, url: stack.runtime.publicURL, runtime: manifest.runtime.rawValue,
+                              nginx: state.nginx?.description, windowSeconds: analysis.window, tracks: tracks, policies: policies)
     }
 
-    private func verdict(_ decision: Decision, input: JSONValue) -> JSONValue {
-        [
-            "policy": .string(decision.policy.rawValue), "allow": .bool(decision.allow), "input": input,
-            "reasons": .array(decision.violations.map { .string($0.message) }),
-        ]
+    /// JSON has no NaN: an unmeasurable figure is absent.
+    private func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+
+    private func verdict(_ decision: Decision, input: JSONValue) -> StatusSnapshot.PolicyStatus {
+        StatusSnapshot.PolicyStatus(policy: decision.policy.rawValue, allow: decision.allow, input: input,
+                                    reasons: decision.violations.map(\.message))
     }
 
     /// The snapshot as a person reads it.
-    public static func lines(_ snapshot: JSONValue) -> [String] {
-        var lines = ["\(snapshot["name"]?.string ?? "")  \(snapshot["url"]?.string ?? "")  (runtime \(snapshot["runtime"]?.string ?? ""), window \(Int(snapshot["window_s"]?.number ?? 0))s)"]
-        let tracks = snapshot["tracks"]?.array ?? []
-        if tracks.isEmpty {
+    public static func lines(_ snapshot: StatusSnapshot) -> [String] {
+        var lines = ["\(snapshot.name)  \(snapshot.url)  (runtime \(snapshot.runtime), window \(Int(snapshot.windowSeconds))s)"]
+        if snapshot.tracks.isEmpty {
             lines.append("nothing runs: `swiftdeploy deploy` starts the stable track")
         } else {
-            let header = ["track", "version", "pid", "port", "health", "weight", "req/s", "errors", "p99", "chaos", "uptime"]
-            var rows = [header]
-            for track in tracks {
-                func number(_ key: String) -> Double? { track[key]?.number }
-                rows.append([
-                    track["track"]?.string ?? "", track["version"]?.string ?? "", number("pid").map { String(Int($0)) } ?? "",
-                    number("port").map { String(Int($0)) } ?? "", track["healthy"]?.bool == true ? "ok" : "DOWN",
-                    "\(Int(number("weight") ?? 0))%", String(format: "%.1f", number("rps") ?? 0),
-                    String(format: "%.1f%%", (number("error_rate") ?? 0) * 100), number("p99_ms").map { String(format: "%.0fms", $0) } ?? "-",
-                    track["chaos"]?.string ?? "-", Duration.seconds(number("uptime_s") ?? 0).readable,
-                ])
-            }
-            lines += TextTable.lines(rows)
+            let header = ["track", "instance", "version", "port", "health", "weight", "req/s", "errors", "p99", "chaos", "uptime"]
+            lines += TextTable.lines([header] + snapshot.tracks.map { track in
+                [track.track.rawValue, track.instance, track.version, String(track.port), track.healthy ? "ok" : "DOWN", "\(track.weight)%",
+                 String(format: "%.1f", track.rps), String(format: "%.1f%%", (track.errorRate ?? 0) * 100),
+                 track.p99MS.map { String(format: "%.0fms", $0) } ?? "-", track.chaos ?? "-", Duration.seconds(track.uptimeSeconds).readable]
+            })
         }
-        for policy in snapshot["policies"]?.array ?? [] {
-            let name = policy["policy"]?.string ?? ""
-            if name == "canary_safety", let input = policy["input"] {
-                let rate = (input["error_rate"]?.number ?? 0) * 100
-                lines.append(String(format: "metrics: error_rate=%.1f%% p99_latency=%.0fms requests=%d", rate,
+        for policy in snapshot.policies {
+            if policy.policy == "canary_safety" {
+                let input = policy.input
+                lines.append(String(format: "metrics: error_rate=%.1f%% p99_latency=%.0fms requests=%d", (input["error_rate"]?.number ?? 0) * 100,
                                     input["p99_latency_ms"]?.number ?? 0, Int(input["requests"]?.number ?? 0)))
             }
-            if policy["allow"]?.bool == true {
-                lines.append("PASS \(name)")
+            if policy.allow {
+                lines.append("PASS \(policy.policy)")
             } else {
-                let reasons = policy["reasons"]?.array?.compactMap(\.string) ?? []
-                lines += (reasons.isEmpty ? ["no answer"] : reasons).map { "BLOCK \(name): \($0)" }
+                lines += (policy.reasons.isEmpty ? ["no answer"] : policy.reasons).map { "BLOCK \(policy.policy): \($0)" }
             }
         }
         return lines
@@ -103,11 +90,59 @@ public struct StatusUseCase: Sendable {
         let live = !once && isatty(STDOUT_FILENO) == 1
         repeat {
             let snapshot = try await snapshot()
-            try stack.history.record("status_scrape", ["snapshot": snapshot])
+            try stack.history.record("status_scrape", ["snapshot": JSONValue(snapshot)])
             if live { stack.console.say("\u{1B}[H\u{1B}[2J", terminator: "") }
-            stack.console.say(json ? snapshot.description : Self.lines(snapshot).joined(separator: "\n"))
+            stack.console.say(json ? snapshot.jsonLine : Self.lines(snapshot).joined(separator: "\n"))
             if once { break }
             try await Task.sleep(for: interval)
         } while !Task.isCancelled
+    }
+}
+
+/// One look at the stack: its tracks with their live figures, and each policy's verdict.
+public struct StatusSnapshot: Codable, Sendable, Equatable {
+    public struct TrackStatus: Codable, Sendable, Equatable {
+        public var track: Track
+        public var version: String
+        /// The runtime's instance: `pid 4242`, `container 3f2a…`.
+        public var instance: String
+        public var port: Int
+        public var healthy: Bool
+        /// Percent of traffic routed to it.
+        public var weight: Int
+        public var requests: Int
+        public var rps: Double
+        public var errorRate: Double?
+        public var p99MS: Double?
+        /// The p99 the application reports of itself (its /metrics), beside the edge's.
+        public var appP99MS: Double?
+        public var chaos: String?
+        public var uptimeSeconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case track, version, instance, port, healthy, weight, requests, rps, errorRate = "error_rate", p99MS = "p99_ms"
+            case appP99MS = "app_p99_ms", chaos, uptimeSeconds = "uptime_s"
+        }
+    }
+
+    public struct PolicyStatus: Codable, Sendable, Equatable {
+        public var policy: String
+        public var allow: Bool
+        /// The measurements the policy judged.
+        public var input: JSONValue
+        public var reasons: [String]
+    }
+
+    public var name: String
+    public var url: String
+    public var runtime: String
+    /// The stack's nginx instance, while it runs.
+    public var nginx: String?
+    public var windowSeconds: Double
+    public var tracks: [TrackStatus]
+    public var policies: [PolicyStatus]
+
+    enum CodingKeys: String, CodingKey {
+        case name, url, runtime, nginx, windowSeconds = "window_s", tracks, policies
     }
 }

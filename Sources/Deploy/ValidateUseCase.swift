@@ -73,7 +73,7 @@ public struct ValidateUseCase: Sendable {
         case .compose:
             let images = [manifest.service.image, manifest.service.canary?.image].compactMap { $0 }
             do {
-                try ComposeRuntime(manifest: manifest).requireEngine()
+                try ComposeRuntime(manifest: manifest, manifestHash: project.manifestHash).requireEngine()
                 for image in Set(images).sorted() {
                     let inspected = try? ChildProcess.run(["docker", "image", "inspect", image])
                     record(inspected?.status == 0 ? .pass : .fail, "image \(image) exists locally",
@@ -83,10 +83,8 @@ public struct ValidateUseCase: Sendable {
                 for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
             }
         }
-        let runtime = project.localRuntime
-        let ownNginx = manifest.runtime == .local ? runtime.nginx.runningPid() : nil
-        if let pid = ownNginx {
-            record(.pass, "nginx port \(manifest.nginx.port) is free", "held by this stack's own nginx (pid \(pid))")
+        if let own = project.runtime.runningNginx() {
+            record(.pass, "nginx port \(manifest.nginx.port) is free", "held by this stack's own nginx (\(own.instance))")
         } else if PortProbe.isFree(manifest.nginx.port, host: manifest.nginx.listen) {
             record(.pass, "nginx port \(manifest.nginx.port) is free")
         } else {

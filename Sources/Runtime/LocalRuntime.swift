@@ -20,7 +20,6 @@ public struct LocalRuntime: Runtime {
         self.manifestHash = manifestHash
     }
 
-    public var stateDirectory: String { manifest.stateDirectory }
     public var logDirectory: String { "\(stateDirectory)/logs" }
     public var nginx: NginxServer {
         NginxServer(binary: manifest.nginx.binary, prefix: "\(stateDirectory)/nginx", configFile: "\(stateDirectory)/nginx/nginx.conf")
@@ -31,17 +30,23 @@ public struct LocalRuntime: Runtime {
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(manifest.nginx.port)"
     }
 
-    public func state() throws(ProcessError) -> StackState {
-        var state = try StackState.load(from: stateDirectory)
-        _ = state.forgetStale()
-        if nginx.runningPid() == nil { state.nginxPid = nil }
-        return state
+    public func isRunning(_ instance: Instance) -> Bool { Self.isRunning(instance) }
+
+    /// A process of ours runs: alive, and still the program it was started as (pids are reused).
+    public static func isRunning(_ instance: Instance) -> Bool {
+        guard case .process(let pid, let command) = instance, ChildProcess.isAlive(pid) else { return false }
+        let running = ChildProcess.commandLine(pid)
+        guard let program = command.first.map({ ($0 as NSString).lastPathComponent }), let first = running.first else { return true }
+        return first.contains(program)
     }
 
-    public func update(_ change: (inout StackState) -> Void) throws(ProcessError) {
-        var state = try state()
-        change(&state)
-        try state.save(to: stateDirectory)
+    public func nginxConfig(for routing: Routing) -> String {
+        NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: manifestHash)
+    }
+
+    public func runningNginx() -> (instance: Instance, configFile: String)? {
+        let server = nginx
+        return server.runningPid().map { (.process(pid: $0, command: ["nginx"]), server.configFile) }
     }
 
     public func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord {
@@ -68,14 +73,14 @@ public struct LocalRuntime: Runtime {
             let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(10).joined(separator: "\n")
             throw ProcessError("the \(track) track (\(spec.version)) did not become healthy: \(error)\nlast lines of \(log):\n\(tail)")
         }
-        return StackState.TrackRecord(pid: pid, port: port, version: spec.version, command: command, startedAt: Date(), log: log, spec: spec)
+        return StackState.TrackRecord(instance: .process(pid: pid, command: command), port: port, version: spec.version, startedAt: Date(),
+                                      log: log, spec: spec)
     }
 
     public func route(_ routing: Routing) async throws {
         let server = nginx
         try server.prepare()
-        let config = NginxConfig.render(manifest, target: .local, routing: routing, manifestHash: manifestHash)
-        try FileWriter.write(config, to: server.configFile)
+        try FileWriter.write(nginxConfig(for: routing), to: server.configFile)
         if server.runningPid() != nil {
             try await server.reload()
         } else {
@@ -86,13 +91,14 @@ public struct LocalRuntime: Runtime {
             _ = try await server.start(logFile: "\(logDirectory)/nginx.log")
         }
         try update { state in
-            state.nginxPid = server.runningPid()
+            state.nginx = runningNginx()?.instance
             state.routing = routing
         }
     }
 
     public func retire(_ record: StackState.TrackRecord) async {
-        await ChildProcess.stop(record.pid)
+        guard case .process(let pid, _) = record.instance else { return }
+        await ChildProcess.stop(pid)
     }
 
     public func teardown() async throws {

@@ -1,5 +1,6 @@
 import Manifest
 import Render
+import Spawn
 import Telemetry
 import Vocabulary
 
@@ -38,23 +39,47 @@ public struct TrackSpec: Sendable, Equatable, Codable {
 }
 
 /// Brings a manifest's instances and its nginx up and down. Use cases compose these steps into
-/// zero-downtime moves: launch the new instance, route to it, then retire the old one.
-/// `LocalRuntime` runs child processes and a real nginx; `ComposeRuntime` drives `docker compose`.
+/// zero-downtime moves: launch the new instance, route to it, then retire the old one. Both
+/// runtimes keep the same `stack.json` under the state directory; what differs is how an instance
+/// runs: `LocalRuntime` runs child processes and a real nginx, `ComposeRuntime` containers through
+/// `docker compose`.
 public protocol Runtime: Sendable {
-    /// What is running now, stale records dropped.
-    func state() throws -> StackState
+    var manifest: Manifest { get }
+    /// The URL clients use.
+    var publicURL: String { get }
+    /// Whether an instance this runtime started still runs.
+    func isRunning(_ instance: Instance) -> Bool
     /// Starts an instance serving `track` on the first free port of `spec`, and returns once it
     /// answers its health check. It is neither routed to nor recorded yet.
     func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord
-    /// Points nginx at `routing` (starting it if needed) and returns once every old worker has
-    /// finished its requests.
+    /// Points nginx at `routing` (starting it if needed), records the routing, and returns once
+    /// every old worker has finished its requests.
     func route(_ routing: Routing) async throws
     /// Stops an instance nginx no longer sends traffic to.
     func retire(_ record: StackState.TrackRecord) async
-    /// Changes the persisted state.
-    func update(_ change: (inout StackState) -> Void) throws
     /// Stops nginx and every instance, and removes the runtime state.
     func teardown() async throws
-    /// The URL clients use.
-    var publicURL: String { get }
+    /// The nginx configuration this runtime serves `routing` with.
+    func nginxConfig(for routing: Routing) -> String
+    /// The stack's running nginx and the file it reads its configuration from; nil when it does not run.
+    func runningNginx() -> (instance: Instance, configFile: String)?
+}
+
+extension Runtime {
+    public var stateDirectory: String { manifest.stateDirectory }
+
+    /// What is running now, records of instances that stopped dropped.
+    public func state() throws(ProcessError) -> StackState {
+        var state = try StackState.load(from: stateDirectory)
+        _ = state.forgetStale(isRunning)
+        if runningNginx() == nil { state.nginx = nil }
+        return state
+    }
+
+    /// Changes the persisted state.
+    public func update(_ change: (inout StackState) -> Void) throws(ProcessError) {
+        var state = try state()
+        change(&state)
+        try state.save(to: stateDirectory)
+    }
 }

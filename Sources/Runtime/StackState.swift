@@ -9,28 +9,23 @@ import Vocabulary
 public struct StackState: Codable, Sendable, Equatable {
     /// One running instance of a track.
     public struct TrackRecord: Codable, Sendable, Equatable {
-        public var pid: Int32
+        public var instance: Instance
         public var port: Int
         public var version: String
-        public var command: [String]
         public var startedAt: Date
+        /// Where its output goes: a file, or the command that shows it.
         public var log: String
         /// What it was started from, so a promotion can start the same release as stable.
         public var spec: TrackSpec
 
-        public init(pid: Int32, port: Int, version: String, command: [String], startedAt: Date, log: String, spec: TrackSpec) {
-            self.pid = pid
-            self.port = port
-            self.version = version
-            self.command = command
-            self.startedAt = startedAt
-            self.log = log
-            self.spec = spec
+        public init(instance: Instance, port: Int, version: String, startedAt: Date, log: String, spec: TrackSpec) {
+            (self.instance, self.port, self.version, self.startedAt, self.log, self.spec) = (instance, port, version, startedAt, log, spec)
         }
     }
 
     public var tracks: [Track: TrackRecord] = [:]
-    public var nginxPid: Int32?
+    /// The stack's nginx, while it runs.
+    public var nginx: Instance?
     /// What nginx is configured with; nil before the first deploy.
     public var routing: Routing?
 
@@ -58,22 +53,32 @@ public struct StackState: Codable, Sendable, Equatable {
         }
     }
 
-    /// Drops records whose process is gone or whose pid now belongs to another program.
-    public mutating func forgetStale() -> [Track] {
+    /// Drops the records of instances that no longer run (`isRunning` is the runtime's judgement:
+    /// a process gone or a pid now belonging to another program, a container stopped or removed).
+    public mutating func forgetStale(_ isRunning: (Instance) -> Bool) -> [Track] {
         var stale: [Track] = []
-        for (track, record) in tracks where !Self.isOurs(pid: record.pid, command: record.command) {
+        for (track, record) in tracks where !isRunning(record.instance) {
             tracks[track] = nil
             stale.append(track)
         }
-        if let pid = nginxPid, !Self.isOurs(pid: pid, command: ["nginx"]) { nginxPid = nil }
+        if let nginx, !isRunning(nginx) { self.nginx = nil }
         return stale.sorted()
     }
+}
 
-    static func isOurs(pid: Int32, command: [String]) -> Bool {
-        guard ChildProcess.isAlive(pid) else { return false }
-        let running = ChildProcess.commandLine(pid)
-        guard let program = command.first.map({ ($0 as NSString).lastPathComponent }), let first = running.first else { return true }
-        return first.contains(program)
+/// A running instance as its runtime knows it.
+public enum Instance: Codable, Sendable, Equatable, CustomStringConvertible {
+    /// A child process of the local runtime, with the command line it was started with (a pid the
+    /// kernel has given to another program is not ours).
+    case process(pid: Int32, command: [String])
+    /// A container of the compose runtime, by id.
+    case container(id: String)
+
+    public var description: String {
+        switch self {
+        case .process(let pid, _): "pid \(pid)"
+        case .container(let id): "container \(id.prefix(12))"
+        }
     }
 }
 

@@ -25,6 +25,11 @@ public enum JSONValue: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Compact JSON with sorted keys (`JSONEncoder.sorted`), so the same value always gives the same text.
     public var description: String { jsonLine }
 
+    /// A Codable value as JSON (to embed a typed record in a free-form one, such as a history event).
+    public init(_ value: some Encodable) {
+        self = (try? JSONEncoder.sorted.encode(value)).flatMap { JSONValue(parsing: $0) } ?? .null
+    }
+
     /// Parses JSON text; nil when it is not JSON.
     public init?(parsing data: Data) {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }

@@ -1,4 +1,5 @@
 import Foundation
+import Runtime
 import TestSupport
 import Testing
 
@@ -59,9 +60,10 @@ import Testing
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
         #expect(try TestSupport.run("swiftdeploy", ["deploy"], in: directory).status == 0)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: directory) }
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/.swiftdeploy/stack.json"))) as? [String: Any]
-        let stable = try #require((state?["tracks"] as? [String: Any])?["stable"] as? [String: Any])
-        let pid = try #require(stable["pid"] as? Int32)
+        guard case .process(let pid, _) = try #require(StackState.load(from: "\(directory)/.swiftdeploy").tracks[.stable]).instance else {
+            Issue.record("the local runtime's stable track is not a process")
+            return
+        }
         kill(pid, SIGKILL)
         var status = 0
         var body = ""

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Runtime
 import NIOCore
 import TestSupport
 import Testing
@@ -57,10 +58,10 @@ struct LifecycleProject {
 
     /// Pids of everything the stack runs, from its state file.
     func pids() throws -> [Int32] {
-        guard let data = FileManager.default.contents(atPath: "\(directory)/.swiftdeploy/stack.json"),
-              let state = try JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
-        let tracks = (state["tracks"] as? [String: [String: Any]]) ?? [:]
-        return tracks.values.compactMap { ($0["pid"] as? NSNumber)?.int32Value } + [(state["nginxPid"] as? NSNumber)?.int32Value].compactMap { $0 }
+        let state = try StackState.load(from: "\(directory)/.swiftdeploy")
+        return (state.tracks.values.map(\.instance) + [state.nginx].compactMap { $0 }).compactMap { instance in
+            if case .process(let pid, _) = instance { pid } else { nil }
+        }
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }

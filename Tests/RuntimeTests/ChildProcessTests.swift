@@ -39,18 +39,22 @@ import Spawn
         let pid = try ChildProcess.spawn(["sleep", "30"], logFile: "\(directory)/sleep.log")
         let spec = TrackSpec(command: ["sleep", "30"], image: nil, ports: [1], version: "1", env: [:])
         var state = StackState()
-        state.tracks[.stable] = .init(pid: pid, port: 1, version: "1", command: ["sleep", "30"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
+        let sleeping = Instance.process(pid: pid, command: ["sleep", "30"])
+        state.tracks[.stable] = .init(instance: sleeping, port: 1, version: "1", startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
         // Our own pid is alive but is not `nginx`: a recycled pid must not be mistaken for ours.
-        state.nginxPid = getpid()
-        state.tracks[.canary] = .init(pid: getpid(), port: 2, version: "2", command: ["swiftdeploy-demo"], startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
+        state.nginx = .process(pid: getpid(), command: ["nginx"])
+        state.tracks[.canary] = .init(instance: .process(pid: getpid(), command: ["swiftdeploy-demo"]), port: 2, version: "2",
+                                      startedAt: Date(timeIntervalSince1970: 1_800_000_000), log: "", spec: spec)
         try state.save(to: directory)
         var loaded = try StackState.load(from: directory)
         #expect(loaded == state)
-        #expect(loaded.forgetStale() == [.canary])
-        #expect(loaded.tracks[.stable]?.pid == pid)
-        #expect(loaded.nginxPid == nil)
+        #expect(loaded.forgetStale(LocalRuntime.isRunning) == [.canary])
+        #expect(loaded.tracks[.stable]?.instance == sleeping)
+        #expect(loaded.nginx == nil)
+        // A container is never the local runtime's.
+        #expect(!LocalRuntime.isRunning(.container(id: "3f2a")))
         await ChildProcess.stop(pid, grace: .seconds(2))
-        #expect(loaded.forgetStale() == [.stable])
+        #expect(loaded.forgetStale(LocalRuntime.isRunning) == [.stable])
     }
 
     @Test func portProbeSeesAListener() throws {
