@@ -55,12 +55,7 @@ public final class DashboardServer: Sendable {
         }
     }
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return encoder
-    }()
+    static let encoder = JSONEncoder.sorted
 
     /// Builds the state now and keeps it (with its JSON) for every reader until the next refresh.
     @discardableResult

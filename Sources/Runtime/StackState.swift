@@ -37,7 +37,7 @@ public struct StackState: Codable, Sendable, Equatable {
         let path = file(in: stateDirectory)
         guard let data = FileManager.default.contents(atPath: path) else { return StackState() }
         do {
-            return try JSONDecoder.swiftdeploy.decode(StackState.self, from: data)
+            return try JSONDecoder.sorted.decode(StackState.self, from: data)
         } catch {
             throw ProcessError("\(path) is unreadable (\(error)); stop the processes it names by hand and delete it")
         }
@@ -47,7 +47,7 @@ public struct StackState: Codable, Sendable, Equatable {
         let path = Self.file(in: stateDirectory)
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            try JSONEncoder.swiftdeploy.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try JSONEncoder.sorted.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw ProcessError("cannot write \(path): \(error.localizedDescription) (is the disk full or read-only?)")
         }
@@ -79,22 +79,5 @@ public enum Instance: Codable, Sendable, Equatable, CustomStringConvertible {
         case .process(let pid, _): "pid \(pid)"
         case .container(let id): "container \(id.prefix(12))"
         }
-    }
-}
-
-extension JSONEncoder {
-    static var swiftdeploy: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    static var swiftdeploy: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

@@ -6,6 +6,7 @@ import Vocabulary
 /// second for a number of seconds; events from all clients are merged in time order.
 struct Scenario {
     static let t0 = 1_800_000_000  // 2027-01-15T08:00:00Z
+    static let crowdPrefix = "10.0"
 
     var events: [ClientEvent] = []
 
@@ -21,8 +22,8 @@ struct Scenario {
         }
     }
 
-    /// `count` ordinary clients 10.0.x.y at `rate` each.
-    mutating func crowd(_ count: Int, rate: Double, from start: Int, seconds: Int, prefix: String = "10.0") {
+    /// `count` ordinary clients `<prefix>.x.y` at `rate` each.
+    mutating func crowd(_ count: Int, rate: Double, from start: Int, seconds: Int, prefix: String = crowdPrefix) {
         for index in 0..<count {
             steady("\(prefix).\(index / 250).\(index % 250 + 1)", rate: rate, from: start, seconds: seconds)
         }
@@ -47,8 +48,4 @@ struct Scenario {
         decisions += engine.drain()
         return decisions.filter { $0.action != .baselineRecalc }
     }
-}
-
-extension GuardDecision {
-    var summary: String { "\(action.rawValue) \(ip.map(\.description) ?? "-") at +\(at - Scenario.t0)s" }
 }
