@@ -52,7 +52,54 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, fd, 1)
         posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        // Nothing else of ours leaks into a long-lived child (a caller's pipe would never see EOF).
+        let pid = try start(executable, arguments, environment: environment, actions: &actions)
+        reapInBackground(pid)
+        return pid
+    }
+
+    /// Runs a command to completion and returns its exit status and combined output; `input`, when
+    /// given, is written to its stdin (`nft -f -` reads its script there), otherwise stdin is empty.
+    public static func run(
+        _ arguments: [String], environment: [String: String] = [:], input: String? = nil
+    ) throws(ProcessError) -> (status: Int32, output: String) {
+        let executable = try resolve(arguments[0])
+        let output = try makePipe(), stdin = try input.map { _ throws(ProcessError) in try makePipe() }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let stdin {
+            posix_spawn_file_actions_adddup2(&actions, stdin.read, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 2)
+        let pid: pid_t
+        do {
+            pid = try start(executable, arguments, environment: environment, actions: &actions)
+        } catch {
+            [output.read, output.write, stdin?.read, stdin?.write].compactMap { $0 }.forEach { close($0) }
+            throw error
+        }
+        // Only the child keeps these ends, so our read sees EOF when it exits.
+        close(output.write)
+        if let stdin, let input {
+            close(stdin.read)
+            feed(input, into: stdin.write)
+        }
+        let text = readToEnd(output.read)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // The exit code, or 128 + the signal that ended it (as a shell reports it).
+        return (status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + status & 0x7f, text)
+    }
+
+    /// posix_spawn with what every child gets: its own session, default signal handling, an
+    /// unblocked signal mask (a test thread's blocked signals are not inherited) and no descriptor
+    /// of ours beyond 0-2 (a caller's pipe would never see EOF). `actions` set up 0, 1 and 2.
+    private static func start(
+        _ executable: String, _ arguments: [String], environment: [String: String], actions: inout posix_spawn_file_actions_t
+    ) throws(ProcessError) -> pid_t {
         cspawn_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -72,27 +119,48 @@ public enum ChildProcess {
         var pid: pid_t = 0
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         guard result == 0 else { throw ProcessError("cannot start \(executable): \(String(cString: strerror(result)))") }
-        reapInBackground(pid)
         return pid
     }
 
-    /// Runs a command to completion and returns its exit status and combined output.
-    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws(ProcessError) -> (status: Int32, output: String) {
-        let executable = try resolve(arguments[0])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(arguments.dropFirst())
-        var merged = ProcessInfo.processInfo.environment
-        for (key, value) in environment { merged[key] = value }
-        process.environment = merged
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch { throw ProcessError("cannot run \(executable): \(error)") }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    /// A pipe whose ends are closed on exec (children get them only through `actions`).
+    private static func makePipe() throws(ProcessError) -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        guard pipe(&ends) == 0 else { throw ProcessError("cannot create a pipe: \(String(cString: strerror(errno)))") }
+        ends.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
+
+    /// Writes `text` to `fd` on a thread of its own, then closes it: the child may answer before it
+    /// has read everything, and we read its answer meanwhile. SIGPIPE is blocked on that thread, so
+    /// a child that exits without reading gives EPIPE here instead of killing us.
+    private static func feed(_ text: String, into fd: Int32) {
+        Thread.detachNewThread {
+            var broken = sigset_t()
+            sigemptyset(&broken)
+            sigaddset(&broken, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &broken, nil)
+            var bytes = Array(text.utf8)[...]
+            while !bytes.isEmpty {
+                let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                if written < 0 && errno == EINTR { continue }
+                guard written > 0 else { break }
+                bytes = bytes.dropFirst(written)
+            }
+            close(fd)
+        }
+    }
+
+    /// Everything `fd` gives until EOF, as text; closes it.
+    private static func readToEnd(_ fd: Int32) -> String {
+        defer { close(fd) }
+        var data = [UInt8](), buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(fd, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            data += buffer[..<count]
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// True while `pid` exists and is not a zombie.

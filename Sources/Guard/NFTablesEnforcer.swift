@@ -1,0 +1,86 @@
+import Vocabulary
+
+/// nftables: our own table `inet swiftdeploy` with IPv4 and IPv6 sets whose elements carry their own
+/// timeouts (bans expire in the kernel even if the daemon dies), and drop rules in an input and a
+/// forward chain (so container-published ports are covered). Every change is one `nft -f -` transaction.
+public struct NFTablesEnforcer: Enforcer {
+    public let name = "nftables"
+    public let commands: FirewallCommands
+    public let table: String
+    public var expiresInKernel: Bool { true }
+
+    public init(commands: FirewallCommands = FirewallCommands(), table: String = "swiftdeploy") {
+        self.commands = commands
+        self.table = table
+    }
+
+    public func install() throws { try commands.run(installSteps) }
+    public func ban(_ entries: [EnforcedBan]) throws { for command in banCommands(entries) { try commands.run(command) } }
+    public func unban(_ entries: [EnforcedBan]) throws { for command in unbanCommands(entries) { try commands.run(command) } }
+    public func active() throws -> Set<IPAddress> { try commands.addresses(listing: listCommands, parse: Self.listedAddresses) }
+    public func uninstall() throws { try commands.run(uninstallSteps) }
+
+    /// The table, its two sets and the drop rules, in one transaction; the chains are flushed first
+    /// so installing twice leaves one rule each.
+    public var installSteps: [FirewallStep] {
+        [.run(FirewallCommand(["nft", "-f", "-"], input: """
+            add table inet \(table)
+            add set inet \(table) banned4 { type ipv4_addr; flags timeout; }
+            add set inet \(table) banned6 { type ipv6_addr; flags interval, timeout; }
+            add chain inet \(table) input { type filter hook input priority -10; policy accept; }
+            add chain inet \(table) forward { type filter hook forward priority -10; policy accept; }
+            flush chain inet \(table) input
+            flush chain inet \(table) forward
+            add rule inet \(table) input ip saddr @banned4 drop
+            add rule inet \(table) input ip6 saddr @banned6 drop
+            add rule inet \(table) forward ip saddr @banned4 drop
+            add rule inet \(table) forward ip6 saddr @banned6 drop
+
+            """))]
+    }
+
+    /// Add (a no-op when present), delete, add with the new timeout: one transaction that refreshes
+    /// a ban or creates it without asking the kernel first what it holds; one statement per set and
+    /// step, however many addresses.
+    public func banCommands(_ entries: [EnforcedBan]) -> [FirewallCommand] {
+        transaction(entries, steps: [("add", false), ("delete", false), ("add", true)])
+    }
+
+    /// Add first, so deleting an element that already expired is not an error.
+    public func unbanCommands(_ entries: [EnforcedBan]) -> [FirewallCommand] {
+        transaction(entries, steps: [("add", false), ("delete", false)])
+    }
+
+    /// Lists both sets; a missing one (not installed) fails and lists nothing.
+    public var listCommands: [FirewallCommand] {
+        ["banned4", "banned6"].map { FirewallCommand(["nft", "list", "set", "inet", table, $0], allowFailure: true) }
+    }
+
+    /// The addresses in one `nft list set` answer: the first word of each element (its timeouts
+    /// follow), without a prefix length.
+    public static func listedAddresses(_ output: String) -> Set<IPAddress> {
+        guard let open = output.range(of: "elements = {") else { return [] }
+        let body = output[open.upperBound...].prefix { $0 != "}" }
+        let words = body.split(whereSeparator: { $0 == "," || $0 == "\n" }).compactMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first }
+        return Set(words.compactMap { IPAddress($0.split(separator: "/").first ?? "") })
+    }
+
+    public var uninstallSteps: [FirewallStep] {
+        [.run(FirewallCommand(["nft", "delete", "table", "inet", table], allowFailure: true))]
+    }
+
+    /// One `nft -f -` applying `steps` (verb, with timeouts) to the entries, grouped by set; nothing
+    /// for no entries.
+    private func transaction(_ entries: [EnforcedBan], steps: [(verb: String, timeouts: Bool)]) -> [FirewallCommand] {
+        var script = ""
+        for (set, members) in [("banned4", entries.filter(\.address.isV4)), ("banned6", entries.filter { !$0.address.isV4 })] where !members.isEmpty {
+            for step in steps {
+                let elements = members.map { entry -> String in
+                    entry.text + (step.timeouts ? entry.seconds.map { " timeout \(max(1, $0))s" } ?? "" : "")
+                }
+                script += "\(step.verb) element inet \(table) \(set) { \(elements.joined(separator: ", ")) }\n"
+            }
+        }
+        return script.isEmpty ? [] : [FirewallCommand(["nft", "-f", "-"], input: script)]
+    }
+}
