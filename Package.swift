@@ -24,6 +24,14 @@ let package = Package(
     targets: [
         .target(name: "Vocabulary"),
         .target(name: "Spawn", dependencies: ["CSpawn"]),
+        .target(
+            name: "Web",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Manifest", dependencies: ["Vocabulary", "Telemetry", .product(name: "Yams", package: "Yams")]),
         .target(name: "Render", dependencies: ["Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]),
         .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
@@ -32,7 +40,7 @@ let package = Package(
         .target(
             name: "Policy",
             dependencies: [
-                "Manifest", "Vocabulary", "CRego",
+                "Manifest", "Vocabulary", "Web", "CRego",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -46,13 +54,18 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn", "Web",
             ]
         ),
         .target(name: "Telemetry", dependencies: ["Vocabulary"]),
-        .target(name: "Guard", dependencies: ["Telemetry", "Vocabulary", "Spawn", "CPrefetch", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Guard",
+            dependencies: [
+                "Telemetry", "Vocabulary", "Spawn", "CPrefetch",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .target(
             name: "GuardEvaluation",
             dependencies: ["Guard", "Telemetry", "Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]
@@ -77,18 +90,16 @@ let package = Package(
         .target(
             name: "GuardService",
             dependencies: [
-                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "GuardEvaluation",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "GuardEvaluation",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
             name: "Deploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "GuardEvaluation",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "GuardEvaluation",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .target(
@@ -141,7 +152,7 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "Spawn", "TestSupport"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary"]),
-        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"]),
+        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
         .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",

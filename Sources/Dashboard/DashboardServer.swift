@@ -106,7 +106,7 @@ public final class DashboardServer: Sendable {
         router.get("/api/events") { _, _ in self.events() }
         router.post("/api/unban") { request, _ in try await self.unban(request) }
         router.get("/metrics") { _, _ in
-            Self.respond(.ok, "text/plain; version=0.0.4; charset=utf-8", ByteBuffer(string: MetricsText.render(await self.currentState().state)))
+            Self.respond(.ok, "text/plain; version=0.0.4; charset=utf-8", ByteBuffer(string: MetricsText.render(await self.currentState().state, live: self.source.guardMetrics)))
         }
         return router
     }

@@ -90,6 +90,8 @@ public struct DashboardHistory: Sendable, Codable, Equatable {
 /// together by the command that runs them).
 public protocol DashboardSource: Sendable {
     func guardSnapshot() -> GuardSnapshot
+    /// The guard's live measurements (histograms), exposed beside the snapshot's figures.
+    var guardMetrics: GuardMetrics { get }
     func host() -> HostView
     /// nil when nothing is deployed.
     func deploy() async -> DeployView?

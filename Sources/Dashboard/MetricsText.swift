@@ -1,63 +1,42 @@
 import Guard
+import Prometheus
 
-/// The Prometheus text exposition (format 0.0.4) of one dashboard state.
+/// The Prometheus text exposition (format 0.0.4) of one dashboard state, by swift-prometheus: the
+/// state's figures go into a registry made for this scrape (a scrape shows the state as of now,
+/// counters included, since the snapshot holds their totals), then the guard's live histograms.
 enum MetricsText {
-    static func render(_ state: DashboardState) -> String {
-        var out = ""
+    static func render(_ state: DashboardState, live: GuardMetrics) -> String {
+        let registry = PrometheusCollectorRegistry()
         let guardState = state.guardState
-        func metric(_ name: String, _ type: String, _ help: String, _ samples: [(labels: [(String, String)], value: Double)]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for sample in samples { out += sampleLine(name, sample.labels, sample.value) }
+        func gauge(_ name: String, _ help: String, _ value: Double, _ labels: [(String, String)] = []) {
+            registry.makeGauge(name: name, labels: labels, help: help).set(to: value)
         }
-        metric("guard_lines_total", "counter", "Access-log lines read.", [([], Double(guardState.lines))])
-        metric("guard_bad_lines_total", "counter", "Malformed access-log lines counted and skipped.", [([], Double(guardState.badLines))])
-        metric("guard_bans_active", "gauge", "Bans in force.", [([], Double(guardState.bans.count))])
-        metric("guard_bans_total", "counter", "Bans since the daemon started, by the rule that decided them.",
-               GuardRule.allCases.map { ([("reason", $0.rawValue)], Double(guardState.bansTotal[$0] ?? 0)) })
-        metric("guard_global_rps", "gauge", "Requests per second over the global window.", [([], guardState.globalRPS)])
-        metric("guard_baseline_mean", "gauge", "Learned mean of requests per second.", [([], guardState.baseline?.mean ?? .nan)])
-        metric("guard_baseline_stddev", "gauge", "Learned standard deviation of requests per second.", [([], guardState.baseline?.stddev ?? .nan)])
-        metric("guard_tracked_clients", "gauge", "Client addresses with a live window.", [([], Double(guardState.trackedClients))])
-        let latency = guardState.detectionLatency
-        out += "# HELP guard_detection_latency_seconds From the deciding line's timestamp to the ban in the firewall.\n"
-        out += "# TYPE guard_detection_latency_seconds histogram\n"
-        for (index, bound) in latency.bounds.enumerated() {
-            out += sampleLine("guard_detection_latency_seconds_bucket", [("le", number(bound))], Double(latency.cumulative[index]))
+        registry.makeCounter(name: "guard_lines_total", labels: [], help: "Access-log lines read.").increment(by: Int64(guardState.lines))
+        registry.makeCounter(name: "guard_bad_lines_total", labels: [], help: "Malformed access-log lines counted and skipped.")
+            .increment(by: Int64(guardState.badLines))
+        gauge("guard_bans_active", "Bans in force.", Double(guardState.bans.count))
+        for rule in GuardRule.allCases {
+            registry.makeCounter(name: "guard_bans_total", labels: [("reason", rule.rawValue)],
+                                 help: "Bans since the daemon started, by the rule that decided them.")
+                .increment(by: Int64(guardState.bansTotal[rule] ?? 0))
         }
-        out += sampleLine("guard_detection_latency_seconds_bucket", [("le", "+Inf")], Double(latency.count))
-        out += sampleLine("guard_detection_latency_seconds_sum", [], latency.sum)
-        out += sampleLine("guard_detection_latency_seconds_count", [], Double(latency.count))
-        if let deploy = state.deploy {
-            let tracks = deploy.tracks
-            func labels(_ track: DeployView.TrackView) -> [(String, String)] { [("track", track.track), ("version", track.version)] }
-            metric("swiftdeploy_track_requests_per_second", "gauge", "Requests per second per track, from the access log.",
-                   tracks.map { (labels($0), $0.rps) })
-            metric("swiftdeploy_track_error_rate", "gauge", "Share of 5xx answers per track over the analysis window.",
-                   tracks.map { (labels($0), $0.errorRate ?? .nan) })
-            metric("swiftdeploy_track_p99_latency_seconds", "gauge", "p99 latency per track over the analysis window.",
-                   tracks.map { (labels($0), ($0.p99MS ?? .nan) / 1000) })
-            metric("swiftdeploy_track_weight", "gauge", "Share of traffic routed to the track, percent.", tracks.map { (labels($0), Double($0.weight)) })
-            metric("swiftdeploy_track_healthy", "gauge", "1 when the track's health check answers 200.", tracks.map { (labels($0), $0.healthy ? 1 : 0) })
-            metric("swiftdeploy_policy_allow", "gauge", "1 when the policy allows, 0 when it blocks.",
-                   deploy.policies.map { ([("policy", $0.policy)], $0.allow ? 1 : 0) })
+        gauge("guard_global_rps", "Requests per second over the global window.", guardState.globalRPS)
+        gauge("guard_baseline_mean", "Learned mean of requests per second.", guardState.baseline?.mean ?? .nan)
+        gauge("guard_baseline_stddev", "Learned standard deviation of requests per second.", guardState.baseline?.stddev ?? .nan)
+        gauge("guard_tracked_clients", "Client addresses with a live window.", Double(guardState.trackedClients))
+        for track in state.deploy?.tracks ?? [] {
+            let labels = [("track", track.track), ("version", track.version)]
+            gauge("swiftdeploy_track_requests_per_second", "Requests per second per track, from the access log.", track.rps, labels)
+            gauge("swiftdeploy_track_error_rate", "Share of 5xx answers per track over the analysis window.", track.errorRate ?? .nan, labels)
+            gauge("swiftdeploy_track_p99_latency_seconds", "p99 latency per track over the analysis window.", (track.p99MS ?? .nan) / 1000, labels)
+            gauge("swiftdeploy_track_weight", "Share of traffic routed to the track, percent.", Double(track.weight), labels)
+            gauge("swiftdeploy_track_healthy", "1 when the track's health check answers 200.", track.healthy ? 1 : 0, labels)
         }
-        return out
-    }
-
-    static func sampleLine(_ name: String, _ labels: [(String, String)], _ value: Double) -> String {
-        let labelText = labels.isEmpty ? "" : "{" + labels.map { "\($0.0)=\"\(escape($0.1))\"" }.joined(separator: ",") + "}"
-        return "\(name)\(labelText) \(number(value))\n"
-    }
-
-    static func number(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value > 0 ? "+Inf" : "-Inf" }
-        if value == value.rounded(), abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
-
-    /// Label values escape backslash, double quote and newline.
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        for policy in state.deploy?.policies ?? [] {
+            gauge("swiftdeploy_policy_allow", "1 when the policy allows, 0 when it blocks.", policy.allow ? 1 : 0, [("policy", policy.policy)])
+        }
+        var text = registry.emitToBuffer()
+        live.registry.emit(into: &text)
+        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -4,6 +4,7 @@ import Policy
 import Runtime
 import Telemetry
 import Vocabulary
+import Web
 
 /// The canary's live evidence: error rate and p99 per track from the nginx access log over the
 /// policy window (no app instrumentation needed), plus the app's own Prometheus figures when it
@@ -44,8 +45,8 @@ public struct CanaryAnalysis: Sendable {
 
     /// Scrapes an instance's `/metrics`: p99 from its request histogram, and its chaos mode.
     public static func scrape(port: Int) async -> (p99MS: Double?, chaos: String?) {
-        guard let reply = try? await LoopbackHTTP.get("http://127.0.0.1:\(port)/metrics", timeout: .seconds(1)), reply.status == 200,
-              let text = try? PrometheusText(parsing: reply.body) else { return (nil, nil) }
+        guard let reply = try? await HTTP.get("http://127.0.0.1:\(port)/metrics", timeout: .seconds(1)), reply.status == 200,
+              let text = try? PrometheusText(parsing: reply.text) else { return (nil, nil) }
         let buckets = text.matching("http_request_duration_seconds_bucket").compactMap { sample -> (bound: Double, count: Double)? in
             guard let le = sample.labels["le"] else { return nil }
             let bound = le == "+Inf" ? Double.infinity : Double(le)

@@ -1,8 +1,8 @@
-import AsyncHTTPClient
 import Foundation
 import GuardEvaluation
-import NIOCore
+import NIOHTTP1
 import Vocabulary
+import Web
 
 /// `swiftdeploy demo traffic`: a scenario's labelled clients sent through nginx in real time, each
 /// with its own address in X-Forwarded-For (the example manifest trusts the loopback proxy), so the
@@ -57,20 +57,10 @@ public struct DemoTrafficUseCase: Sendable {
     /// One request; its status, or nil when nginx could not be reached (a banned address's requests
     /// still reach nginx here: they all come from loopback).
     private func send(_ generated: GeneratedRequest) async -> Int? {
-        var request = HTTPClientRequest(url: baseURL + generated.path)
-        request.method = generated.method == "POST" ? .POST : .GET
-        request.headers.add(name: "X-Forwarded-For", value: generated.address)
-        if !generated.agent.isEmpty { request.headers.add(name: "User-Agent", value: generated.agent) }
-        if generated.method == "POST" {
-            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-            request.body = .bytes(ByteBuffer(string: "user=admin&password=guess"))
-        }
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-            _ = try? await response.body.collect(upTo: 1 << 20)
-            return Int(response.status.code)
-        } catch {
-            return nil
-        }
+        let post = generated.method == "POST"
+        let headers = [("X-Forwarded-For", generated.address)] + (generated.agent.isEmpty ? [] : [("User-Agent", generated.agent)])
+            + (post ? [("Content-Type", "application/x-www-form-urlencoded")] : [])
+        return try? await HTTP.send(post ? .POST : .GET, baseURL + generated.path, headers: headers,
+                                    body: post ? "user=admin&password=guess" : nil, timeout: .seconds(5), limit: 1 << 20).status
     }
 }

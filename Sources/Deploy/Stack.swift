@@ -5,6 +5,7 @@ import Render
 import Runtime
 import Telemetry
 import Vocabulary
+import Web
 
 /// The running stack of one manifest and the lifecycle commands that change it: deploy, canary
 /// start, promote, rollback, chaos, teardown. Every change is a zero-downtime move (launch the new
@@ -182,10 +183,10 @@ public struct Stack: Sendable {
     public func chaos(_ body: JSONValue, track: Track) async throws {
         let state = try runtime.state()
         guard let instance = state.tracks[track] else { throw LifecycleError("no \(track) track runs") }
-        let response = try await LoopbackHTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body.description)
+        let response = try await HTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body.description)
         try history.record("chaos", ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
         guard response.status == 200 else {
-            throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.body)")
+            throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.text)")
         }
         console.say("chaos: \(track) \(instance.version): \(response.body)")
     }

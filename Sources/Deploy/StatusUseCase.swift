@@ -4,6 +4,7 @@ import Policy
 import Runtime
 import Telemetry
 import Vocabulary
+import Web
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ public struct StatusUseCase: Sendable {
         var canaryInput: JSONValue?
         for track in Track.allCases {
             guard let record = state.tracks[track] else { continue }
-            let health = try? await LoopbackHTTP.get("http://127.0.0.1:\(record.port)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
+            let health = try? await HTTP.get("http://127.0.0.1:\(record.port)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
             let app = await CanaryAnalysis.scrape(port: record.port)
             let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: analysis.window)
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)

@@ -30,29 +30,6 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         }
     }
 
-    /// A Prometheus-style cumulative histogram.
-    public struct Histogram: Sendable, Codable, Equatable {
-        /// Upper bounds in seconds; a last, implicit bucket is +Inf.
-        public var bounds: [Double]
-        /// Observations at or below each bound, then the total (+Inf).
-        public var cumulative: [Int]
-        public var sum: Double
-
-        public init(bounds: [Double]) {
-            self.bounds = bounds
-            cumulative = [Int](repeating: 0, count: bounds.count + 1)
-            sum = 0
-        }
-
-        public var count: Int { cumulative.last ?? 0 }
-
-        public mutating func observe(_ value: Double) {
-            for index in bounds.indices where value <= bounds[index] { cumulative[index] += 1 }
-            cumulative[bounds.count] += 1
-            sum += value
-        }
-    }
-
     /// The guard's clock (Unix seconds).
     public var at: Int
     public var startedAt: Int
@@ -77,14 +54,11 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var bansTotal: [GuardRule: Int]
     /// The latest audit lines, oldest first.
     public var events: [String]
-    /// From the deciding line's timestamp to the ban being in the firewall.
-    public var detectionLatency: Histogram
 
     public init(at: Int, startedAt: Int, enforcer: String, log: String) {
         (self.at, self.startedAt, self.enforcer, self.log) = (at, startedAt, enforcer, log)
         (lines, badLines, badSamples, trackedClients, globalRPS) = (0, 0, [], 0, 0)
         (lastSecond, baseline, warm, zThreshold) = (nil, nil, false, 3)
         (top, bans, bansTotal, events) = ([], [], [:], [])
-        detectionLatency = Histogram(bounds: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
     }
 }

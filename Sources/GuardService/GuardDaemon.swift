@@ -2,6 +2,7 @@ import Foundation
 import Guard
 import Logging
 import Manifest
+import ServiceLifecycle
 import Telemetry
 import Vocabulary
 
@@ -23,6 +24,8 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Decisions as structured log records (swift-log): the audit line as message, its fields as metadata.
     public let logger: Logger
     public let store: GuardStore
+    /// Live measurements for `/metrics` (detection latency).
+    public let metrics = GuardMetrics()
     var engine: GuardEngine
     var parser: GuardLogParser
     let tail: LogTail
@@ -90,13 +93,19 @@ public final class GuardDaemon: @unchecked Sendable {
             for (decision, line) in zip(decisions, lines) where decision.action != .baselineRecalc {
                 current.events.append(line)
                 if decision.action == .ban, let rule = decision.rule { current.bansTotal[rule, default: 0] += 1 }
-                if let observed = decision.observedAt { current.detectionLatency.observe(max(0, enforcedAt - observed)) }
+                if let observed = decision.observedAt { metrics.observeDetection(seconds: enforcedAt - observed) }
             }
             if current.events.count > 30 { current.events.removeFirst(current.events.count - 30) }
         }
     }
 
     var now: Int { Int(Date().timeIntervalSince1970) }
+
+    /// Just after the wall clock's next whole second, when the timers are due.
+    static func nextSecond() -> ContinuousClock.Instant {
+        let wall = Date().timeIntervalSince1970
+        return .now + .seconds(wall.rounded(.down) + 1 - wall) + .milliseconds(1)
+    }
 
     /// Closed seconds saved again at the next checkpoint, because late lines can still add to them.
     static let lateSeconds = 2
@@ -127,25 +136,33 @@ public final class GuardDaemon: @unchecked Sendable {
         console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(strays.count) stray kernel entries removed, \(backlog) log lines caught up; \(learned)")
     }
 
-    /// Runs until `stop()` answers true: polls the log every 10 ms and the timers every second.
-    /// `reloaded()` is asked every second and answers new settings after a SIGHUP.
-    public func run(stop: @Sendable () -> Bool, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
+    /// Runs until the task is cancelled, its service group shuts down gracefully (both end the wait at
+    /// once) or `stop()` answers true (asked at every wake-up, at least once a second). Sleeps until
+    /// the log changes (`LogFollower`: inotify, polling only where that cannot watch) or the next
+    /// second, when the timers run and `reloaded()` is asked for new settings (after a SIGHUP).
+    public func run(stop: @Sendable () -> Bool = { false }, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
+        let follower = LogFollower(path: logPath)
         try reconcile()
         publish()
         try store.setDaemon(pid: getpid())
-        console.say("guard: following \(logPath) (\(settings.logFormat.rawValue)); audit log \(auditPath); store \(store.path)")
+        let waking = follower.isWatching ? "woken by inotify" : "polled every 10 ms, inotify cannot watch it"
+        console.say("guard: following \(logPath) (\(settings.logFormat.rawValue), \(waking)); audit log \(auditPath); store \(store.path)")
         var lastTick = now
-        while !stop() {
-            let second = now
-            if second != lastTick {
-                lastTick = second
-                if let new = reloaded() { reload(new) }
-                step(at: second)
-                publish()
-            } else {
-                step(at: nil)
+        await withTaskCancellationOrGracefulShutdownHandler {
+            while !stop() && !Task.isCancelled && !Task.isShuttingDownGracefully {
+                let second = now
+                if second != lastTick {
+                    lastTick = second
+                    if let new = reloaded() { reload(new) }
+                    step(at: second)
+                    publish()
+                } else {
+                    step(at: nil)
+                }
+                await follower.wait(until: Self.nextSecond())
             }
-            try await Task.sleep(for: .milliseconds(10))
+        } onCancelOrGracefulShutdown: {
+            follower.wake()
         }
         step(at: now)
         try store.setDaemon(pid: nil)

@@ -71,15 +71,16 @@ extension IngestBenchmark {
     }
 
     /// From a line appended to a real file to its decision: a writer thread appends `rate` lines per
-    /// second for `seconds`, each stamped with its write time; the guard's tail loop (polling every
-    /// 10 ms, as the daemon does) parses and judges them. Latency = judged − written.
-    public static func latency(rate: Int, seconds: Int, pollEvery: Duration = .milliseconds(10)) async throws -> Latency {
+    /// second for `seconds`, each stamped with its write time; the guard's tail, woken as the daemon's
+    /// is (`LogFollower`), parses and judges them. Latency = judged − written.
+    public static func latency(rate: Int, seconds: Int) async throws -> Latency {
         let path = NSTemporaryDirectory() + "swiftdeploy-latency-\(UUID().uuidString.prefix(8)).log"
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let total = rate * seconds
         let tail = LogTail(path: path)
         _ = tail.poll()
+        let follower = LogFollower(path: path)
         let writer = Thread {
             guard let handle = FileHandle(forWritingAtPath: path) else { return }
             let started = Date().timeIntervalSince1970
@@ -106,7 +107,8 @@ extension IngestBenchmark {
                 _ = engine.drain()
                 latencies.append((Date().timeIntervalSince1970 - event.timestamp) * 1000)
             }
-            try await Task.sleep(for: pollEvery)
+            try Task.checkCancellation()
+            await follower.wait(until: deadline)
         }
         latencies.sort()
         func at(_ q: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(Double(latencies.count) * q))] }

@@ -1,10 +1,9 @@
-import AsyncHTTPClient
 import Foundation
 import Guard
 import Manifest
-import NIOCore
 import Telemetry
 import Vocabulary
+import Web
 
 /// Slack incoming webhook (`{"text": …}`) or a generic JSON webhook (`{"events": […]}`), through
 /// async-http-client. A burst of decisions is coalesced into one message; 5xx answers and timeouts
@@ -81,18 +80,14 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
         var lastError = ""
         for attempt in 1...maxAttempts {
             do {
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(string: body))
-                let response = try await HTTPClient.shared.execute(request, timeout: .milliseconds(Int64(timeout.seconds * 1000)))
-                _ = try? await response.body.collect(upTo: 1 << 16)
-                if (200..<300).contains(response.status.code) {
+                let response = try await HTTP.send(.POST, url, headers: [("Content-Type", "application/json")], body: body,
+                                                   timeout: timeout, limit: 1 << 16)
+                if (200..<300).contains(response.status) {
                     lock.withLock { delivered += 1 }
                     return
                 }
-                lastError = "HTTP \(response.status.code)"
-                if response.status.code < 500 && response.status.code != 429 { break }  // our fault: retrying will not help
+                lastError = "HTTP \(response.status)"
+                if response.status < 500 && response.status != 429 { break }  // our fault: retrying will not help
             } catch {
                 lastError = "\(error)"
             }

@@ -5,6 +5,7 @@ import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
 import Vocabulary
+import Web
 
 /// An Open Policy Agent server over its REST API: the limits go in with
 /// `PUT /v1/data/swiftdeploy/limits`, the decision comes from `POST /v1/data/<package>/decision`
@@ -51,17 +52,13 @@ public struct OPAEngine: PolicyEngine {
         try await send(.POST, path, body: body, accept: [200])
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: JSONValue, accept: Set<UInt>) async throws -> Data {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body.description))
-        let response: HTTPClientResponse
-        let deadline = TimeAmount.nanoseconds(Int64(timeout.seconds * 1e9))
+    private func send(_ method: HTTPMethod, _ path: String, body: JSONValue, accept: Set<Int>) async throws -> Data {
         let started = ContinuousClock.now
+        let reply: HTTP.Reply
         do {
-            response = try await client.execute(request, timeout: deadline)
-        } catch {
+            reply = try await HTTP.send(method, baseURL + path, headers: [("Content-Type", "application/json")], body: body.description,
+                                        timeout: timeout, client: client)
+        } catch .noAnswer(let error) {
             // A refused connection is retried by the client until the deadline, so look at what failed:
             // nothing listening is "unreachable"; anything else that lasts until the deadline is a timeout.
             let text = String(describing: error).lowercased()
@@ -71,17 +68,12 @@ public struct OPAEngine: PolicyEngine {
                 throw EngineFailure("OPA at \(baseURL) did not answer \(method) \(path) within \(timeout.manifestText) (policy.timeout)")
             }
             throw EngineFailure("OPA at \(baseURL) is unreachable (\(error)); start it, or set policy.engine: embedded")
-        }
-        let bytes: ByteBuffer
-        do {
-            bytes = try await response.body.collect(upTo: 4 << 20)
         } catch {
             throw EngineFailure("OPA at \(baseURL) did not finish answering \(method) \(path) within \(timeout.manifestText)")
         }
-        guard accept.contains(response.status.code) else {
-            let text = String(buffer: bytes).prefix(300)
-            throw EngineFailure("OPA at \(baseURL) answered \(method) \(path) with HTTP \(response.status.code): \(text)")
+        guard accept.contains(reply.status) else {
+            throw EngineFailure("OPA at \(baseURL) answered \(method) \(path) with HTTP \(reply.status): \(reply.text.prefix(300))")
         }
-        return Data(buffer: bytes)
+        return Data(buffer: reply.body)
     }
 }

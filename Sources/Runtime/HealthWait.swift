@@ -1,4 +1,5 @@
 import Foundation
+import Web
 
 /// Polls a URL until it answers 200, or gives up with what it last saw.
 public enum HealthWait {
@@ -18,7 +19,7 @@ public enum HealthWait {
         while ContinuousClock.now < deadline {
             guard alive() else { throw Failure(url: url, lastSeen: "the process exited", timeout: timeout) }
             do {
-                let reply = try await LoopbackHTTP.get(url)
+                let reply = try await HTTP.get(url)
                 if reply.status == 200 { return }
                 lastSeen = "HTTP \(reply.status)"
             } catch {

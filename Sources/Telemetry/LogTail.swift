@@ -6,8 +6,8 @@ import Glibc
 
 /// Follows a log file like `tail -F`: starts at the end (or a saved position), survives rotation by
 /// rename, copytruncate and plain truncation without losing or repeating a line, holds a partial last
-/// line until it is complete, and waits for a file that does not exist yet. Call `poll()` often
-/// (the daemon does every 10 ms); it returns the complete lines written since the last call.
+/// line until it is complete, and waits for a file that does not exist yet. Call `poll()` whenever the
+/// file may have changed (a `LogFollower` says when); it returns the complete lines written since the last call.
 public final class LogTail: @unchecked Sendable {
     /// Where reading stands: the file's identity and the offset of the next unread byte.
     public struct Position: Sendable, Equatable, Codable {

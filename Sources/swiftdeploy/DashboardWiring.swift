@@ -4,6 +4,7 @@ import Foundation
 import Guard
 import Manifest
 import Policy
+import ServiceLifecycle
 import Telemetry
 import Vocabulary
 import GuardService
@@ -15,6 +16,7 @@ struct LiveDashboardSource: DashboardSource {
     let stack: Stack
 
     func guardSnapshot() -> GuardSnapshot { daemon.snapshot }
+    var guardMetrics: GuardMetrics { daemon.metrics }
 
     func host() -> HostView {
         let reading = HostProbe().read(diskPath: daemon.stateDirectory)
@@ -23,20 +25,50 @@ struct LiveDashboardSource: DashboardSource {
     }
 
     func deploy() async -> DeployView? {
-        guard let status = try? await StatusUseCase(stack: stack).snapshot(), let tracks = status["tracks"]?.array, !tracks.isEmpty else { return nil }
+        guard let status = try? await StatusUseCase(stack: stack).snapshot(), !status.tracks.isEmpty else { return nil }
         return DeployView(
-            tracks: tracks.map { track in
-                DeployView.TrackView(track: track["track"]?.string ?? "", version: track["version"]?.string ?? "",
-                                     healthy: track["healthy"]?.bool ?? false, weight: Int(track["weight"]?.number ?? 0),
-                                     rps: track["rps"]?.number ?? 0, errorRate: track["error_rate"]?.number, p99MS: track["p99_ms"]?.number)
+            tracks: status.tracks.map { track in
+                DeployView.TrackView(track: track.track.rawValue, version: track.version, healthy: track.healthy, weight: track.weight,
+                                     rps: track.rps, errorRate: track.errorRate, p99MS: track.p99MS)
             },
-            policies: (status["policies"]?.array ?? []).map { policy in
-                DeployView.PolicyView(policy: policy["policy"]?.string ?? "", allow: policy["allow"]?.bool ?? false,
-                                      reasons: (policy["reasons"]?.array ?? []).compactMap(\.string))
-            })
+            policies: status.policies.map { DeployView.PolicyView(policy: $0.policy, allow: $0.allow, reasons: $0.reasons) })
     }
 
     func history(since second: Int) throws -> DashboardHistory { try DashboardHistory.load(from: daemon.store, since: second) }
 
     func unban(_ ip: IPAddress) throws { try daemon.store.enqueue(.init(action: .unban, ip: ip)) }
+}
+
+/// The dashboard as a service beside the guard daemon in `guard run`'s group, serving until the group
+/// shuts down (open pages included, gracefully). One that cannot listen is reported and ends; the
+/// guard goes on without it (banning matters more than showing).
+struct DashboardService: ServiceLifecycle.Service {
+    let name: String
+    let settings: DashboardSettings
+    let source: LiveDashboardSource
+    let console: any Console
+
+    init(project: Project, daemon: GuardDaemon, console: any Console) {
+        name = project.manifest.name
+        settings = project.manifest.dashboard
+        source = LiveDashboardSource(daemon: daemon, stack: Stack(project: project, console: console))
+        self.console = console
+    }
+
+    func run() async throws {
+        let (settings, console) = (settings, console)
+        let (host, port) = settings.hostAndPort
+        let server = DashboardServer(name: name, source: source, access: DashboardAccess(token: settings.token, loopbackOnly: settings.bindsLoopback))
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await server.run(host: host, port: port) { bound in
+                    console.say("dashboard: http://\(settings.listen.replacingOccurrences(of: ":\(port)", with: ":\(bound)"))/ (metrics at /metrics)"
+                                + (settings.token == nil ? "; unban from the page needs dashboard.token" : ""))
+                }
+            }
+        } catch is CancellationError {
+        } catch {
+            console.warn("dashboard: cannot serve on \(settings.listen): \(error); the guard runs on without it (change dashboard.listen, or run with --no-dashboard)")
+        }
+    }
 }

@@ -7,6 +7,7 @@ import Guard
 import GuardEvaluation
 import Logging
 import Manifest
+import ServiceLifecycle
 import Telemetry
 import Spawn
 import Vocabulary
@@ -26,75 +27,39 @@ struct GuardRun: AsyncParsableCommand {
     @Option(help: "State directory instead of state_dir.") var stateDir: String?
     @Flag(inversion: .prefixedNo, help: "Serve the dashboard on dashboard.listen.") var dashboard = true
 
+    /// The daemon and the dashboard as services of one group: SIGTERM or SIGINT stops the daemon
+    /// cleanly (its last step, then the dashboard); SIGHUP reloads the manifest's guard settings.
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // a daemon's log is read while it runs
         // Decisions are structured records on standard output, beside the daemon's own lines.
         LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
-            let settings = project.manifest.guardSettings
             let console = TerminalConsole()
-            let enforcer = EnforcerChoice.make(settings.enforcer) { console.say($0) }
-            let signals = DaemonSignals()
-            let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDir ?? project.manifest.stateDirectory, logPath: log,
-                                         enforcer: enforcer, console: console)
+            let enforcer = EnforcerChoice.make(project.manifest.guardSettings.enforcer) { console.say($0) }
+            let daemon = try GuardDaemon(settings: project.manifest.guardSettings, stateDirectory: stateDir ?? project.manifest.stateDirectory,
+                                         logPath: log, enforcer: enforcer, console: console)
             let file = manifest.file
-            let web = dashboard ? Task { await Self.serveDashboard(project: project, daemon: daemon, console: console) } : nil
-            defer { web?.cancel() }
-            try await daemon.run(stop: { signals.stopRequested }, reloaded: {
-                guard signals.takeReload() else { return nil }
+            let guarding = GuardDaemonService(daemon: daemon) {
                 do {
                     return try Project(file: file).manifest.guardSettings
                 } catch {
                     console.warn("guard: reload refused, the running configuration stays: \(error)")
                     return nil
                 }
-            })
-        }
-    }
-
-    /// Serves the dashboard until cancelled; a dashboard that cannot listen is reported and the
-    /// guard goes on without it (banning matters more than showing).
-    static func serveDashboard(project: Project, daemon: GuardDaemon, console: any Console) async {
-        let settings = project.manifest.dashboard
-        let (host, port) = settings.hostAndPort
-        let server = DashboardServer(name: project.manifest.name, source: LiveDashboardSource(daemon: daemon, stack: Stack(project: project, console: console)),
-                                     access: DashboardAccess(token: settings.token, loopbackOnly: settings.bindsLoopback))
-        do {
-            try await server.run(host: host, port: port) { bound in
-                console.say("dashboard: http://\(settings.listen.replacingOccurrences(of: ":\(port)", with: ":\(bound)"))/ (metrics at /metrics)"
-                            + (settings.token == nil ? "; unban from the page needs dashboard.token" : ""))
             }
-        } catch is CancellationError {
-        } catch {
-            console.warn("dashboard: cannot serve on \(settings.listen): \(error); the guard runs on without it (change dashboard.listen, or run with --no-dashboard)")
-        }
-    }
-}
-
-/// SIGTERM or SIGINT: stop cleanly between two polls; SIGHUP: reload the configuration.
-final class DaemonSignals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stop = false
-    private var reload = false
-    private var sources: [DispatchSourceSignal] = []
-
-    init() {
-        for signalNumber in [SIGTERM, SIGINT, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.lock.withLock { if signalNumber == SIGHUP { self?.reload = true } else { self?.stop = true } }
+            // Stopped in reverse order: the daemon first. A dashboard that ends (it could not listen) leaves the guard running.
+            var services = [ServiceGroupConfiguration.ServiceConfiguration(service: guarding, successTerminationBehavior: .gracefullyShutdownGroup)]
+            if dashboard {
+                services.insert(.init(service: DashboardService(project: project, daemon: daemon, console: console), successTerminationBehavior: .ignore), at: 0)
             }
-            source.resume()
-            sources.append(source)
+            var logger = Logger(label: "swiftdeploy.guard.services")
+            logger.logLevel = .warning
+            var group = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = .seconds(10)
+            try await ServiceGroup(configuration: group).run()
         }
     }
-
-    var stopRequested: Bool { lock.withLock { stop } }
-
-    /// Whether a reload was asked for since the last call.
-    func takeReload() -> Bool { lock.withLock { defer { reload = false }; return reload } }
 }
 
 struct GuardReplay: AsyncParsableCommand {
@@ -160,7 +125,7 @@ struct GuardEvaluate: AsyncParsableCommand {
                     let report = evaluation.run(seed: seed, log: writer == nil ? nil : { writer?.write($0) })
                     try writer?.close()
                     failed = failed || !report.failures.isEmpty
-                    print(json ? String(decoding: try JSONEncoder().encode(report), as: UTF8.self) : report.table + "\n")
+                    print(json ? report.jsonLine : report.table + "\n")
                 }
             }
             if failed { throw ExitCode(1) }

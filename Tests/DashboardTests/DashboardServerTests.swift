@@ -14,6 +14,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
     private let lock = NSLock()
     var snapshot: GuardSnapshot
     var deployView: DeployView?
+    let guardMetrics = GuardMetrics()
     private(set) var unbanned: [IPAddress] = []
 
     init() {
@@ -26,8 +27,8 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
         snapshot.bans = [GuardSnapshot.Ban(BanBook.Ban(ip: IPAddress("203.0.113.9")!, since: 1_800_000_050, until: 1_800_000_650,
                                                         offence: 1, reason: "z=7.10"))]
         snapshot.bansTotal = [.zScore: 3, .manual: 1]
-        snapshot.detectionLatency.observe(0.012)
-        snapshot.detectionLatency.observe(0.3)
+        guardMetrics.observeDetection(seconds: 0.012)
+        guardMetrics.observeDetection(seconds: 0.3)
         deployView = DeployView(tracks: [.init(track: "canary", version: "1.1.0\"x", healthy: true, weight: 10, rps: 2.5, errorRate: 0.2, p99MS: 480)],
                                 policies: [.init(policy: "canary_safety", allow: false, reasons: ["error rate 20% > 5%"])])
     }
@@ -92,13 +93,13 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
                 for line in [
-                    "guard_lines_total 1234", "guard_bad_lines_total 2", "guard_bans_active 1", #"guard_bans_total{reason="z_score"} 3"#,
+                    "guard_lines_total 1234", "guard_bad_lines_total 2", "guard_bans_active 1.0", #"guard_bans_total{reason="z_score"} 3"#,
                     #"guard_bans_total{reason="manual"} 1"#, #"guard_bans_total{reason="multiplier"} 0"#, "guard_global_rps 12.5",
-                    "guard_baseline_mean 10", "guard_baseline_stddev 2", #"guard_detection_latency_seconds_bucket{le="0.025"} 1"#,
+                    "guard_baseline_mean 10.0", "guard_baseline_stddev 2.0", #"guard_detection_latency_seconds_bucket{le="0.025"} 1"#,
                     #"guard_detection_latency_seconds_bucket{le="0.5"} 2"#, #"guard_detection_latency_seconds_bucket{le="+Inf"} 2"#,
                     "guard_detection_latency_seconds_count 2", #"swiftdeploy_track_error_rate{track="canary",version="1.1.0\"x"} 0.2"#,
                     #"swiftdeploy_track_p99_latency_seconds{track="canary",version="1.1.0\"x"} 0.48"#,
-                    #"swiftdeploy_policy_allow{policy="canary_safety"} 0"#,
+                    #"swiftdeploy_policy_allow{policy="canary_safety"} 0.0"#,
                 ] {
                     #expect(text.split(separator: "\n").contains(Substring(line)), "missing: \(line)")
                 }

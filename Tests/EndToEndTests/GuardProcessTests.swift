@@ -155,4 +155,25 @@ import Vocabulary
         for _ in 0..<100 where ChildProcess.isAlive(pid) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!ChildProcess.isAlive(pid), "SIGTERM ends it")
     }
+
+    /// SIGTERM and SIGINT (the service group's graceful shutdown) end the daemon at once, not at its
+    /// next tick: the wait for the log is interrupted, the last step reads what is left, and the store
+    /// marks it stopped.
+    @Test func sigtermAndSigintStopAtOnce() async throws {
+        for signal in [SIGTERM, SIGINT] {
+            let daemon = try Daemon(guardSection: "  log: access.log\n  enforcer: dry-run\n")
+            defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
+            let pid = try await daemon.start()
+            try daemon.traffic(5)
+            try await Task.sleep(for: .milliseconds(300))
+            let sent = ContinuousClock.now
+            kill(pid, signal)
+            while ChildProcess.isAlive(pid) && ContinuousClock.now - sent < .seconds(5) { try await Task.sleep(for: .milliseconds(5)) }
+            #expect(ContinuousClock.now - sent < .milliseconds(700), "signal \(signal) took \(ContinuousClock.now - sent)")
+            #expect(daemon.text.contains("guard: stopped; 0 bans stay in the kernel until they expire"))
+            let saved = try daemon.store.load()
+            #expect(saved.lines == 5)
+            #expect(saved.daemonPid == nil)
+        }
+    }
 }

@@ -1,0 +1,127 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The inotify side of `LogFollower`: a thread of its own sleeps in poll(2) until the kernel reports
+/// a change to the file or to its name in the directory, keeps the watches on the file under the name
+/// (a new one after rotation), and rings the bell.
+final class InotifyWatcher: @unchecked Sendable {
+    private let path: String
+    private let directory: String
+    private let name: [UInt8]
+    private let bell: Doorbell
+    private let events: Int32
+    /// A pipe: a byte written to its second end ends the thread.
+    private let stopper: (read: Int32, write: Int32)
+    private let lock = NSLock()
+    private var running = true
+    private var directoryWatch: Int32?
+    private var fileWatch: Int32?
+
+    private static let fileMask = UInt32(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF)
+    private static let directoryMask = UInt32(IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_MOVE_SELF | IN_ONLYDIR)
+
+    /// nil when the system has no inotify instance to give (then the follower polls).
+    init?(path: String, bell: Doorbell) {
+        let events = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+        guard events >= 0 else { return nil }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { close(events); return nil }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let parent = (path as NSString).deletingLastPathComponent
+        (self.path, directory, name) = (path, parent.isEmpty ? "." : parent, Array((path as NSString).lastPathComponent.utf8))
+        (self.bell, self.events, stopper) = (bell, events, (ends[0], ends[1]))
+        _ = arm()
+        let thread = Thread { [self] in follow() }
+        thread.name = "swiftdeploy.log-follower"
+        thread.start()
+    }
+
+    /// Adds the watches that are missing; whether the directory is watched (then every change is seen).
+    func arm() -> Bool {
+        lock.withLock {
+            guard running else { return false }
+            if directoryWatch == nil {
+                let watch = inotify_add_watch(events, directory, Self.directoryMask)
+                if watch >= 0 { directoryWatch = watch }
+            }
+            if fileWatch == nil { watchFile() }
+            return directoryWatch != nil
+        }
+    }
+
+    /// Ends the thread (it closes the descriptors).
+    func stop() {
+        lock.withLock {
+            guard running else { return }
+            var byte: UInt8 = 1
+            _ = write(stopper.write, &byte, 1)
+        }
+    }
+
+    /// Watches the file now under the name, dropping the watch on a file rotated away. Lock held.
+    private func watchFile() {
+        let watch = inotify_add_watch(events, path, Self.fileMask)
+        guard watch >= 0 else { return }
+        if let old = fileWatch, old != watch { inotify_rm_watch(events, old) }
+        fileWatch = watch
+    }
+
+    private func follow() {
+        var buffer = [UInt8](repeating: 0, count: 1 << 14)
+        var descriptors = [pollfd(fd: events, events: Int16(POLLIN), revents: 0), pollfd(fd: stopper.read, events: Int16(POLLIN), revents: 0)]
+        while true {
+            let ready = poll(&descriptors, 2, -1)
+            if ready < 0 && errno == EINTR { continue }
+            guard ready > 0, descriptors[1].revents == 0 else { break }
+            if descriptors[0].revents != 0 && drain(&buffer) { bell.ring() }
+        }
+        lock.withLock { running = false }
+        close(events)
+        close(stopper.read)
+        close(stopper.write)
+        bell.ring()  // a waiter falls back to polling
+    }
+
+    /// Reads every queued event; whether one concerns the file.
+    private func drain(_ buffer: inout [UInt8]) -> Bool {
+        var changed = false
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(events, $0.baseAddress, $0.count) }
+            guard count > 0 else { return changed }
+            var offset = 0
+            while offset + 16 <= count {
+                let (watch, mask, length) = buffer.withUnsafeBytes {
+                    ($0.loadUnaligned(fromByteOffset: offset, as: Int32.self), $0.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self),
+                     Int($0.loadUnaligned(fromByteOffset: offset + 12, as: UInt32.self)))
+                }
+                let named = buffer[(offset + 16)..<min(count, offset + 16 + length)].prefix { $0 != 0 }
+                if handle(watch: watch, mask: mask, name: named) { changed = true }
+                offset += 16 + length
+            }
+        }
+    }
+
+    /// Keeps the watches current after one event; whether it concerns the file.
+    private func handle(watch: Int32, mask: UInt32, name: ArraySlice<UInt8>) -> Bool {
+        lock.withLock {
+            if mask & UInt32(IN_Q_OVERFLOW) != 0 { return true }
+            if watch == fileWatch {
+                if mask & UInt32(IN_IGNORED) != 0 { fileWatch = nil }
+                return true
+            }
+            guard watch == directoryWatch else { return false }  // a rotated file's watch, now dropped
+            if mask & UInt32(IN_IGNORED | IN_MOVE_SELF) != 0 {
+                // The directory went away or moved: watched again by path at the next wait.
+                if mask & UInt32(IN_MOVE_SELF) != 0 { inotify_rm_watch(events, watch) }
+                directoryWatch = nil
+                return true
+            }
+            guard name.elementsEqual(self.name) else { return false }
+            if mask & UInt32(IN_CREATE | IN_MOVED_TO) != 0 { watchFile() }
+            return true
+        }
+    }
+}
