@@ -4,31 +4,31 @@ import Vocabulary
 /// The guard's settings as plain values (the manifest's `guard` section, resolved), so the
 /// detection engine depends on nothing but telemetry. Times are seconds.
 public struct GuardConfig: Sendable, Equatable {
-    public var window: Int = 60
-    public var baselineWindow: Int = 1800
-    public var recalcEvery: Int = 60
-    public var minPoints: Int = 10
-    public var meanFloor: Double = 0.1
+    public var window = GuardDefaults.window
+    public var baselineWindow = GuardDefaults.baselineWindow
+    public var recalcEvery = GuardDefaults.recalcEvery
+    public var minPoints = GuardDefaults.minPoints
+    public var meanFloor = GuardDefaults.meanFloor
     /// The least a client is expected to send (pages and API calls per second): no learned rate rule
     /// fires below `multiplier` × this.
-    public var clientFloor: Double = 0.5
+    public var clientFloor = GuardDefaults.clientFloor
     /// The quantile of recent clients' window rates that is the expectation for a client.
-    public var clientQuantile: Double = 0.99
-    public var zScore: Double = 3.0
-    public var multiplier: Double = 5.0
-    public var errorSurge: Double = 3.0
-    public var surgeTightening: Double = 0.5
+    public var clientQuantile = GuardDefaults.clientQuantile
+    public var zScore = GuardDefaults.zScore
+    public var multiplier = GuardDefaults.multiplier
+    public var errorSurge = GuardDefaults.errorSurge
+    public var surgeTightening = GuardDefaults.surgeTightening
     /// Ban lengths in seconds for the 1st, 2nd, … offence; nil is permanent.
-    public var bans: [Int?] = [600, 1800, 7200, nil]
-    public var forgiveAfter: Int = 86400
-    public var allow: [CIDR] = [CIDR("127.0.0.0/8")!, CIDR("::1")!]
+    public var bans = GuardDefaults.bans
+    public var forgiveAfter = GuardDefaults.forgiveAfter
+    public var allow = GuardDefaults.allow
     /// Trusted proxies and the host's own addresses: never banned, never learned from.
     public var protected: [CIDR] = []
-    public var maxTrackedIPs: Int = 200_000
+    public var maxTrackedIPs = GuardDefaults.maxTrackedIPs
     /// Seconds between two global-anomaly alerts.
-    public var globalCooldown: Int = 300
+    public var globalCooldown = GuardDefaults.globalCooldown
     /// An IP with fewer requests than this in its window is never judged by the learned rules.
-    public var minRequests: Int = 10
+    public var minRequests = GuardDefaults.minRequests
     public var rules = DetectionRules()
 
     public init() {}

@@ -187,7 +187,7 @@ public enum ManifestLoader {
         let thresholds = section.section("thresholds", keys: ["z_score", "multiplier", "error_surge", "surge_tightening"])
         let bans = section.list("bans", expected: "ban lengths such as 10m, 2h or permanent") { text -> BanLength? in
             text == "permanent" ? .permanent : DurationText.parse(text).map(BanLength.lasting)
-        } ?? [.lasting(.seconds(600)), .lasting(.seconds(1800)), .lasting(.seconds(7200)), .permanent]
+        } ?? GuardDefaults.bans.map { $0.map { .lasting(.seconds($0)) } ?? .permanent }
         if bans.isEmpty { section.reader.fail(section.node("bans")?.mark, section.field("bans"), "needs at least one ban length") }
         func webhook(_ key: String) -> String? {
             section.value(key, expected: "an http(s) URL, or empty to disable") { text -> String? in
@@ -199,30 +199,30 @@ public enum ManifestLoader {
         return GuardSettings(
             log: absolutePath(section.string("log", default: "\(stateDirectory)/nginx/logs/access.log"), relativeTo: directory),
             logFormat: section.choice("log_format", default: .json),
-            window: section.duration("window", default: .seconds(60)),
+            window: section.duration("window", default: .seconds(GuardDefaults.window)),
             baseline: BaselineSettings(
-                window: baseline.duration("window", default: .seconds(1800)),
-                recalc: baseline.duration("recalc", default: .seconds(60)),
-                minPoints: baseline.int("min_points", in: 1...1_000_000, default: 10),
-                meanFloor: baseline.double("mean_floor", in: 0...1_000_000, default: 0.1),
-                clientFloor: baseline.double("client_floor", in: 0.01...1_000_000, default: 0.5),
-                clientQuantile: baseline.double("client_quantile", in: 0.5...1, default: 0.99)
+                window: baseline.duration("window", default: .seconds(GuardDefaults.baselineWindow)),
+                recalc: baseline.duration("recalc", default: .seconds(GuardDefaults.recalcEvery)),
+                minPoints: baseline.int("min_points", in: 1...1_000_000, default: GuardDefaults.minPoints),
+                meanFloor: baseline.double("mean_floor", in: 0...1_000_000, default: GuardDefaults.meanFloor),
+                clientFloor: baseline.double("client_floor", in: 0.01...1_000_000, default: GuardDefaults.clientFloor),
+                clientQuantile: baseline.double("client_quantile", in: 0.5...1, default: GuardDefaults.clientQuantile)
             ),
             thresholds: Thresholds(
-                zScore: thresholds.double("z_score", in: 0.5...100, default: 3.0),
-                multiplier: thresholds.double("multiplier", in: 1...1000, default: 5.0),
-                errorSurge: thresholds.double("error_surge", in: 1...1000, default: 3.0),
-                surgeTightening: thresholds.double("surge_tightening", in: 0.05...1, default: 0.5)
+                zScore: thresholds.double("z_score", in: 0.5...100, default: GuardDefaults.zScore),
+                multiplier: thresholds.double("multiplier", in: 1...1000, default: GuardDefaults.multiplier),
+                errorSurge: thresholds.double("error_surge", in: 1...1000, default: GuardDefaults.errorSurge),
+                surgeTightening: thresholds.double("surge_tightening", in: 0.05...1, default: GuardDefaults.surgeTightening)
             ),
             bans: bans,
-            forgiveAfter: section.duration("forgive_after", default: .seconds(86400)),
+            forgiveAfter: section.duration("forgive_after", default: .seconds(GuardDefaults.forgiveAfter)),
             enforcer: section.choice("enforcer", default: .nftables),
-            allow: section.cidrs("allow", default: [CIDR("127.0.0.0/8")!, CIDR("::1")!]),
+            allow: section.cidrs("allow", default: GuardDefaults.allow),
             trustedProxies: section.cidrs("trusted_proxies", default: []),
-            ipv6Prefix: section.int("ipv6_prefix", in: 16...128, default: 64),
-            maxTrackedIPs: section.int("max_tracked_ips", in: 100...100_000_000, default: 200_000),
-            globalCooldown: section.duration("global_cooldown", default: .seconds(300)),
-            minRequests: section.int("min_requests", in: 1...1_000_000, default: 10),
+            ipv6Prefix: section.int("ipv6_prefix", in: 16...128, default: GuardDefaults.ipv6Prefix),
+            maxTrackedIPs: section.int("max_tracked_ips", in: 100...100_000_000, default: GuardDefaults.maxTrackedIPs),
+            globalCooldown: section.duration("global_cooldown", default: .seconds(GuardDefaults.globalCooldown)),
+            minRequests: section.int("min_requests", in: 1...1_000_000, default: GuardDefaults.minRequests),
             rules: buildRules(section.section("rules", keys: ["flood", "scanner", "brute_force", "scraper", "bad_agents", "credential_stuffing"])),
             requests: buildRequests(section.section("requests", keys: ["asset_extensions", "login_paths", "probe_paths", "crawler_agents",
                                                                        "bad_agents", "scripted_agents"])),

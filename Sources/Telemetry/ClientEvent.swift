@@ -45,7 +45,7 @@ public struct ClientResolver: Sendable {
     public let trustedProxies: [CIDR]
     public let ipv6Prefix: Int
 
-    public init(trustedProxies: [CIDR] = [], ipv6Prefix: Int = 64) {
+    public init(trustedProxies: [CIDR] = [], ipv6Prefix: Int = GuardDefaults.ipv6Prefix) {
         self.trustedProxies = trustedProxies
         self.ipv6Prefix = ipv6Prefix
     }
