@@ -16,22 +16,22 @@ public struct AuditUseCase: Sendable {
         out += "\(events.count) events from `\(history.path)`"
         out += unreadable > 0 ? " (\(unreadable) unreadable lines skipped)" : ""
         out += ".\n\n## Timeline\n\n| time | event | details |\n|---|---|---|\n"
-        for event in events where event["event"]?.string != "status_scrape" {
-            out += "| \(cell(event["timestamp"]?.string ?? "")) | \(cell(event["event"]?.string ?? "")) | \(cell(Self.details(event))) |\n"
+        for event in events where event.event != .statusScrape {
+            out += "| \(cell(event.timestamp.formatted(.iso8601))) | \(cell(event.event.rawValue)) | \(cell(Self.details(event))) |\n"
         }
-        let scrapes = events.filter { $0["event"]?.string == "status_scrape" }.count
+        let scrapes = events.filter { $0.event == .statusScrape }.count
         if scrapes > 0 { out += "\n\(scrapes) `status` refreshes are recorded in the history and left out of the timeline.\n" }
         out += "\n## Policy violations\n\n"
-        let violations = events.filter { $0["event"]?.string == "policy" && $0["decision"]?["allow"]?.bool == false }
+        let violations = events.compactMap { event in event.decision.flatMap { $0.allow ? nil : (event, $0) } }
         if violations.isEmpty {
             out += "None.\n"
         } else {
             out += "| time | policy | rule | observed | limit | message | outcome |\n|---|---|---|---|---|---|---|\n"
-            for event in violations {
-                let outcome = event["forced"]?.bool == true ? "**forced past**" : "blocked"
-                for violation in event["decision"]?["violations"]?.array ?? [] {
-                    let fields = ["rule", "observed", "limit", "message"].map { cell(violation[$0]?.string ?? "") }
-                    out += "| \(cell(event["timestamp"]?.string ?? "")) | \(cell(event["policy"]?.string ?? "")) | \(fields.joined(separator: " | ")) | \(outcome) |\n"
+            for (event, decision) in violations {
+                let outcome = event.forced == true ? "**forced past**" : "blocked"
+                for violation in decision.violations {
+                    let fields = [violation.rule, violation.observed, violation.limit, violation.message].map(cell)
+                    out += "| \(cell(event.timestamp.formatted(.iso8601))) | \(cell(decision.policy.rawValue)) | \(fields.joined(separator: " | ")) | \(outcome) |\n"
                 }
             }
         }
@@ -43,18 +43,13 @@ public struct AuditUseCase: Sendable {
         try FileWriter.write(report(title: title), to: path)
     }
 
-    static func details(_ event: JSONValue) -> String {
-        guard case .object(let fields) = event else { return "" }
-        switch event["event"]?.string {
-        case "policy":
-            let decision = event["decision"]
-            let verdict = decision?["allow"]?.bool == true ? "PASS" : "BLOCK"
-            let reasons = decision?["violations"]?.array?.compactMap { $0["message"]?.string } ?? []
-            return "\(verdict) \(event["policy"]?.string ?? "")" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
-                + (event["forced"]?.bool == true ? " (forced)" : "")
-        default:
-            return fields.keys.sorted().filter { !["event", "timestamp"].contains($0) }.map { "\($0)=\(text(fields[$0]!))" }.joined(separator: ", ")
+    static func details(_ event: HistoryEvent) -> String {
+        if let decision = event.decision {
+            let reasons = decision.violations.map(\.message)
+            return "\(decision.allow ? "PASS" : "BLOCK") \(decision.policy.rawValue)" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
+                + (event.forced == true ? " (forced)" : "")
         }
+        return event.details.keys.sorted().map { "\($0)=\(text(event.details[$0]!))" }.joined(separator: ", ")
     }
 
     static func text(_ value: JSONValue) -> String {

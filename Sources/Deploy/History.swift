@@ -14,11 +14,8 @@ public struct History: Sendable {
     }
 
     /// Appends one event. History is evidence, so a failure to write it is reported, not swallowed.
-    public func record(_ event: String, _ fields: [String: JSONValue] = [:], at date: Date = Date()) throws {
-        var object = fields
-        object["event"] = .string(event)
-        object["timestamp"] = .string(date.formatted(.iso8601))
-        let line = JSONValue.object(object).description + "\n"
+    public func record(_ event: HistoryEvent) throws {
+        let line = event.jsonLine + "\n"
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
@@ -31,21 +28,81 @@ public struct History: Sendable {
         }
     }
 
-    /// Records a policy decision with its input.
-    public func record(_ decision: Decision, input: JSONValue, forced: Bool = false) throws {
-        var fields: [String: JSONValue] = ["policy": .string(decision.policy.rawValue), "input": input, "decision": decision.json]
-        if forced { fields["forced"] = true }
-        try record("policy", fields)
+    /// Appends an event of `kind` with its details.
+    public func record(_ kind: HistoryEvent.Kind, _ details: [String: JSONValue] = [:], at date: Date = Date()) throws {
+        try record(HistoryEvent(event: kind, timestamp: date, details: details))
     }
 
-    /// Every event, oldest first; lines that are not JSON objects are skipped and counted.
-    public func events() -> (events: [JSONValue], unreadable: Int) {
+    /// Records a policy decision with its input.
+    public func record(_ decision: Decision, input: JSONValue, forced: Bool = false) throws {
+        try record(HistoryEvent(event: .policy, timestamp: Date(), decision: decision, input: input, forced: forced ? true : nil))
+    }
+
+    /// Every event, oldest first; lines that are not events are skipped and counted.
+    public func events() -> (events: [HistoryEvent], unreadable: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
-        var events: [JSONValue] = []
+        var events: [HistoryEvent] = []
         var unreadable = 0
         for line in data.split(separator: UInt8(ascii: "\n")) where !line.isEmpty {
-            if let value = JSONValue(parsing: Data(line)), case .object = value { events.append(value) } else { unreadable += 1 }
+            if let event = try? JSONDecoder.sorted.decode(HistoryEvent.self, from: Data(line)) { events.append(event) } else { unreadable += 1 }
         }
         return (events, unreadable)
+    }
+}
+
+/// One line of `history.jsonl`, a flat JSON object: what happened and when, a policy event's typed
+/// decision with the input it judged, and any other event's details (version, weight, files…).
+public struct HistoryEvent: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        case initialise = "init", deploy, policy, canaryStart = "canary_start", promoteStep = "promote_step", promote, rollback
+        case chaos, teardown, statusScrape = "status_scrape"
+    }
+
+    public var event: Kind
+    public var timestamp: Date
+    public var decision: Decision?
+    public var input: JSONValue?
+    /// A policy's no that `--force` went past.
+    public var forced: Bool?
+    public var details: [String: JSONValue]
+
+    public init(event: Kind, timestamp: Date, decision: Decision? = nil, input: JSONValue? = nil, forced: Bool? = nil,
+                details: [String: JSONValue] = [:]) {
+        (self.event, self.timestamp, self.decision, self.input, self.forced, self.details) = (event, timestamp, decision, input, forced, details)
+    }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.init(stringValue) }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The keys the event's own fields use; everything else is a detail.
+    private static let fields = ["event", "timestamp", "policy", "decision", "input", "forced"]
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(event, forKey: Key("event"))
+        try container.encode(timestamp, forKey: Key("timestamp"))
+        try container.encodeIfPresent(decision?.policy, forKey: Key("policy"))
+        try container.encodeIfPresent(decision, forKey: Key("decision"))
+        try container.encodeIfPresent(input, forKey: Key("input"))
+        try container.encodeIfPresent(forced, forKey: Key("forced"))
+        for (key, value) in details where !Self.fields.contains(key) { try container.encode(value, forKey: Key(key)) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        event = try container.decode(Kind.self, forKey: Key("event"))
+        timestamp = try container.decode(Date.self, forKey: Key("timestamp"))
+        decision = try container.decodeIfPresent(Decision.self, forKey: Key("decision"))
+        input = try container.decodeIfPresent(JSONValue.self, forKey: Key("input"))
+        forced = try container.decodeIfPresent(Bool.self, forKey: Key("forced"))
+        details = [:]
+        for key in container.allKeys where !Self.fields.contains(key.stringValue) {
+            details[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
     }
 }

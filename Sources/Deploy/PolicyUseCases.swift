@@ -26,7 +26,7 @@ public struct PolicyCheckUseCase: Sendable {
         let input = try await self.input(for: policy, file: inputFile)
         let decision = await engine.decide(policy, input: input)
         if json {
-            console.say(decision.json.description)
+            console.say(decision.jsonLine)
         } else {
             console.say(PolicyReport.lines(decision, input: input).joined(separator: "\n"))
         }

@@ -36,7 +36,7 @@ public struct Stack: Sendable {
         let started = ContinuousClock.now
         console.say("deploy: \(manifest.name) \(manifest.service.version) (runtime \(manifest.runtime.rawValue))")
         let written = try InitUseCase(project: project, console: console).run(out: nil)
-        try history.record("init", ["files": .array(written.map { .string($0.path) })])
+        try history.record(.initialise, ["files": .array(written.map { .string($0.path) })])
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
         let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))
@@ -54,7 +54,7 @@ public struct Stack: Sendable {
         }
         try await HealthWait.until200("\(runtime.publicURL)\(manifest.service.healthcheck.path)", timeout: manifest.service.healthcheck.timeout)
         let elapsed = ContinuousClock.now - started
-        try history.record("deploy", [
+        try history.record(.deploy, [
             "version": .string(instance.version), "port": .number(Double(instance.port)), "instance": .string(instance.instance.description),
             "replaced": before.tracks[.stable].map { .string($0.version) } ?? .null, "forced": .bool(force),
             "seconds": .number((elapsed.seconds * 1000).rounded() / 1000),
@@ -89,7 +89,7 @@ public struct Stack: Sendable {
             throw error
         }
         try runtime.update { $0.tracks[.canary] = instance }
-        try history.record("canary_start", ["version": .string(instance.version), "weight": .number(Double(share)),
+        try history.record(.canaryStart, ["version": .string(instance.version), "weight": .number(Double(share)),
                                             "port": .number(Double(instance.port)), "instance": .string(instance.instance.description)])
         console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (\(instance.instance)), \(share)% of \(runtime.publicURL)")
     }
@@ -118,7 +118,7 @@ public struct Stack: Sendable {
         }
         for (index, weight) in steps.enumerated() {
             try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: canary.port, weight: weight)))
-            try history.record("promote_step", ["weight": .number(Double(weight)), "step": .number(Double(index + 1))])
+            try history.record(.promoteStep, ["weight": .number(Double(weight)), "step": .number(Double(index + 1))])
             console.say("promote: step \(index + 1)/\(steps.count): canary takes \(weight)%, watching for \(interval.manifestText)")
             try await Task.sleep(for: interval)
             do {
@@ -142,7 +142,7 @@ public struct Stack: Sendable {
         }
         await runtime.retire(canary)
         await runtime.retire(stable)
-        try history.record("promote", ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
+        try history.record(.promote, ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
                                        "steps": .array(steps.map { .number(Double($0)) })])
         console.say("promote: \(promoted.version) is stable (\(promoted.instance), port \(promoted.port)); \(stable.version) retired")
         if promoted.version != manifest.service.version {
@@ -170,12 +170,12 @@ public struct Stack: Sendable {
         try await runtime.route(Routing(stablePort: stable.port))
         guard let canary = state.tracks[.canary] else {
             console.say("rollback: no canary runs; all traffic already goes to stable \(stable.version)")
-            try history.record("rollback", ["canary": .null, "reason": .string(reason)])
+            try history.record(.rollback, ["canary": .null, "reason": .string(reason)])
             return
         }
         try runtime.update { $0.tracks[.canary] = nil }
         await runtime.retire(canary)
-        try history.record("rollback", ["canary": .string(canary.version), "stable": .string(stable.version), "reason": .string(reason)])
+        try history.record(.rollback, ["canary": .string(canary.version), "stable": .string(stable.version), "reason": .string(reason)])
         console.say("rollback: all traffic to stable \(stable.version); canary \(canary.version) stopped")
     }
 
@@ -184,7 +184,7 @@ public struct Stack: Sendable {
         let state = try runtime.state()
         guard let instance = state.tracks[track] else { throw LifecycleError("no \(track) track runs") }
         let response = try await HTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body.description)
-        try history.record("chaos", ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
+        try history.record(.chaos, ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
         guard response.status == 200 else {
             throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.text)")
         }
@@ -202,7 +202,7 @@ public struct Stack: Sendable {
             try? FileManager.default.removeItem(atPath: manifest.stateDirectory)
             console.say("teardown: removed the generated files and \(manifest.stateDirectory)")
         } else {
-            try history.record("teardown", [:])
+            try history.record(.teardown)
         }
     }
 }

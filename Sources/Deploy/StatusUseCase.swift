@@ -91,7 +91,7 @@ public struct StatusUseCase: Sendable {
         let live = !once && isatty(STDOUT_FILENO) == 1
         repeat {
             let snapshot = try await snapshot()
-            try stack.history.record("status_scrape", ["snapshot": JSONValue(snapshot)])
+            try stack.history.record(.statusScrape, ["snapshot": JSONValue(snapshot)])
             if live { stack.console.say("\u{1B}[H\u{1B}[2J", terminator: "") }
             stack.console.say(json ? snapshot.jsonLine : Self.lines(snapshot).joined(separator: "\n"))
             if once { break }

@@ -3,7 +3,7 @@ import Manifest
 import Vocabulary
 
 /// The policies SwiftDeploy asks before risky steps.
-public enum PolicyName: String, Sendable, CaseIterable {
+public enum PolicyName: String, Sendable, Codable, CaseIterable {
     /// Is the host healthy enough to deploy onto? Input: cpu_load, disk_free_gb, mem_used_pct.
     case infrastructure
     /// Is the canary safe to promote? Input: error_rate, p99_latency_ms, requests, window_s.
@@ -32,7 +32,7 @@ public struct Violation: Sendable, Equatable, Codable {
 
 /// A policy's answer. When the engine could not answer, `allow` is false and `unanswered` says why:
 /// no answer is a no.
-public struct Decision: Sendable, Equatable {
+public struct Decision: Sendable, Equatable, Codable {
     public var policy: PolicyName
     public var allow: Bool
     public var violations: [Violation]
@@ -76,16 +76,29 @@ public struct Decision: Sendable, Equatable {
         return value.description
     }
 
-    /// The decision as JSON, for `--json`, history and the dashboard.
-    public var json: JSONValue {
-        var object: [String: JSONValue] = [
-            "policy": .string(policy.rawValue), "allow": .bool(allow), "engine": .string(engine),
-            "duration_ms": .number((duration.seconds * 1000 * 1000).rounded() / 1000),
-            "violations": .array(violations.map { ["rule": .string($0.rule), "observed": .string($0.observed),
-                                                    "limit": .string($0.limit), "message": .string($0.message)] }),
-        ]
-        if let unanswered { object["unanswered"] = .string(unanswered) }
-        return .object(object)
+    enum CodingKeys: String, CodingKey {
+        case policy, allow, violations, engine, duration = "duration_ms", unanswered
+    }
+
+    /// As JSON (`--json`, history): the duration in milliseconds.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(policy, forKey: .policy)
+        try container.encode(allow, forKey: .allow)
+        try container.encode(violations, forKey: .violations)
+        try container.encode(engine, forKey: .engine)
+        try container.encode((duration.seconds * 1_000_000).rounded() / 1000, forKey: .duration)
+        try container.encodeIfPresent(unanswered, forKey: .unanswered)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        policy = try container.decode(PolicyName.self, forKey: .policy)
+        allow = try container.decode(Bool.self, forKey: .allow)
+        violations = try container.decode([Violation].self, forKey: .violations)
+        engine = try container.decode(String.self, forKey: .engine)
+        duration = .microseconds(Int64((try container.decode(Double.self, forKey: .duration) * 1000).rounded()))
+        unanswered = try container.decodeIfPresent(String.self, forKey: .unanswered)
     }
 }
 
