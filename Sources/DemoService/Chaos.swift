@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// A fault the canary can be told to inject, to show the policy gate refusing a bad release.
 public enum Chaos: Sendable, Equatable {
     case none
@@ -31,21 +33,21 @@ public struct ChaosRequestError: Error, Equatable, CustomStringConvertible {
 
 extension Chaos {
     /// Reads a `POST /chaos` body: `{"mode":"slow","duration":S}`, `{"mode":"error","rate":R}` or `{"mode":"recover"}`.
-    public static func parse(json object: Any?) throws(ChaosRequestError) -> Chaos {
-        guard let body = object as? [String: Any] else {
+    public static func parse(json body: JSONValue?) throws(ChaosRequestError) -> Chaos {
+        guard case .object = body, let body else {
             throw ChaosRequestError(description: "body must be a JSON object such as {\"mode\":\"error\",\"rate\":0.2}")
         }
-        guard let mode = body["mode"] as? String else {
+        guard let mode = body["mode"]?.string else {
             throw ChaosRequestError(description: "missing string field \"mode\" (one of slow, error, recover)")
         }
         switch mode {
         case "slow":
-            guard let seconds = number(body["duration"]), seconds >= 0, seconds <= 60 else {
+            guard let seconds = body["duration"]?.number, seconds >= 0, seconds <= 60 else {
                 throw ChaosRequestError(description: "mode \"slow\" needs \"duration\": a number of seconds from 0 to 60")
             }
             return .slow(seconds: seconds)
         case "error":
-            guard let rate = number(body["rate"]), rate >= 0, rate <= 1 else {
+            guard let rate = body["rate"]?.number, rate >= 0, rate <= 1 else {
                 throw ChaosRequestError(description: "mode \"error\" needs \"rate\": a number from 0.0 to 1.0")
             }
             return .error(rate: rate)
@@ -54,11 +56,5 @@ extension Chaos {
         default:
             throw ChaosRequestError(description: "unknown mode \"\(mode)\" (expected slow, error or recover)")
         }
-    }
-
-    private static func number(_ value: Any?) -> Double? {
-        // JSONSerialization gives NSNumber for both numbers and booleans; refuse booleans.
-        guard let value, !(value is Bool) else { return nil }
-        return (value as? Double) ?? (value as? Int).map(Double.init)
     }
 }

@@ -24,12 +24,12 @@ public enum DemoApplication {
         let router = Router()
         router.add(middleware: DemoMiddleware(state: state))
         router.get("/") { _, _ in
-            json(["message": "Hello from swiftdeploy-demo", "mode": config.mode.rawValue,
-                  "version": config.version, "timestamp": timestamp()])
+            json(["message": "Hello from swiftdeploy-demo", "mode": .string(config.mode.rawValue),
+                  "version": .string(config.version), "timestamp": .string(timestamp())])
         }
         router.get("/healthz") { _, _ in
-            json(["status": "ok", "uptime_seconds": await state.uptimeSeconds,
-                  "mode": config.mode.rawValue, "version": config.version])
+            json(["status": "ok", "uptime_seconds": .number(await state.uptimeSeconds),
+                  "mode": .string(config.mode.rawValue), "version": .string(config.version)])
         }
         router.get("/metrics") { _, _ in
             var headers = HTTPFields()
@@ -44,10 +44,10 @@ public enum DemoApplication {
                   let section = context.parameters.get("section"), !section.hasPrefix(".") else {
                 return json(["error": "not found"], status: .notFound)
             }
-            return json(["page": "\(section)/\(id)", "version": config.version])
+            return json(["page": .string("\(section)/\(id)"), "version": .string(config.version)])
         }
         router.get("/static/**") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "/* asset */"))) }
-        router.get("/api/**") { _, _ in json(["ok": true, "timestamp": timestamp()]) }
+        router.get("/api/**") { _, _ in json(["ok": true, "timestamp": .string(timestamp())]) }
         router.post("/login") { _, _ in json(["error": "wrong user name or password"], status: .unauthorized) }
         router.post("/chaos") { request, _ in
             guard config.mode == .canary else {
@@ -55,14 +55,13 @@ public enum DemoApplication {
             }
             var request = request
             let body = try await request.collectBody(upTo: 64 * 1024)
-            let object = try? JSONSerialization.jsonObject(with: Data(buffer: body))
             do {
-                let chaos = try Chaos.parse(json: object)
+                let chaos = try Chaos.parse(json: JSONValue(parsing: Data(buffer: body)))
                 await state.setChaos(chaos)
                 logger.info("chaos set", metadata: ["mode": "\(chaos.name)"])
-                return json(["chaos": chaos.name, "mode": config.mode.rawValue])
+                return json(["chaos": .string(chaos.name), "mode": .string(config.mode.rawValue)])
             } catch let error as ChaosRequestError {
-                return json(["error": error.description], status: .badRequest)
+                return json(["error": .string(error.description)], status: .badRequest)
             }
         }
         return Application(
@@ -72,8 +71,8 @@ public enum DemoApplication {
         )
     }
 
-    static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        let data = Data(value.jsonLine.utf8)
         var headers = HTTPFields()
         headers[.contentType] = "application/json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
