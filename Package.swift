@@ -93,6 +93,7 @@ let package = Package(
                 "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "GuardEvaluation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .target(
@@ -120,6 +121,7 @@ let package = Package(
                 "Deploy", "GuardEvaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -56,7 +56,6 @@ struct DashboardService: ServiceLifecycle.Service {
     }
 
     func run() async throws {
-        let (settings, console) = (settings, console)
         let (host, port) = settings.hostAndPort
         let server = DashboardServer(name: name, source: source, access: DashboardAccess(token: settings.token, loopbackOnly: settings.bindsLoopback))
         do {
