@@ -4,7 +4,8 @@ import Testing
 @testable import Telemetry
 
 /// The follower wakes on the kernel's word, not by polling: every follower here polls once a minute
-/// at most, so a wake within half a second can only come from inotify.
+/// at most, so a wake well before that can only come from inotify (the bounds are loose: a loaded
+/// machine may schedule the waiter late, never early).
 @Suite struct LogFollowerWaking {
     let directory: String
     var log: String { "\(directory)/access.log" }
@@ -42,7 +43,7 @@ import Testing
         #expect(follower.isWatching)
         _ = tail.poll()
         let took = try await waited(follower) { try append("one\n", to: log) }
-        #expect(took >= .milliseconds(100) && took < .milliseconds(600), "woke \(took) after the wait began")
+        #expect(took >= .milliseconds(100) && took < .seconds(20), "woke \(took) after the wait began")
         #expect(tail.poll().map { String(decoding: $0, as: UTF8.self) } == ["one"])
     }
 
@@ -56,11 +57,11 @@ import Testing
             try FileManager.default.moveItem(atPath: log, toPath: "\(log).1")
             try append("", to: log)
         }
-        #expect(rotated < .milliseconds(600))
+        #expect(rotated < .seconds(20))
         #expect(tail.poll().map { String(decoding: $0, as: UTF8.self) } == ["last of the old"])
         // The watch moved to the new file: an append to it wakes too.
         let took = try await waited(follower) { try append("first of the new\n", to: log) }
-        #expect(took >= .milliseconds(100) && took < .milliseconds(600), "woke \(took) after the wait began")
+        #expect(took >= .milliseconds(100) && took < .seconds(20), "woke \(took) after the wait began")
         #expect(tail.poll().map { String(decoding: $0, as: UTF8.self) } == ["first of the new"])
     }
 
@@ -68,7 +69,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let follower = follower()
         let took = try await waited(follower) { try append("hello\n", to: log) }
-        #expect(took >= .milliseconds(100) && took < .milliseconds(600))
+        #expect(took >= .milliseconds(100) && took < .seconds(20))
     }
 
     @Test func sleepsThroughOtherFilesAndUntilTheDeadline() async throws {
@@ -81,24 +82,24 @@ import Testing
         try append("not ours\n", to: "\(directory)/error.log")
         await waiting
         let took = ContinuousClock.now - started
-        #expect(took >= .milliseconds(390) && took < .milliseconds(600), "a write to another file does not wake it: \(took)")
+        #expect(took >= .milliseconds(390) && took < .seconds(20), "a write to another file does not wake it: \(took)")
         // Back to back, each wait lasts until its deadline: no wake is left over to end the next early.
         let series = ContinuousClock.now
         for _ in 0..<5 { await follower.wait(until: .now + .milliseconds(100)) }
         let five = ContinuousClock.now - series
-        #expect(five >= .milliseconds(495) && five < .milliseconds(800), "five 100 ms waits took \(five)")
+        #expect(five >= .milliseconds(495) && five < .seconds(20), "five 100 ms waits took \(five)")
     }
 
     @Test func wakeAndCancellationEndAWaitAtOnce() async throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let follower = follower()
         let woken = try await waited(follower) { follower.wake() }
-        #expect(woken < .milliseconds(600))
+        #expect(woken < .seconds(20))
         let started = ContinuousClock.now
         let waiting = Task { await follower.wait(until: .now + .seconds(60)) }
         try await Task.sleep(for: .milliseconds(50))
         waiting.cancel()
         await waiting.value
-        #expect(ContinuousClock.now - started < .milliseconds(600))
+        #expect(ContinuousClock.now - started < .seconds(20))
     }
 }
