@@ -52,7 +52,8 @@ public struct CanaryAnalysis: Sendable {
             let bound = le == "+Inf" ? Double.infinity : Double(le)
             return bound.map { ($0, sample.value) }
         }
-        let chaos = text.value("chaos_active").map { ["none", "slow", "error"][max(0, min(2, Int($0)))] }
+        let modes = ["none", "slow", "error"]
+        let chaos = text.value("chaos_active").map { value in Int(exactly: value).flatMap { modes.indices.contains($0) ? modes[$0] : nil } ?? "unknown" }
         return (Quantile.fromHistogram(buckets, 0.99).map { $0 * 1000 }, chaos)
     }
 }

@@ -287,6 +287,8 @@ public struct GuardEngine: Sendable {
 
     /// Feeds one request.
     public mutating func ingest(_ event: ClientEvent) {
+        // Parsers only pass plausible times; anything else (a caller's bug) is dropped, never trapped on.
+        guard event.timestamp.isFinite, abs(event.timestamp) < 1e15 else { return }
         let second = Int(event.timestamp.rounded(.down))
         advance(to: second)
         global.add(at: second, error: event.isError)

@@ -43,19 +43,18 @@ public struct WindowCounter: Sendable {
         guard second > newest else { return }
         // An empty window has nothing to expire (every bucket is zero): just move on.
         if requests == 0 && newest != Int.min { newest = second; return }
-        if newest == Int.min || second - newest >= length {
+        let (gap, overflow) = second.subtractingReportingOverflow(newest)
+        if newest == Int.min || overflow || gap >= length {
             for index in 0..<length { buckets[index] = 0 }
             requests = 0
             errors = 0
         } else {
-            var expired = newest + 1
-            while expired <= second {
-                let slot = expired % length
+            for expired in (newest + 1)...second {
+                let slot = Self.slot(expired, length)
                 let bucket = buckets[slot]
                 requests -= Int32(bucket >> 16)
                 errors -= Int32(bucket & 0xFFFF)
                 buckets[slot] = 0
-                expired += 1
             }
         }
         newest = second
@@ -65,8 +64,8 @@ public struct WindowCounter: Sendable {
     @inline(__always)
     public mutating func add(at second: Int, error: Bool, buckets: UnsafeMutableBufferPointer<UInt32>, length: Int) {
         advance(to: second, buckets: buckets, length: length)
-        guard second > newest - length, second >= 0 else { return }
-        let slot = second % length
+        guard second > newest &- length else { return }
+        let slot = Self.slot(second, length)
         var bucket = buckets[slot]
         if bucket >> 16 < 0xFFFF {
             bucket += 1 << 16
@@ -77,6 +76,13 @@ public struct WindowCounter: Sendable {
             errors += 1
         }
         buckets[slot] = bucket
+    }
+
+    /// A second's bucket, for any second (negative ones too: a bucket index is never out of range).
+    @inline(__always)
+    static func slot(_ second: Int, _ length: Int) -> Int {
+        let slot = second % length
+        return slot < 0 ? slot + length : slot
     }
 
     public func rate(_ length: Int) -> Double { Double(requests) / Double(length) }

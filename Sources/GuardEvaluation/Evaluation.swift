@@ -15,8 +15,9 @@ extension GeneratedRequest {
             return "{\"time\":\"\(ISO8601.format(whole))\",\"msec\":\(msec),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"\(method)\","
                 + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
                 + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
-        case .combined:
-            return "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
+        case .combined, .combinedXFF:
+            let line = "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
+            return format == .combinedXFF ? line + " \"-\"" : line
         }
     }
 }

@@ -175,8 +175,13 @@ public final class GuardDaemon: @unchecked Sendable {
     func step(at second: Int?) -> Int {
         let read = tail.poll()
         let badBefore = parser.badLines
+        // A line stamped in the future (a skewed or forged clock) counts as now: it must not run the
+        // timers ahead and lift every ban at once.
+        let latest = Double(now + 1)
         for line in read {
-            if let event = line.withUnsafeBufferPointer({ parser.parse($0) }) { engine.ingest(event) }
+            guard var event = line.withUnsafeBufferPointer({ parser.parse($0) }) else { continue }
+            event.timestamp = min(event.timestamp, latest)
+            engine.ingest(event)
         }
         lines += read.count
         badLines += parser.badLines - badBefore

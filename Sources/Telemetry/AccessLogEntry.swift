@@ -59,8 +59,8 @@ public enum JSONLogLine {
             case "xff": guard let value = reader.string() else { return nil }; entry.forwardedFor = value
             case "method": guard let value = reader.string() else { return nil }; entry.method = value
             case "uri": guard let value = reader.string() else { return nil }; entry.uri = value
-            case "status": guard let value = reader.number() else { return nil }; entry.status = Int(value)
-            case "bytes": guard let value = reader.number() else { return nil }; entry.bytes = Int(value)
+            case "status": guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.status = value
+            case "bytes": guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.bytes = value
             case "request_time": guard let value = reader.number() else { return nil }; entry.requestTime = value
             case "upstream": guard let value = reader.string() else { return nil }; entry.track = Track(rawValue: value)
             case "ua": guard let value = reader.string() else { return nil }; entry.userAgent = value

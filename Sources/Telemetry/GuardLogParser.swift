@@ -31,7 +31,7 @@ public struct GuardLogParser: Sendable {
     public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ClientEvent? {
         lines += 1
         let fields = format == .json ? Self.json(bytes) : combined(bytes)
-        guard let fields else {
+        guard let fields, Self.plausibleTimes.contains(fields.timestamp) else {
             badLines += 1
             if badSamples.count == 5 { badSamples.removeFirst() }
             badSamples.append(String(decoding: UnsafeBufferPointer(rebasing: bytes.prefix(300)), as: UTF8.self))
@@ -39,6 +39,10 @@ public struct GuardLogParser: Sendable {
         }
         return event(fields)
     }
+
+    /// Times a real line can carry (2000 to 2100): a forged `msec` of the year 9999 or 1969 would move
+    /// the guard's clock (every ban expiring at once) or its windows' arithmetic; such a line is malformed.
+    static let plausibleTimes = 946_684_800.0..<4_102_444_800.0
 
     /// The raw fields of one line, as slices of it.
     struct Fields {
@@ -92,7 +96,7 @@ public struct GuardLogParser: Sendable {
                 guard let value = reader.rawString(), let address = IPAddress(bytes: UnsafeBufferPointer(rebasing: value)) else { return nil }
                 peer = address
             case 3 where equal(key, "xff"): guard let value = reader.rawString() else { return nil }; forwarded = value
-            case 6 where equal(key, "status"): guard let value = reader.number() else { return nil }; status = Int(value)
+            case 6 where equal(key, "status"): guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; status = value
             case 6 where equal(key, "method"): guard let value = reader.rawString() else { return nil }; method = value
             case 3 where equal(key, "uri"): guard let value = reader.rawString() else { return nil }; path = value
             case 2 where equal(key, "ua"): guard let value = reader.rawString() else { return nil }; agent = value
@@ -110,33 +114,38 @@ public struct GuardLogParser: Sendable {
         return Fields(timestamp: timestamp, peer: peer, forwarded: forwarded, status: status, method: method, path: path, agent: agent)
     }
 
-    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`, read
-    /// field by field: address, identity, user, time, request, status, size, referrer, agent, and an
-    /// optional X-Forwarded-For (nginx's combined + "$http_x_forwarded_for").
+    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`.
+    /// The user is `$remote_user`, which a client sets (`Authorization: Basic`) and nginx writes with
+    /// spaces and brackets as they are, but never a raw `"` (escaped as `\x22`). So the first quote
+    /// starts the request, and nginx's own time is the `[…]` right before it: a forged time in the
+    /// user field is never read. Then status, size, referrer, agent, and with `combined_xff` the
+    /// X-Forwarded-For.
     mutating func combined(_ bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         let space = UInt8(ascii: " ")
-        guard let peerEnd = bytes.firstIndex(of: space),
+        guard let base = bytes.baseAddress, let peerEnd = bytes.firstIndex(of: space),
               let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[0..<peerEnd])),
-              let identityEnd = bytes[(peerEnd + 1)...].firstIndex(of: space),
-              let userEnd = bytes[(identityEnd + 1)...].firstIndex(of: space),
-              userEnd + 29 <= bytes.count, bytes[userEnd + 1] == UInt8(ascii: "["), bytes[userEnd + 28] == UInt8(ascii: "]"),
-              let timestamp = time(bytes[(userEnd + 2)..<(userEnd + 28)]) else { return nil }
-        var reader = ByteReader(bytes: bytes, index: userEnd + 30)
-        guard reader.index < bytes.count, bytes[reader.index - 1] == space, let request = reader.rawString() else { return nil }
+              let found = memchr(base, Int32(UInt8(ascii: "\"")), bytes.count) else { return nil }
+        let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        // `… [26/Nov/2026:02:30:00 +0000] "`: 28 bytes of time and a space before the quote.
+        let open = quote - 29
+        guard open > peerEnd, bytes[open] == UInt8(ascii: "["), bytes[quote - 2] == UInt8(ascii: "]"), bytes[quote - 1] == space,
+              bytes[open - 1] == space, let timestamp = time(bytes[(open + 1)..<(quote - 2)]) else { return nil }
+        var reader = ByteReader(bytes: bytes, index: quote)
+        guard let request = reader.rawString() else { return nil }
         let methodEnd = request.firstIndex(of: space) ?? request.endIndex
         let pathStart = min(methodEnd + 1, request.endIndex)
         let pathEnd = request[pathStart...].firstIndex(of: space) ?? request.endIndex
         guard reader.take(space) else { return nil }
         var status = 0, digits = 0
-        while reader.index < bytes.count, bytes[reader.index] >= 0x30, bytes[reader.index] <= 0x39 {
+        while reader.index < bytes.count, bytes[reader.index] >= 0x30, bytes[reader.index] <= 0x39, digits < 3 {
             status = status * 10 + Int(bytes[reader.index] - 0x30)
             digits += 1
             reader.index += 1
         }
-        guard digits == 3 else { return nil }
+        guard digits == 3, reader.index == bytes.count || bytes[reader.index] == space else { return nil }
         var fields = Fields(timestamp: timestamp, peer: peer, forwarded: bytes[0..<0], status: status,
                             method: request[request.startIndex..<methodEnd], path: request[pathStart..<pathEnd], agent: bytes[0..<0])
-        // Size, then the optional quoted referrer, agent and forwarded-for.
+        // Size, then the optional quoted referrer, agent and (combined_xff) forwarded-for.
         reader.skipSpace()
         while reader.index < bytes.count, bytes[reader.index] != space { reader.index += 1 }
         var quotedFields: [Slice<UnsafeBufferPointer<UInt8>>] = []
@@ -146,7 +155,7 @@ public struct GuardLogParser: Sendable {
             quotedFields.append(value)
         }
         if quotedFields.count >= 2 { fields.agent = quotedFields[1] }
-        if quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
+        if format == .combinedXFF, quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
         return fields
     }
 

@@ -89,20 +89,19 @@ public struct PrometheusText: Sendable {
             }
         }
         let fields = rest.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard let first = fields.first, let value = Self.number(first) else {
+        guard let first = fields.first, let value = Double(first) else {
             throw PrometheusTextError(line: lineNumber, reason: "\(name) has no numeric value")
+        }
+        // The app is not trusted: a NaN, an infinity or a number no counter reaches is refused here,
+        // so nothing downstream converts it (an `Int(NaN)` would stop the process).
+        guard value.isFinite, abs(value) <= Self.largest else {
+            throw PrometheusTextError(line: lineNumber, reason: "\(name) has the value \(first), which is not a finite number up to 2^53")
         }
         return MetricSample(name: name, labels: labels, value: value)
     }
 
-    private static func number(_ text: Substring) -> Double? {
-        switch text {
-        case "+Inf": .infinity
-        case "-Inf": -.infinity
-        case "NaN": .nan
-        default: Double(text)
-        }
-    }
+    /// The largest value taken: every integer up to it is exact in a Double.
+    static let largest = 9_007_199_254_740_992.0
 }
 
 extension StringProtocol {

@@ -52,3 +52,23 @@ import Vocabulary
         }
     }
 }
+
+/// A window's buckets are written only inside their own range, whatever seconds arrive.
+@Suite struct WindowArithmetic {
+    @Test func anySecondStaysInsideTheBuckets() {
+        let length = 60
+        // The window's buckets with a sentinel on each side: a write outside its range would show.
+        var memory = [UInt32](repeating: 0xDEAD_BEEF, count: length + 2)
+        var counter = WindowCounter()
+        let seconds = [-5, -3, -3, -200, 10, -1, Int.min + 1, 5, Int.max - 1, Int.max]
+        memory.withUnsafeMutableBufferPointer { all in
+            let buckets = UnsafeMutableBufferPointer(rebasing: all[1...length])
+            for index in buckets.indices { buckets[index] = 0 }
+            for second in seconds { counter.add(at: second, error: second < 0, buckets: buckets, length: length) }
+        }
+        #expect(memory.first == 0xDEAD_BEEF && memory.last == 0xDEAD_BEEF)
+        // The window holds exactly what its buckets say.
+        let held = memory[1...length].reduce(0) { $0 + Int($1 >> 16) }
+        #expect(Int(counter.requests) == held)
+    }
+}

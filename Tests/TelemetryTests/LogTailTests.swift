@@ -144,14 +144,14 @@ import Vocabulary
 
     @Test func forwardedForIsBelievedOnlyFromTrustedProxies() throws {
         var parser = GuardLogParser(format: .json, resolver: ClientResolver(trustedProxies: [CIDR("10.0.0.0/8")!]))
-        let proxied = parser.parse(#"{"msec":1,"remote_addr":"10.0.0.2","xff":"198.51.100.7, 10.0.0.9","status":200}"#)
+        let proxied = parser.parse(#"{"msec":1795687200,"remote_addr":"10.0.0.2","xff":"198.51.100.7, 10.0.0.9","status":200}"#)
         let viaProxy = try #require(proxied)
         #expect(viaProxy.client == IPAddress("198.51.100.7"))
-        let direct = parser.parse(#"{"msec":1,"remote_addr":"203.0.113.9","xff":"1.2.3.4","status":200}"#)
+        let direct = parser.parse(#"{"msec":1795687200,"remote_addr":"203.0.113.9","xff":"1.2.3.4","status":200}"#)
         let spoofed = try #require(direct)
         #expect(spoofed.client == IPAddress("203.0.113.9"))
         var v6 = GuardLogParser(format: .json, resolver: ClientResolver(ipv6Prefix: 64))
-        let grouped = v6.parse(#"{"msec":1,"remote_addr":"2001:db8:1:2:aaaa::1","status":200}"#)
+        let grouped = v6.parse(#"{"msec":1795687200,"remote_addr":"2001:db8:1:2:aaaa::1","status":200}"#)
         #expect(grouped?.client == IPAddress("2001:db8:1:2::"))
     }
 
@@ -159,7 +159,7 @@ import Vocabulary
         var parser = GuardLogParser(format: .json, resolver: ClientResolver())
         var events = 0
         for index in 0..<1000 {
-            let line = index % 100 == 42 ? "garbage \(index) {" : #"{"msec":\#(1000 + index),"remote_addr":"192.0.2.\#(index % 200 + 1)","status":200}"#
+            let line = index % 100 == 42 ? "garbage \(index) {" : #"{"msec":\#(1_795_687_200 + index),"remote_addr":"192.0.2.\#(index % 200 + 1)","status":200}"#
             if parser.parse(line) != nil { events += 1 }
         }
         #expect(events == 990)

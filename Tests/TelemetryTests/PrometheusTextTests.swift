@@ -9,19 +9,24 @@ import Testing
             # TYPE x counter
             x{a="1",b="two words"} 3
             y 4.5 1700000000
-            z{le="+Inf"} +Inf
-            q{path="a\\"b"} NaN
+            z{le="+Inf"} 7
+            q{path="a\\"b"} 0
 
             """)
         #expect(text.samples.count == 4)
         #expect(text.value("x", ["a": "1"]) == 3)
         #expect(text.value("x", ["b": "two words"]) == 3)
         #expect(text.value("y") == 4.5)
-        #expect(text.value("z") == .infinity)
+        #expect(text.value("z", ["le": "+Inf"]) == 7)
         #expect(text.samples[3].labels["path"] == "a\"b")
-        #expect(text.value("q")?.isNaN == true)
         #expect(text.value("missing") == nil)
         #expect(text.sum("x") == 3)
+    }
+
+    /// The app's metrics are not trusted: values nothing could count are refused, never converted.
+    @Test(arguments: ["NaN", "+Inf", "-Inf", "1e300", "-1e17", "nan", "inf"])
+    func refusesValuesThatAreNotFiniteCounts(value: String) {
+        #expect(throws: PrometheusTextError.self) { try PrometheusText(parsing: "ok 1\nchaos_active \(value)\n") }
     }
 
     @Test func namesTheBadLine() {
