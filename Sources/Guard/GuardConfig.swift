@@ -33,6 +33,14 @@ public struct GuardConfig: Sendable, Equatable {
 
     public init() {}
 
-    func isAllowed(_ address: IPAddress) -> Bool { allow.contains { $0.contains(address) } }
-    func isProtected(_ address: IPAddress) -> Bool { isAllowed(address) || protected.contains { $0.contains(address) } }
+    /// IPv6 clients are judged (and banned) by this prefix.
+    public var ipv6Prefix = GuardDefaults.ipv6Prefix
+
+    /// Whether a client (an IPv4 address, or an IPv6 group) must never be banned or learned from:
+    /// an allow-list entry or a protected address lies in it. Banning an IPv6 /64 that holds an
+    /// allow-listed host would ban that host too, so overlap is enough.
+    public func shields(_ client: IPAddress) -> Bool {
+        let prefix = client.isV4 ? 32 : ipv6Prefix
+        return (allow + protected).contains { $0.overlaps(client, prefix: prefix) }
+    }
 }

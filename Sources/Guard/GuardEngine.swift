@@ -111,8 +111,8 @@ public struct GuardEngine: Sendable {
         /// Second until which the client counts as anomalous (kept out of learning).
         var anomalousUntil = Int.min
         var lastSeen: Int
-        /// An IPv4 client's address is the client: whether it is protected is decided once.
-        var protectedV4: Bool? = nil
+        /// Never banned nor learned from (`GuardConfig.shields`), decided once per client.
+        var shielded: Bool
     }
 
     /// One leaky bucket's state: its level, when it last changed, and the episode since it was last empty.
@@ -217,7 +217,7 @@ public struct GuardEngine: Sendable {
 
     /// Starts tracking `ip` in a free slot or a new one (growing the slab by doubling), with empty buckets.
     private mutating func track(_ ip: IPAddress, at second: Int) -> Int {
-        let fresh = Client(ip: ip, lastSeen: second, protectedV4: ip.isV4 ? config.isProtected(ip) : nil)
+        let fresh = Client(ip: ip, lastSeen: second, shielded: config.shields(ip))
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = Int(free)
@@ -312,8 +312,7 @@ public struct GuardEngine: Sendable {
         }
         // Conditions on the engine's own state are written without `&&`/`||`/`??`: their autoclosures
         // would copy the whole engine, for every line.
-        var isProtected = false
-        if let known = clients[slot].protectedV4 { isProtected = known } else { isProtected = config.isProtected(event.address) }
+        let isProtected = clients[slot].shielded
         // An asset counts in the rate only when the client asks for the same one again.
         let lastAsset = clients[slot].behaviour.lastAsset
         let weighs = event.kind != .asset || event.path == lastAsset
@@ -530,9 +529,7 @@ public struct GuardEngine: Sendable {
                 clients[slot] = client
                 continue
             }
-            var isProtected = false
-            if let known = client.protectedV4 { isProtected = known } else { isProtected = config.isProtected(client.ip) }
-            if client.anomalousUntil < second, !banned, !isProtected {
+            if client.anomalousUntil < second, !banned, !client.shielded {
                 counts.append(client.window.requests)
                 // A client learns its own normal, but never above `multiplier` × the expected client's,
                 // so a slow ramp cannot teach the guard that a flood is normal.
@@ -563,7 +560,10 @@ public struct GuardEngine: Sendable {
     }
 
     /// A manual ban (from the CLI or the dashboard); `length` nil is permanent.
-    public mutating func banManually(_ ip: IPAddress, at second: Int, length: Int?) -> GuardDecision {
+    /// nil when the address is shielded (allow list, trusted proxy, the host): a manual ban must not
+    /// lock out what the operator said never to ban.
+    public mutating func banManually(_ ip: IPAddress, at second: Int, length: Int?) -> GuardDecision? {
+        guard !config.shields(ip) else { return nil }
         let ban = banBook.ban(ip, at: second, reason: "manual", length: .some(length))
         var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
                                      rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence)
@@ -625,6 +625,8 @@ public struct GuardEngine: Sendable {
         }
         banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
         config = applied
+        // The allow list or the proxies may have changed: which clients are shielded is decided again.
+        for slot in clients.indices where clients[slot].isTracked { clients[slot].shielded = applied.shields(clients[slot].ip) }
         return needRestart
     }
 }

@@ -42,6 +42,9 @@ public struct GuardBansUseCase: Sendable {
 
     public func change(add: Bool, ip text: String, seconds: Int?) throws {
         guard let ip = IPAddress(text) else { throw GuardCommandError.notAnAddress(text) }
+        if add, GuardConfig(daemon: settings).shields(ip.isV4 ? ip : ip.masked(to: settings.ipv6Prefix)) {
+            throw GuardCommandError.shielded(ip.description)
+        }
         let store = try openStore()
         let request = GuardStore.Request(action: add ? .ban : .unban, ip: ip, seconds: seconds)
         if let pid = try store.load().daemonPid, ChildProcess.isAlive(pid) {

@@ -1,6 +1,8 @@
 /// What stops a guard command, with what to do about it.
 public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case notAnAddress(String)
+    /// A manual ban of an address the guard must never ban.
+    case shielded(String)
     case noSuchLog(String)
     case unreadableLog(String, reason: String)
     /// A manual ban or unban reached the firewall but not the store.
@@ -9,6 +11,7 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAnAddress(let text): "\(text) is not an IP address (IPv4 like 203.0.113.9 or IPv6 like 2001:db8::1)"
+        case .shielded(let address): "\(address) is never banned: it is (or shares its IPv6 /64 with) an address in guard.allow, guard.trusted_proxies or this host's own; change those first"
         case .noSuchLog(let path): "no such log: \(path) (check guard.log in the manifest, or pass --log)"
         case .unreadableLog(let path, let reason): "cannot read \(path): \(reason) (run as a user who may read it)"
         case .notSaved: "the change is in the firewall but not in the store; see the message above"

@@ -20,6 +20,7 @@ extension GuardConfig {
         clientQuantile = settings.baseline.clientQuantile
         rules = settings.rules
         protected = settings.trustedProxies
+        ipv6Prefix = settings.ipv6Prefix
         zScore = settings.thresholds.zScore
         multiplier = settings.thresholds.multiplier
         errorSurge = settings.thresholds.errorSurge

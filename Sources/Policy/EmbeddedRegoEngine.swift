@@ -3,6 +3,10 @@ import Foundation
 import Manifest
 import Vocabulary
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// rego-cpp's library, loaded once per process from the `regopy` wheel that `scripts/setup.sh`
 /// unpacks under `.deps/`. A missing or broken library is a message, never a crash.
 public final class RegoLibrary: Sendable {
@@ -16,23 +20,34 @@ public final class RegoLibrary: Sendable {
 
     public static let setupHint = "run scripts/setup.sh (it unpacks the regopy wheel under .deps/), or set SWIFTDEPLOY_REGO_LIBRARY to librego_shared.so"
 
-    /// Where the library is looked for, in order.
-    public static func candidates(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    /// Where the library is looked for, in order: the installed paths, and `.deps/` beside the
+    /// binary (a build in the project: the binary's folder and up to five parents). Never the
+    /// working directory: a library planted in a shared folder above it must not be loaded.
+    public static func candidates(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                  executable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                                      ?? CommandLine.arguments[0]) -> [String] {
         var paths: [String] = []
         if let explicit = environment["SWIFTDEPLOY_REGO_LIBRARY"], !explicit.isEmpty { paths.append(explicit) }
-        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        for start in [(executable as NSString).deletingLastPathComponent, FileManager.default.currentDirectoryPath] {
-            var directory = start
-            for _ in 0..<6 where !directory.isEmpty {
-                paths.append("\(directory)/.deps/regopy/librego_shared.so")
-                let parent = (directory as NSString).deletingLastPathComponent
-                if parent == directory { break }
-                directory = parent
-            }
+        paths += ["/usr/lib/swiftdeploy/regopy/librego_shared.so", "/usr/local/lib/swiftdeploy/regopy/librego_shared.so"]
+        var directory = (executable as NSString).deletingLastPathComponent
+        for _ in 0..<6 where !directory.isEmpty {
+            paths.append((directory as NSString).appendingPathComponent(".deps/regopy/librego_shared.so"))
+            let parent = (directory as NSString).deletingLastPathComponent
+            if parent == directory { break }
+            directory = parent
         }
-        paths.append("/usr/local/lib/swiftdeploy/regopy/librego_shared.so")
         var seen = Set<String>()
         return paths.filter { seen.insert($0).inserted }
+    }
+
+    /// Whether code at `path` may be loaded into this process: the file and its folder belong to
+    /// root or to us, and nobody else may write them.
+    public static func isTrusted(_ path: String) -> Bool {
+        [path, (path as NSString).deletingLastPathComponent].allSatisfy { item in
+            var info = stat()
+            guard stat(item, &info) == 0 else { return false }
+            return (info.st_uid == 0 || info.st_uid == geteuid()) && info.st_mode & (S_IWGRP | S_IWOTH) == 0
+        }
     }
 
     /// The process-wide library, found through `candidates()`.
@@ -40,9 +55,10 @@ public final class RegoLibrary: Sendable {
         if let explicit = ProcessInfo.processInfo.environment["SWIFTDEPLOY_REGO_LIBRARY"], !explicit.isEmpty {
             return load(path: explicit)  // an explicit choice is never silently replaced by another library
         }
-        let paths = candidates()
-        guard let path = paths.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            return .failure(EngineFailure("rego-cpp library not found; looked in: \(paths.joined(separator: ", ")); \(setupHint)"))
+        let present = candidates().filter { FileManager.default.fileExists(atPath: $0) }
+        guard let path = present.first(where: isTrusted) else {
+            let refused = present.isEmpty ? "" : " (refused, writable by others or not ours: \(present.joined(separator: ", ")))"
+            return .failure(EngineFailure("rego-cpp library not found\(refused); looked in: \(candidates().joined(separator: ", ")); \(setupHint)"))
         }
         return load(path: path)
     }()

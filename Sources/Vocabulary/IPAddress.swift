@@ -195,5 +195,11 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         address.isV4 == network.isV4 && address.masked(to: prefix) == network
     }
 
+    /// Whether this network and `address`/`prefix` share any address (one holds the other).
+    public func overlaps(_ address: IPAddress, prefix other: Int) -> Bool {
+        let common = min(prefix, other)
+        return address.isV4 == network.isV4 && address.masked(to: common) == network.masked(to: common)
+    }
+
     public var description: String { "\(network)/\(prefix)" }
 }

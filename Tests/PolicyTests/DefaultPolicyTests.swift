@@ -190,3 +190,32 @@ func with(_ base: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
         #expect(reading.memUsedPct > 0 && reading.memUsedPct < 100)
     }
 }
+
+/// The embedded engine's library is code loaded into a root process: never from the working
+/// directory, never a file others may write.
+@Suite struct RegoLibrarySearch {
+    @Test func onlyInstalledPathsAndTheBinarysOwnFolders() {
+        let library = ".deps/regopy/librego_shared.so"
+        #expect(RegoLibrary.candidates(environment: [:], executable: "/opt/sd/bin/swiftdeploy") == [
+            "/usr/lib/swiftdeploy/regopy/librego_shared.so", "/usr/local/lib/swiftdeploy/regopy/librego_shared.so",
+            "/opt/sd/bin/\(library)", "/opt/sd/\(library)", "/opt/\(library)", "/\(library)",
+        ])
+        #expect(!RegoLibrary.candidates(environment: [:], executable: "/opt/sd/bin/swiftdeploy")
+            .contains { $0.hasPrefix(FileManager.default.currentDirectoryPath) })
+    }
+
+    @Test func aFileOthersMayWriteIsNotTrusted() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-trust-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let library = "\(directory)/librego_shared.so"
+        FileManager.default.createFile(atPath: library, contents: Data("x".utf8), attributes: [.posixPermissions: 0o644])
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory)
+        #expect(RegoLibrary.isTrusted(library))
+        try FileManager.default.setAttributes([.posixPermissions: 0o666], ofItemAtPath: library)
+        #expect(!RegoLibrary.isTrusted(library))
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: library)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: directory)
+        #expect(!RegoLibrary.isTrusted(library))
+    }
+}

@@ -37,3 +37,14 @@ import Testing
         #expect(IPAddress("2001:db8:1:2:3:4:5:6")!.masked(to: 64).description == "2001:db8:1:2::")
     }
 }
+
+@Suite struct NetworkOverlap {
+    @Test(arguments: [
+        ("2001:db8::/64", "2001:db8::", 64, true), ("2001:db8::1", "2001:db8::", 64, true), ("2001:db8::/32", "2001:db8:5::", 64, true),
+        ("2001:db8:1::/64", "2001:db8::", 64, false), ("127.0.0.0/8", "127.9.9.9", 32, true), ("127.0.0.0/8", "128.0.0.1", 32, false),
+        ("::1", "127.0.0.1", 32, false),
+    ])
+    func overlapIsOneHoldingTheOther(network: String, address: String, prefix: Int, expected: Bool) {
+        #expect(CIDR(network)!.overlaps(IPAddress(address)!, prefix: prefix) == expected)
+    }
+}
