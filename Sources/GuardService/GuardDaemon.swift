@@ -173,6 +173,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// are saved, then acted on. Returns the number of lines read.
     @discardableResult
     func step(at second: Int?) -> Int {
+        let overlongBefore = tail.overlong
         let read = tail.poll()
         let badBefore = parser.badLines
         // A line stamped in the future (a skewed or forged clock) counts as now: it must not run the
@@ -184,7 +185,7 @@ public final class GuardDaemon: @unchecked Sendable {
             engine.ingest(event)
         }
         lines += read.count
-        badLines += parser.badLines - badBefore
+        badLines += parser.badLines - badBefore + tail.overlong - overlongBefore
         if let second {
             engine.advance(to: second)
             takeRequests(at: second)

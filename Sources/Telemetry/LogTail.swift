@@ -26,7 +26,10 @@ public final class LogTail: @unchecked Sendable {
     private var fd: Int32 = -1
     private var identity: (device: UInt64, inode: UInt64)?
     private var offset: UInt64 = 0
-    private var partial: [UInt8] = []
+    private var splitter = LineSplitter()
+    /// Bytes read per `poll()` at most: after downtime or a big rotation the backlog comes in slices,
+    /// not all at once into memory.
+    public static let maxRead = 8 << 20
     private var startAtEnd: Bool
     private var resume: Position?
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -44,7 +47,7 @@ public final class LogTail: @unchecked Sendable {
 
     /// The position after the last complete line returned.
     public var position: Position? {
-        identity.map { Position(device: $0.device, inode: $0.inode, offset: offset - UInt64(partial.count)) }
+        identity.map { Position(device: $0.device, inode: $0.inode, offset: offset - UInt64(splitter.pending)) }
     }
 
     /// Complete new lines (without their newline), oldest first.
@@ -55,13 +58,12 @@ public final class LogTail: @unchecked Sendable {
         if let onDisk, let identity, onDisk.0 == identity.device, onDisk.1 == identity.inode, onDisk.2 < offset {
             // Truncated in place (copytruncate, or `> access.log`): what is there now is new.
             offset = 0
-            partial.removeAll()
+            splitter.reset()
         }
-        readAvailable(into: &lines)
-        if let onDisk, let identity, onDisk.0 != identity.device || onDisk.1 != identity.inode {
-            // Rotated by rename: finish the old file, then follow the new one from its start.
-            readAvailable(into: &lines)
-            if !partial.isEmpty { lines.append(partial); partial.removeAll() }
+        let finished = readAvailable(into: &lines)
+        if finished, let onDisk, let identity, onDisk.0 != identity.device || onDisk.1 != identity.inode {
+            // Rotated by rename, and the old file is read to its end: follow the new one from its start.
+            if let last = splitter.flush() { lines.append(last) }
             close(fd)
             fd = -1
             self.identity = nil
@@ -87,26 +89,23 @@ public final class LogTail: @unchecked Sendable {
         return true
     }
 
-    private func readAvailable(into lines: inout [[UInt8]]) {
-        guard fd >= 0 else { return }
-        while true {
+    /// Reads what the file gained, up to `maxRead` bytes; true when it reached the end.
+    @discardableResult
+    private func readAvailable(into lines: inout [[UInt8]]) -> Bool {
+        guard fd >= 0 else { return true }
+        var read = 0
+        while read < Self.maxRead {
             let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
-            guard count > 0 else { return }
+            guard count > 0 else { return true }
             offset += UInt64(count)
-            var start = 0
-            for index in 0..<count where buffer[index] == 0x0A {
-                if partial.isEmpty {
-                    lines.append(Array(buffer[start..<index]))
-                } else {
-                    partial.append(contentsOf: buffer[start..<index])
-                    lines.append(partial)
-                    partial.removeAll(keepingCapacity: true)
-                }
-                start = index + 1
-            }
-            if start < count { partial.append(contentsOf: buffer[start..<count]) }
+            read += count
+            buffer.withUnsafeBufferPointer { splitter.split(UnsafeBufferPointer(rebasing: $0[..<count]), into: &lines) }
         }
+        return false
     }
+
+    /// Lines dropped for being longer than a log line can be (`LineSplitter.maxLine`), counted as malformed.
+    public var overlong: Int { splitter.overlong }
 }
 
 /// (device, inode, size) of the file at `path` now; nil when there is none.

@@ -1,0 +1,35 @@
+import Testing
+
+@testable import Telemetry
+
+/// Lines arrive in pieces of any size; over-long ones are dropped and counted, nothing else is lost.
+@Suite struct LineSplitting {
+    func split(_ chunks: [String], maxLine: Int = 16) -> (lines: [String], overlong: Int, pending: Int) {
+        var splitter = LineSplitter(maxLine: maxLine)
+        var lines: [[UInt8]] = []
+        for chunk in chunks {
+            Array(chunk.utf8).withUnsafeBufferPointer { splitter.split($0, into: &lines) }
+        }
+        return (lines.map { String(decoding: $0, as: UTF8.self) }, splitter.overlong, splitter.pending)
+    }
+
+    @Test func piecesOfAnySizeGiveTheSameLines() {
+        let text = "first\nsecond line\n\nthird\npartial"
+        for size in 1...text.count {
+            let chunks = stride(from: 0, to: text.count, by: size).map { String(Array(text)[$0..<min(text.count, $0 + size)]) }
+            let result = split(chunks)
+            #expect(result.lines == ["first", "second line", "", "third"], "chunks of \(size)")
+            #expect(result.pending == "partial".utf8.count && result.overlong == 0)
+        }
+    }
+
+    @Test func anOverlongLineIsDroppedToItsNewlineAndCounted() {
+        let long = String(repeating: "x", count: 40)
+        // Arriving whole, and arriving in pieces that each fit but together do not.
+        #expect(split(["a\n\(long)\nb\n"]) == (["a", "b"], 1, 0))
+        #expect(split(["a\nxxxxxxxxxx", "xxxxxxxxxx", "xxxxxxxxxx\nb\n"]) == (["a", "b"], 1, 0))
+        // A runaway line never grows the held bytes past the limit.
+        #expect(split(Array(repeating: "xxxxxxxxxx", count: 1000)).pending == 0)
+        #expect(split(["exactly16bytes!!\n"]) == (["exactly16bytes!!"], 0, 0))
+    }
+}
