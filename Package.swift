@@ -124,6 +124,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["Telemetry", "Manifest", "Vocabulary"]),
         .executableTarget(
             name: "swiftdeploy-demo",
             dependencies: [
