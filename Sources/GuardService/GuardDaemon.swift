@@ -75,7 +75,7 @@ public final class GuardDaemon: @unchecked Sendable {
         next.at = engine.now ?? now
         next.lines = lines
         next.badLines = badLines
-        next.badSamples = parser.badSamples
+        next.badSamples = parser.badSamples.map(Self.redacted)
         next.trackedClients = engine.trackedClients
         next.globalRPS = engine.global.rate
         next.lastSecond = engine.baseline.lastClosed
@@ -100,6 +100,14 @@ public final class GuardDaemon: @unchecked Sendable {
     }
 
     var now: Int { Int(Date().timeIntervalSince1970) }
+
+    /// A malformed line as the dashboard may show it: its shape (letters as `a`, digits as `0`,
+    /// punctuation kept, 120 characters at most), never its text. Whatever ended up in the log (a
+    /// file swapped for a secret, a token in a URL) is not published; the shape is what tells a
+    /// format mismatch.
+    static func redacted(_ line: String) -> String {
+        String(line.prefix(120).map { $0.isLetter ? "a" : $0.isNumber ? "0" : $0 })
+    }
 
     /// Just after the wall clock's next whole second, when the timers are due.
     static func nextSecond() -> ContinuousClock.Instant {
@@ -261,12 +269,11 @@ public final class GuardDaemon: @unchecked Sendable {
     }
 
     func appendAudit(_ lines: [String]) {
-        guard !lines.isEmpty else { return }
-        if !FileManager.default.fileExists(atPath: auditPath) { _ = FileManager.default.createFile(atPath: auditPath, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: auditPath) else { return }
-        defer { try? handle.close() }
-        _ = try? handle.seekToEnd()
-        try? handle.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
+        do {
+            try AuditLog(path: auditPath).append(lines)
+        } catch {
+            console.warn("guard: \(error)")
+        }
     }
 
     /// Manual bans and unbans queued by `guard bans add|remove` (or the dashboard) while the daemon runs.

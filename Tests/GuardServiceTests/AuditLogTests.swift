@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+
+@testable import GuardService
+
+@Suite struct AuditLogFile {
+    let directory = NSTemporaryDirectory() + "swiftdeploy-audit-\(UUID().uuidString.prefix(8))"
+
+    @Test func appendsCreatesPrivateAndNeverFollowsALink() throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = AuditLog(path: "\(directory)/guard-audit.log")
+        try log.append(["one"])
+        try log.append(["two", "three"])
+        #expect(try String(contentsOfFile: log.path, encoding: .utf8) == "one\ntwo\nthree\n")
+        #expect(try FileManager.default.attributesOfItem(atPath: log.path)[.posixPermissions] as? Int == 0o600)
+        // Swapped for a link to another file: refused, and the other file is untouched.
+        let victim = "\(directory)/victim"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: log.path)
+        try FileManager.default.createSymbolicLink(atPath: log.path, withDestinationPath: victim)
+        #expect(throws: AuditLog.Failure.self) { try log.append(["injected"]) }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+    }
+
+    @Test func malformedSamplesArePublishedAsTheirShapeOnly() {
+        #expect(GuardDaemon.redacted("root:$6$saltsalt$hash:19000:0:99999:7:::") == "aaaa:$0$aaaaaaaa$aaaa:00000:0:00000:0:::")
+        #expect(GuardDaemon.redacted(String(repeating: "x", count: 500)).count == 120)
+    }
+}
