@@ -99,6 +99,18 @@ public struct BanBook: Sendable {
         return due
     }
 
+    /// Forgets offences forgiven by `second` (no ban in force): the record of past offenders stays
+    /// as long as it can matter, not for ever. Returns how many were forgotten.
+    @discardableResult
+    public mutating func forgetForgiven(at second: Int) -> Int {
+        let before = offenders.count
+        offenders = offenders.filter { ip, offender in second - offender.lastOffence <= forgiveAfter || active[ip] != nil }
+        return before - offenders.count
+    }
+
+    /// How many addresses have an offence on record.
+    public var offenderCount: Int { offenders.count }
+
     /// Restores state (from the store) as it was.
     public mutating func restore(bans: [Ban], offences: [Offence]) {
         for ban in bans { active[ban.ip] = ban }

@@ -233,6 +233,27 @@ public struct GuardEngine: Sendable {
         return slot
     }
 
+    /// Forgets the sixteenth of tracked clients seen least recently (never one whose ban is in force,
+    /// never more than that, so the cost per new client stays constant); returns how many.
+    private mutating func evictLeastRecent() -> Int {
+        var seen: [Int] = []
+        seen.reserveCapacity(index.count)
+        for slot in clients.indices where clients[slot].isTracked { seen.append(clients[slot].lastSeen) }
+        guard !seen.isEmpty else { return 0 }
+        let quota = max(1, seen.count / 16)
+        Selection.select(quota - 1, in: &seen, 0..<seen.count)
+        let cutoff = seen[quota - 1]
+        var evicted = 0
+        for slot in clients.indices where evicted < quota && clients[slot].isTracked && clients[slot].lastSeen <= cutoff {
+            guard !banBook.isBanned(clients[slot].ip) else { continue }
+            index.remove(clients[slot].ip)
+            clients[slot].isTracked = false
+            freeSlots.append(Int32(slot))
+            evicted += 1
+        }
+        return evicted
+    }
+
     /// Runs `body` on one client's buckets.
     @inline(__always)
     private mutating func withBuckets<T>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
@@ -298,15 +319,21 @@ public struct GuardEngine: Sendable {
         if let known = index.slot(of: ip) {
             slot = Int(known)
         } else {
-            guard index.count < config.maxTrackedIPs else {
-                untrackedRequests += 1
+            if index.count >= config.maxTrackedIPs {
+                // Full: the least recently seen make room (a spoofed flood of one-shot sources must
+                // not leave new clients, a real attacker among them, unjudged).
+                let tracked = index.count
+                let evicted = evictLeastRecent()
                 if Self.cooledDown(since: lastCapAlert, at: second, config.globalCooldown) {
                     lastCapAlert = second
                     pending.append(GuardDecision(at: second, action: .trackingCap, ip: nil, duration: nil,
-                                                 condition: "tracking \(index.count) addresses, the cap (max_tracked_ips)",
+                                                 condition: "tracking \(tracked) addresses, the cap (max_tracked_ips); the \(evicted) least recently seen forgotten",
                                                  rate: global.rate, baseline: baseline.current?.mean ?? 0))
                 }
-                return
+                guard index.count < config.maxTrackedIPs else {
+                    untrackedRequests += 1
+                    return
+                }
             }
             slot = track(ip, at: second)
         }
@@ -509,6 +536,7 @@ public struct GuardEngine: Sendable {
     mutating func recalc(at second: Int) {
         lastRecalc = second
         guard let summary = baseline.recalc(at: second) else { return }
+        banBook.forgetForgiven(at: second)
         if Self.cooledDown(since: lastStuffingAlert, at: second, config.globalCooldown) {
             learnedLoginFailures += (Double(loginFailures.requestTotal) - learnedLoginFailures) / 30
         }

@@ -7,7 +7,7 @@ enum Selection {
     /// Rearranges `values[range]` so that `values[k]` holds the element a sort would put there, with
     /// none larger before it and none smaller after it. Three-way partitions (runs of equal counts
     /// cost nothing) around pivots from a fixed-seed generator: expected linear time on any input.
-    static func select(_ k: Int, in values: inout [Int32], _ range: Range<Int>) {
+    static func select<Value: Comparable>(_ k: Int, in values: inout [Value], _ range: Range<Int>) {
         precondition(range.contains(k), "select: \(k) outside \(range)")
         var (lower, upper) = (range.lowerBound, range.upperBound)
         var random = SeededRandom(seed: UInt64(range.count))

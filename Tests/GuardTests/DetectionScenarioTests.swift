@@ -27,22 +27,26 @@ import Vocabulary
 }
 
 @Suite struct GuardBounds {
-    @Test func spoofedSourceFloodStaysUnderTheTrackingCapAndAlerts() {
+    @Test func spoofedSourceFloodStaysUnderTheTrackingCapYetTheFloodIsJudged() {
         var config = GuardConfig()
         config.maxTrackedIPs = 1000
         var engine = GuardEngine(config: config)
         var decisions: [GuardDecision] = []
-        // 50,000 distinct sources in 50 seconds, one request each.
+        // 50,000 distinct sources in 50 seconds, one request each; from second 20 a real attacker
+        // floods among them, arriving when the cap is long full.
+        let attacker = IPAddress("203.0.113.9")!
         for index in 0..<50_000 {
-            let address = IPAddress(v4: 0x0A00_0000 + UInt32(index))
-            engine.ingest(ClientEvent(timestamp: Double(Scenario.t0) + Double(index) / 1000, client: address, status: 200))
+            let time = Double(Scenario.t0) + Double(index) / 1000
+            engine.ingest(ClientEvent(timestamp: time, client: IPAddress(v4: 0x0A00_0000 + UInt32(index)), status: 200))
+            if index >= 20_000, index % 20 == 0 { engine.ingest(ClientEvent(timestamp: time, client: attacker, status: 200)) }
             decisions += engine.drain()
         }
-        #expect(engine.trackedClients == 1000)
-        #expect(engine.untrackedRequests == 49_000)
+        #expect(engine.trackedClients <= 1000)
+        #expect(engine.untrackedRequests == 0)
         let alerts = decisions.filter { $0.action == .trackingCap }
         #expect(alerts.count == 1, "one alert per cooldown, not one per request")
-        #expect(alerts.first?.condition == "tracking 1000 addresses, the cap (max_tracked_ips)")
+        #expect(alerts.first?.condition.hasPrefix("tracking 1000 addresses, the cap (max_tracked_ips); the 62 least recently seen forgotten") == true)
+        #expect(decisions.contains { $0.action == .ban && $0.ip == attacker }, "the flood is banned although the table was full")
     }
 
     @Test func idleClientsAreEvicted() {
