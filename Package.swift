@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
-        .testTarget(name: "GuardServiceTests", dependencies: ["GuardService"]),
+        .testTarget(name: "GuardServiceTests", dependencies: ["GuardService", "Guard", "Manifest", "Vocabulary"]),
         .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",

@@ -24,6 +24,9 @@ enum MetricsText {
         gauge("guard_baseline_mean", "Learned mean of requests per second.", guardState.baseline?.mean ?? .nan)
         gauge("guard_baseline_stddev", "Learned standard deviation of requests per second.", guardState.baseline?.stddev ?? .nan)
         gauge("guard_tracked_clients", "Client addresses with a live window.", Double(guardState.trackedClients))
+        gauge("guard_firewall_pending", "Bans and lifts the firewall has not taken yet (retried every second).", Double(guardState.firewallPending))
+        registry.makeCounter(name: "guard_firewall_failures_total", labels: [], help: "Firewall batches refused (each is retried).")
+            .increment(by: Int64(guardState.firewallFailures))
         for track in state.deploy?.tracks ?? [] {
             let labels = [("track", track.track), ("version", track.version)]
             gauge("swiftdeploy_track_requests_per_second", "Requests per second per track, from the access log.", track.rps, labels)

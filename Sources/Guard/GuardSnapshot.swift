@@ -52,6 +52,9 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var bans: [Ban]
     /// Bans since the daemon started, by the rule that decided them: z_score, multiplier, error_surge, manual.
     public var bansTotal: [GuardRule: Int]
+    /// Changes the firewall has not taken yet (retried every second), and batches it refused.
+    public var firewallPending = 0
+    public var firewallFailures = 0
     /// The latest audit lines, oldest first.
     public var events: [String]
 

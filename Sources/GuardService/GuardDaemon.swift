@@ -34,6 +34,11 @@ public final class GuardDaemon: @unchecked Sendable {
     var unsaved = GuardStore.Checkpoint()
     var savedThrough: Int?
     var storeProblem: String?
+    /// Addresses whose ban (true) or lift (false) has not reached the kernel yet.
+    var unenforced: [IPAddress: Bool] = [:]
+    var firewallFailing = false
+    /// Firewall batches refused since the daemon started.
+    public private(set) var firewallFailures = 0
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
@@ -77,6 +82,8 @@ public final class GuardDaemon: @unchecked Sendable {
         next.badLines = badLines
         next.badSamples = parser.badSamples.map(Self.redacted)
         next.trackedClients = engine.trackedClients
+        next.firewallPending = unenforced.count
+        next.firewallFailures = firewallFailures
         next.globalRPS = engine.global.rate
         next.lastSecond = engine.baseline.lastClosed
         next.baseline = engine.baseline.current
@@ -197,6 +204,7 @@ public final class GuardDaemon: @unchecked Sendable {
         if let second {
             engine.advance(to: second)
             takeRequests(at: second)
+            enforce(at: second)
         }
         guard second != nil || engine.hasDecisions else { return read.count }
         let decisions = engine.drain()
@@ -240,31 +248,41 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Applies decisions: the firewall in one batch (a burst of bans is one transaction), then the
     /// audit log and the notifiers.
     func handle(_ decisions: [GuardDecision]) {
-        var banning: [IPAddress: EnforcedBan] = [:], lifting: [IPAddress: EnforcedBan] = [:]
         for decision in decisions {
-            guard let ip = decision.ip else { continue }
-            switch decision.action {
-            case .ban:
-                lifting[ip] = nil
-                if let ban = engine.banBook.active[ip] { banning[ip] = entry(ban, at: decision.at) }
-            case .unban:
-                banning[ip] = nil
-                lifting[ip] = enforced(ip, seconds: nil)
-            default: break
-            }
+            guard let ip = decision.ip, [.ban, .unban].contains(decision.action) else { continue }
+            unenforced[ip] = decision.action == .ban
         }
-        do {
-            if !lifting.isEmpty { try enforcer.unban(Array(lifting.values)) }
-            if !banning.isEmpty { try enforcer.ban(Array(banning.values)) }
-        } catch {
-            console.warn("guard: firewall: \(error)")
-        }
+        enforce(at: decisions.last?.at ?? now)
         let lines = decisions.map(\.auditLine)
         record(decisions, lines: lines, enforcedAt: Date().timeIntervalSince1970)
         appendAudit(lines)
         for (decision, line) in zip(decisions, lines) {
             logger.log(level: decision.action == .baselineRecalc ? .debug : .notice, "\(line)", metadata: decision.logMetadata)
             notifiers.forEach { $0.notify(decision) }
+        }
+    }
+
+    /// Brings the kernel in line with the ban book for every address whose change has not reached it
+    /// yet: the batch just decided, or one the firewall refused earlier (no descriptor left, `nft`
+    /// busy). A refused batch is kept and tried again every second, so the engine and the kernel
+    /// never disagree for longer than the firewall does.
+    func enforce(at second: Int) {
+        guard !unenforced.isEmpty else { return }
+        var banning: [EnforcedBan] = [], lifting: [EnforcedBan] = []
+        for (ip, wanted) in unenforced {
+            if wanted, let ban = engine.banBook.active[ip] { banning.append(entry(ban, at: second)) }
+            if !wanted || engine.banBook.active[ip] == nil { lifting.append(enforced(ip, seconds: nil)) }
+        }
+        do {
+            if !lifting.isEmpty { try enforcer.unban(lifting) }
+            if !banning.isEmpty { try enforcer.ban(banning) }
+            if firewallFailing { console.say("guard: firewall answers again; \(unenforced.count) pending changes applied") }
+            unenforced.removeAll()
+            firewallFailing = false
+        } catch {
+            firewallFailures += 1
+            if !firewallFailing { console.warn("guard: firewall: \(error) (the changes are kept and retried every second)") }
+            firewallFailing = true
         }
     }
 

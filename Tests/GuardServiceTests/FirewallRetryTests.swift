@@ -1,0 +1,60 @@
+import Foundation
+import Guard
+import Manifest
+import Testing
+import Vocabulary
+
+@testable import GuardService
+
+struct Refused: Error, CustomStringConvertible { var description: String { "nft: Too many open files" } }
+
+/// A firewall that refuses its first `refusals` batches (no descriptor left, `nft` busy), then works.
+final class RefusingFirewall: Enforcer, @unchecked Sendable {
+    let name = "refusing"
+    var expiresInKernel: Bool { true }
+    private let lock = NSLock()
+    private var refusals: Int
+    private(set) var banned = Set<IPAddress>()
+
+    init(refusals: Int) { self.refusals = refusals }
+
+    private func attempt() throws {
+        try lock.withLock {
+            guard refusals == 0 else { refusals -= 1; throw Refused() }
+        }
+    }
+
+    func install() throws {}
+    func ban(_ entries: [EnforcedBan]) throws { try attempt(); lock.withLock { entries.forEach { banned.insert($0.address) } } }
+    func unban(_ entries: [EnforcedBan]) throws { try attempt(); lock.withLock { entries.forEach { banned.remove($0.address) } } }
+    func active() throws -> Set<IPAddress> { lock.withLock { banned } }
+    func uninstall() throws {}
+}
+
+struct QuietConsole: Console {
+    func say(_ line: String, terminator: String) {}
+    func warn(_ line: String) {}
+}
+
+@Suite struct FirewallRetry {
+    @Test func aRefusedBanIsRetriedUntilTheKernelHasIt() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-retry-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
+        let manifest = try ManifestLoader.parse(yaml: "name: retry\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: access.log, enforcer: dry-run }\n",
+                                                file: "swiftdeploy.yaml", directory: directory)
+        let firewall = RefusingFirewall(refusals: 2)
+        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: firewall, notifiers: [],
+                                     console: QuietConsole())
+        let attacker = IPAddress("203.0.113.9")!
+        let start = Int(Date().timeIntervalSince1970)
+        #expect(daemon.apply(.init(action: .ban, ip: attacker, seconds: 600), at: start) != nil)
+        daemon.step(at: start)      // refused
+        #expect(daemon.unenforced[attacker] == true && daemon.firewallFailures == 1)
+        daemon.step(at: start + 1)  // refused again
+        daemon.step(at: start + 2)  // taken
+        #expect(firewall.banned == [attacker])
+        #expect(daemon.unenforced.isEmpty && daemon.firewallFailures == 2)
+    }
+}
