@@ -42,13 +42,20 @@ public enum ManifestLoader {
         return manifest
     }
 
+    /// A name that can go into nginx.conf, a file path or a docker argument as it is.
+    static func isPlainName(_ text: String) -> Bool {
+        guard let first = text.utf8.first, text.utf8.count <= 63 else { return false }
+        func plain(_ byte: UInt8) -> Bool { (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) }
+        return plain(first) && text.utf8.allSatisfy { plain($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
     static let topKeys = ["name", "state_dir", "runtime", "services", "nginx", "network", "policy", "guard", "dashboard"]
 
     private static func build(root: Node?, reader: FieldReader, file: String, directory: String) -> Manifest {
         if root == nil { reader.fail(nil, "", "the manifest is empty; it needs at least `name` and `services`", kind: .missingField) }
         let top = reader.section(root, path: "", keys: topKeys)
         let name = top.required("name", "a short name for this deployment, e.g. demo", fallback: "app") { top.string("name") }
-        if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) || name.isEmpty {
+        if !Self.isPlainName(name) {
             reader.fail(top.node("name")?.mark, "name", "use letters, digits, - and _ only (it names files and containers), got \"\(name)\"")
         }
         let stateDirectory = absolutePath(top.string("state_dir", default: ".swiftdeploy"), relativeTo: directory)
@@ -74,6 +81,10 @@ public enum ManifestLoader {
             return text
         } ?? "127.0.0.1:9090"
         let token = dashboardSection.string("token").flatMap { $0.isEmpty ? nil : $0 }
+        if let token, token.count < 16 {
+            dashboardSection.reader.fail(dashboardSection.node("token")?.mark, "dashboard.token",
+                                         "a token of \(token.count) characters is guessable; use at least 16 (e.g. openssl rand -hex 24)")
+        }
         if token == nil, !DashboardSettings(listen: listen, token: nil).bindsLoopback {
             dashboardSection.reader.fail(dashboardSection.node("listen")?.mark, "dashboard.listen",
                                          "\(listen) is reachable beyond this host, so dashboard.token is required (e.g. token: ${DASHBOARD_TOKEN})")
@@ -98,6 +109,10 @@ public enum ManifestLoader {
         if services.order.count > 1 {
             top.reader.fail(services.node(services.order[1])?.mark, services.field(services.order[1]),
                             "only one service per manifest is supported; nginx fronts \(serviceName)")
+        }
+        if !Self.isPlainName(serviceName) {
+            top.reader.fail(services.node(serviceName)?.mark, services.field(serviceName),
+                            "a service name is ASCII letters, digits, - and _ (1-63, starting with a letter or digit): it goes into nginx.conf, file paths and docker arguments")
         }
         let section = services.section(serviceName, keys: serviceKeys)
         let image = section.string("image")
@@ -190,9 +205,12 @@ public enum ManifestLoader {
         } ?? GuardDefaults.bans.map { $0.map { .lasting(.seconds($0)) } ?? .permanent }
         if bans.isEmpty { section.reader.fail(section.node("bans")?.mark, section.field("bans"), "needs at least one ban length") }
         func webhook(_ key: String) -> String? {
-            section.value(key, expected: "an http(s) URL, or empty to disable") { text -> String? in
+            section.value(key, expected: "an https URL (http only to this host), or empty to disable") { text -> String? in
                 if text.isEmpty { return "" }
-                guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
+                guard let url = URL(string: text), let host = url.host(percentEncoded: false) else { return nil }
+                // Alerts name addresses and rules: in clear text only as far as this host.
+                let loopback = ["localhost", "127.0.0.1", "::1"].contains(host) || host.hasPrefix("127.")
+                guard url.scheme == "https" || (url.scheme == "http" && loopback) else { return nil }
                 return text
             }.flatMap { $0.isEmpty ? nil : $0 }
         }

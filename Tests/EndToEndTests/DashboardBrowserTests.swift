@@ -200,7 +200,7 @@ struct DashboardInTheBrowser {
         let daemon = try GuardProcess.Daemon(guardSection: """
               log: access.log
               enforcer: dry-run
-            dashboard: { listen: 127.0.0.1:\(port), token: t0ken-for-test }
+            dashboard: { listen: 127.0.0.1:\(port), token: t0ken-for-the-browser-test }
             """)
         defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
         let pid = try await daemon.start()
@@ -215,7 +215,7 @@ struct DashboardInTheBrowser {
             .until("document.getElementById('action').textContent.includes('/login')"),
             .run("location.href = '/login'"),
             .until("location.pathname === '/login' && document.forms.length === 1"),
-            .run("document.querySelector('input[name=token]').value = 't0ken-for-test'; document.forms[0].submit()"),
+            .run("document.querySelector('input[name=token]').value = 't0ken-for-the-browser-test'; document.forms[0].submit()"),
             .until("location.pathname === '/' && \(row) !== null"),
             .run(click),
             .until("\(row) === null"),
