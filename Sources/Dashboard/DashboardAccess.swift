@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 
 /// Who may read the dashboard and who may act on it. Bound to loopback, reading is open (only this
 /// host can connect); bound elsewhere, everything needs the token. Actions that change state
@@ -23,6 +24,21 @@ public final class DashboardAccess: Sendable {
         case unauthorized
         /// Actions are off because no token is configured.
         case noToken
+    }
+
+    /// Whether a request names this host as a loopback reader would. Open reading on loopback trusts
+    /// that only this host connects; a page elsewhere that points a name it controls at 127.0.0.1
+    /// (DNS rebinding) connects too, but its requests carry that name: they are refused.
+    public func isLoopbackHost(_ host: String?) -> Bool {
+        guard loopbackOnly else { return true }
+        guard let host else { return false }
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("[") {
+            name = name.dropFirst().prefix { $0 != "]" }
+        } else if let colon = name.lastIndex(of: ":") {
+            name = name[..<colon]
+        }
+        return name == "localhost" || name == "::1" || (name.hasPrefix("127.") && IPAddress(name) != nil)
     }
 
     /// Whether a request may read (pages, API, metrics, events).

@@ -207,7 +207,9 @@ public final class DashboardServer: Sendable {
             let open = path == "/login" || path == "/app.css"
             let verdict = access.mayRead(authorization: request.headers[.authorization], cookie: request.cookies[DashboardAccess.cookie]?.value)
             var response: Response
-            if open || verdict == .allowed {
+            if !access.isLoopbackHost(request.head.authority) {
+                response = DashboardServer.problem(.misdirectedRequest, "this dashboard answers to localhost, 127.0.0.1 or [::1] only (it listens on loopback)")
+            } else if open || verdict == .allowed {
                 response = try await next(request, context)
             } else if path == "/" {
                 response = Response(status: .seeOther, headers: [.location: "/login"])

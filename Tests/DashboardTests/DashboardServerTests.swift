@@ -222,3 +222,14 @@ enum EventStreamReader {
         }
     }
 }
+
+/// DNS rebinding: a page elsewhere that points its own name at 127.0.0.1 reaches a loopback
+/// dashboard, but its requests name that host; only loopback names are answered.
+@Suite struct LoopbackHostNames {
+    @Test(arguments: [("localhost:9090", true), ("127.0.0.1:9090", true), ("127.0.0.1", true), ("[::1]:9090", true), ("LOCALHOST", true),
+                      ("evil.example:9090", false), ("127.evil.example", false), ("10.0.0.1:9090", false), ("", false)])
+    func onlyLoopbackNames(host: String, answered: Bool) {
+        #expect(DashboardAccess(token: nil, loopbackOnly: true).isLoopbackHost(host.isEmpty ? nil : host) == answered)
+        #expect(DashboardAccess(token: "0123456789abcdef", loopbackOnly: false).isLoopbackHost(host), "beyond loopback the token guards instead")
+    }
+}
