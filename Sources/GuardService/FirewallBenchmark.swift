@@ -12,7 +12,8 @@ public enum FirewallBenchmark {
         public var inKernel: Int
     }
 
-    public static func apply(_ count: Int, enforcer: any Enforcer = NFTablesEnforcer()) throws -> Figures {
+    /// Runs on a table of its own (`swiftdeploy_bench`), so the guard's bans are never touched.
+    public static func apply(_ count: Int, enforcer: any Enforcer = NFTablesEnforcer(table: "swiftdeploy_bench")) throws -> Figures {
         try enforcer.install()
         defer { try? enforcer.uninstall() }
         // 100.64.0.0/10 (shared address space): never a real client of a test host.

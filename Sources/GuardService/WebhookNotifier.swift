@@ -21,6 +21,10 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
     private var sending = false
     private var delivered = 0
     private var failures: [String] = []
+    /// Decisions dropped from a full queue.
+    private var dropped = 0
+    /// Decisions waiting at most, and failure reasons kept at most.
+    static let maxQueued = 1000
 
     public init(url: String, style: Style, maxAttempts: Int = 5, firstBackoff: Duration = .milliseconds(500), timeout: Duration = .seconds(5)) {
         self.url = url
@@ -39,6 +43,8 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
     public func notify(_ decision: GuardDecision) {
         guard [.ban, .unban, .globalAnomaly, .trackingCap].contains(decision.action) else { return }
         let start = lock.withLock { () -> Bool in
+            // A dead endpoint during a ban storm must not grow memory: the oldest waiting go first.
+            if queue.count >= Self.maxQueued { queue.removeFirst(queue.count - Self.maxQueued + 1); dropped += 1 }
             queue.append(decision)
             if sending { return false }
             sending = true
@@ -48,7 +54,7 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
     }
 
     /// Messages delivered so far and the reasons of those given up on.
-    public var report: (delivered: Int, failures: [String]) { lock.withLock { (delivered, failures) } }
+    public var report: (delivered: Int, failures: [String], dropped: Int) { lock.withLock { (delivered, failures, dropped) } }
 
     private func drain() async {
         while true {
@@ -96,7 +102,10 @@ public final class WebhookNotifier: Notifier, @unchecked Sendable {
                 backoff *= 2
             }
         }
-        lock.withLock { failures.append(lastError) }
+        lock.withLock {
+            failures.append(lastError)
+            if failures.count > Self.maxQueued { failures.removeFirst(failures.count - Self.maxQueued) }
+        }
     }
 
     /// One line a person reads in Slack.

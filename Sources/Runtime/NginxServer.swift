@@ -62,8 +62,10 @@ public struct NginxServer: Sendable {
     /// The master pid from the pid file when that process is alive.
     public func runningPid() -> pid_t? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-              ChildProcess.isAlive(pid) else { return nil }
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+              ChildProcess.isAlive(pid),
+              // A pid file outlives its process, and the pid may now be another program's: only nginx is signalled.
+              ChildProcess.commandLine(pid).first?.contains("nginx") == true else { return nil }
         return pid
     }
 

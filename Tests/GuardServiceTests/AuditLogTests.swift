@@ -1,5 +1,7 @@
 import Foundation
+import Guard
 import Testing
+import Vocabulary
 
 @testable import GuardService
 
@@ -26,5 +28,19 @@ import Testing
     @Test func malformedSamplesArePublishedAsTheirShapeOnly() {
         #expect(GuardDaemon.redacted("root:$6$saltsalt$hash:19000:0:99999:7:::") == "aaaa:$0$aaaaaaaa$aaaa:00000:0:00000:0:::")
         #expect(GuardDaemon.redacted(String(repeating: "x", count: 500)).count == 120)
+    }
+}
+
+@Suite struct WebhookQueue {
+    /// A dead endpoint during a ban storm: the queue keeps the newest 1,000, counts what it dropped.
+    @Test func aBanStormNeverGrowsTheQueuePastItsBound() {
+        // Port 9 on loopback (discard) is closed here: every send fails and waits in its backoff.
+        let notifier = WebhookNotifier(url: "http://127.0.0.1:9/", style: .json, maxAttempts: 1, firstBackoff: .seconds(60), timeout: .seconds(60))
+        for index in 0..<1500 {
+            notifier.notify(GuardDecision(at: index, action: .ban, ip: IPAddress(v4: UInt32(index)), duration: 600, condition: "flood",
+                                          rate: 1, baseline: 1))
+        }
+        // At most one batch of 50 left the queue before it filled.
+        #expect((450...500).contains(notifier.report.dropped), "dropped \(notifier.report.dropped)")
     }
 }
