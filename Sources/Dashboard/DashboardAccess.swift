@@ -9,13 +9,29 @@ import Vocabulary
 public final class DashboardAccess: Sendable {
     public let token: String?
     public let loopbackOnly: Bool
-    private let sessions = Sessions()
+    /// How long a login lasts.
+    public let sessionLifetime: Duration
+    private let sessions: Sessions
+    private let throttle: LoginThrottle
     public static let cookie = "swiftdeploy_session"
     public static let actionHeader = "X-SwiftDeploy-Action"
 
-    public init(token: String?, loopbackOnly: Bool) {
+    /// - Parameter now: the clock sessions and the login throttle read (tests pass their own).
+    public init(token: String?, loopbackOnly: Bool, sessionLifetime: Duration = .seconds(12 * 3600),
+                now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.token = token
         self.loopbackOnly = loopbackOnly
+        self.sessionLifetime = sessionLifetime
+        sessions = Sessions(lifetime: sessionLifetime, now: now)
+        throttle = LoginThrottle(now: now)
+    }
+
+    /// What a login attempt gets.
+    public enum Login: Equatable, Sendable {
+        case session(String)
+        case wrongToken
+        /// Too many wrong tokens lately: no guess is even compared until this wait is over.
+        case throttled(retryAfter: Duration)
     }
 
     public enum Verdict: Equatable, Sendable {
@@ -55,10 +71,21 @@ public final class DashboardAccess: Sendable {
         return .unauthorized
     }
 
-    /// A new session for a correct token; nil otherwise.
-    public func login(token offered: String) -> String? {
-        guard let token, Self.constantTimeEqual(offered, token) else { return nil }
-        return sessions.open()
+    /// A new session for a correct token. Five wrong tokens within a minute close the form for a
+    /// minute (guessing a 16-character token is then hopeless; the bearer header still works).
+    public func login(token offered: String) -> Login {
+        if let wait = throttle.wait() { return .throttled(retryAfter: wait) }
+        guard let token, Self.constantTimeEqual(offered, token) else {
+            throttle.failed()
+            return .wrongToken
+        }
+        return .session(sessions.open())
+    }
+
+    /// The session cookie's attributes: private to this site, gone with the session, and sent only
+    /// over HTTPS once the dashboard is reachable beyond this host.
+    public var cookieAttributes: String {
+        "Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessionLifetime.components.seconds))" + (loopbackOnly ? "" : "; Secure")
     }
 
     func credentials(authorization: String?, cookie: String?) -> Bool {
@@ -79,18 +106,56 @@ public final class DashboardAccess: Sendable {
         return difference == 0
     }
 
-    /// Random session ids held in memory (a restart logs everyone out).
+    /// Random session ids held in memory until they expire (a restart logs everyone out).
     final class Sessions: @unchecked Sendable {
         private let lock = NSLock()
-        private var ids: Set<String> = []
+        private var opened: [String: ContinuousClock.Instant] = [:]
+        private let lifetime: Duration
+        private let now: @Sendable () -> ContinuousClock.Instant
+
+        init(lifetime: Duration, now: @escaping @Sendable () -> ContinuousClock.Instant) {
+            (self.lifetime, self.now) = (lifetime, now)
+        }
 
         func open() -> String {
             var generator = SystemRandomNumberGenerator()
             let id = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
-            lock.withLock { _ = ids.insert(id) }
+            let at = now()
+            lock.withLock {
+                opened = opened.filter { at - $0.value < lifetime }
+                opened[id] = at
+            }
             return id
         }
 
-        func contains(_ id: String) -> Bool { lock.withLock { ids.contains(id) } }
+        func contains(_ id: String) -> Bool {
+            let at = now()
+            return lock.withLock { opened[id].map { at - $0 < lifetime } ?? false }
+        }
+    }
+
+    /// Counts wrong tokens over the last minute.
+    final class LoginThrottle: @unchecked Sendable {
+        private let lock = NSLock()
+        private var failures: [ContinuousClock.Instant] = []
+        private let now: @Sendable () -> ContinuousClock.Instant
+        static let (limit, span) = (5, Duration.seconds(60))
+
+        init(now: @escaping @Sendable () -> ContinuousClock.Instant) { self.now = now }
+
+        func failed() {
+            let at = now()
+            lock.withLock { failures = failures.filter { at - $0 < Self.span } + [at] }
+        }
+
+        /// How long until a login may be tried again; nil when it may now.
+        func wait() -> Duration? {
+            let at = now()
+            return lock.withLock {
+                failures = failures.filter { at - $0 < Self.span }
+                guard failures.count >= Self.limit, let last = failures.last else { return nil }
+                return Self.span - (at - last)
+            }
+        }
     }
 }

@@ -150,13 +150,19 @@ public final class DashboardServer: Sendable {
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
         }, uniquingKeysWith: { $1 })
-        guard let session = access.login(token: fields["token"] ?? "") else {
+        switch access.login(token: fields["token"] ?? "") {
+        case .wrongToken:
             return Self.respond(.unauthorized, "text/html; charset=utf-8", ByteBuffer(string: Assets.login(failed: true)))
+        case .throttled(let wait):
+            var response = Self.problem(.tooManyRequests, "too many wrong tokens; try again in \(wait.readable)")
+            response.headers[.retryAfter] = String(max(1, wait.components.seconds))
+            return response
+        case .session(let session):
+            var headers = HTTPFields()
+            headers[.location] = "/"
+            headers[.setCookie] = "\(DashboardAccess.cookie)=\(session); \(access.cookieAttributes)"
+            return Response(status: .seeOther, headers: headers)
         }
-        var headers = HTTPFields()
-        headers[.location] = "/"
-        headers[.setCookie] = "\(DashboardAccess.cookie)=\(session); Path=/; HttpOnly; SameSite=Strict"
-        return Response(status: .seeOther, headers: headers)
     }
 
     struct UnbanRequest: Decodable { var ip: String }

@@ -233,3 +233,40 @@ enum EventStreamReader {
         #expect(DashboardAccess(token: "0123456789abcdef", loopbackOnly: false).isLoopbackHost(host), "beyond loopback the token guards instead")
     }
 }
+
+/// A clock the test moves by hand.
+final class ManualClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var current = ContinuousClock.now
+    var now: ContinuousClock.Instant { lock.withLock { current } }
+    func advance(_ by: Duration) { lock.withLock { current += by } }
+}
+
+@Suite struct DashboardSessions {
+    let token = "0123456789abcdef0123"
+
+    @Test func aSessionLastsItsLifetimeThenIsGone() throws {
+        let clock = ManualClock()
+        let access = DashboardAccess(token: token, loopbackOnly: false, sessionLifetime: .seconds(3600), now: { clock.now })
+        guard case .session(let id) = access.login(token: token) else { Issue.record("no session"); return }
+        #expect(access.mayRead(authorization: nil, cookie: id) == .allowed)
+        clock.advance(.seconds(3599))
+        #expect(access.mayRead(authorization: nil, cookie: id) == .allowed)
+        clock.advance(.seconds(2))
+        #expect(access.mayRead(authorization: nil, cookie: id) == .unauthorized)
+        #expect(access.cookieAttributes == "Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure")
+    }
+
+    @Test func fiveWrongTokensCloseTheFormForAMinute() {
+        let clock = ManualClock()
+        let access = DashboardAccess(token: token, loopbackOnly: true, now: { clock.now })
+        for _ in 0..<5 { #expect(access.login(token: "guess") == .wrongToken) }
+        // Even the right token is not compared while closed.
+        #expect(access.login(token: token) == .throttled(retryAfter: .seconds(60)))
+        clock.advance(.seconds(30))
+        #expect(access.login(token: token) == .throttled(retryAfter: .seconds(30)))
+        clock.advance(.seconds(31))
+        guard case .session = access.login(token: token) else { Issue.record("the form stayed closed"); return }
+        #expect(!access.cookieAttributes.contains("Secure"), "plain HTTP on loopback")
+    }
+}
