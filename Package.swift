@@ -166,7 +166,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Vocabulary", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Runtime", "Vocabulary", "TestSupport"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GRDB
 import Telemetry
 import Vocabulary
@@ -33,6 +36,8 @@ public final class GuardStore: Sendable {
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }
         database = try Self.attempt(path) { try DatabasePool(path: path, configuration: configuration) }
         try Self.attempt(path) { try Self.migrator.migrate(database) }
+        // Bans, offenders and the log position are the guard's business only.
+        for file in [path, path + "-wal", path + "-shm"] { chmod(file, 0o600) }
     }
 
     static var migrator: DatabaseMigrator {

@@ -48,6 +48,7 @@ public struct StackState: Codable, Sendable, Equatable {
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
             try JSONEncoder.sorted.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         } catch {
             throw ProcessError("cannot write \(path): \(error.localizedDescription) (is the disk full or read-only?)")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Policy
+import Runtime
 import Testing
 
 @testable import Deploy
@@ -42,5 +43,18 @@ extension Data {
         defer { try? handle.close() }
         try handle.seekToEnd()
         try handle.write(contentsOf: self)
+    }
+}
+
+@Suite struct StateFileModes {
+    @Test func historyAndStackStateAreTheDeployUsersOnly() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-modes-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = History(stateDirectory: directory)
+        try history.record(.deploy, ["version": "1.0.0"])
+        try StackState().save(to: directory)
+        for path in [history.path, StackState.file(in: directory)] {
+            #expect(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int == 0o600, "\(path)")
+        }
     }
 }

@@ -44,3 +44,12 @@ import Vocabulary
         #expect((450...500).contains(notifier.report.dropped), "dropped \(notifier.report.dropped)")
     }
 }
+
+@Suite struct GuardStoreMode {
+    @Test func theStoreIsRootsOnly() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-store-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try GuardStore(path: GuardStore.path(stateDirectory: directory))
+        #expect(try FileManager.default.attributesOfItem(atPath: store.path)[.posixPermissions] as? Int == 0o600)
+    }
+}
