@@ -23,7 +23,9 @@ public struct FirewallCommands: Sendable {
         let started = wrapping(command)
         let result: (status: Int32, output: String)
         do {
-            result = try ChildProcess.run(started.arguments, input: started.input)
+            // Root runs these: the tool comes from the system's folders, never from a PATH someone else set.
+            let program = try ChildProcess.resolve(started.arguments[0], in: ChildProcess.systemDirectories)
+            result = try ChildProcess.run([program] + started.arguments.dropFirst(), input: started.input)
         } catch {
             guard command.allowFailure else {
                 throw EnforcerError(description: "cannot run \(started.arguments.joined(separator: " ")): \(error)")

@@ -122,7 +122,12 @@ public enum ManifestLoader {
         let version = section.string("version", default: "0.0.0")
         let health = section.section("healthcheck", keys: ["path", "timeout", "interval"])
         let healthPath = health.string("path", default: "/healthz")
-        if !healthPath.hasPrefix("/") { top.reader.fail(health.node("path")?.mark, health.field("path"), "must start with /, got \"\(healthPath)\"") }
+        // The path goes into nginx.conf and a compose healthcheck command: URL characters only.
+        let urlCharacters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/?=&%+"
+        if !healthPath.hasPrefix("/") || !healthPath.allSatisfy(urlCharacters.contains) || healthPath.count > 256 {
+            top.reader.fail(health.node("path")?.mark, health.field("path"),
+                            "must be a URL path starting with / (letters, digits and - . _ ~ / ? = & % + only), got \"\(healthPath)\"")
+        }
         var canary: Canary?
         if section.has("canary") {
             let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env"])

@@ -32,6 +32,19 @@ public enum ChildProcess {
         throw ProcessError("\(program): command not found (looked in PATH and \(executableDirectory)); install it or give its full path")
     }
 
+    /// Where the system's own tools live (firewall tools among them).
+    public static let systemDirectories = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+
+    /// `program` from `directories` only (a name with a slash is taken as it is).
+    public static func resolve(_ program: String, in directories: [String]) throws(ProcessError) -> String {
+        if program.contains("/") { return try resolve(program) }
+        for directory in directories {
+            let candidate = (directory as NSString).appendingPathComponent(program)
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw ProcessError("\(program): not found in \(directories.joined(separator: ", ")); install it (scripts/setup.sh does)")
+    }
+
     /// Directory of the running executable.
     public static var executableDirectory: String {
         let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]

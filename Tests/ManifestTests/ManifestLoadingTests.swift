@@ -145,6 +145,8 @@ private let minimal = """
          ["swiftdeploy.yaml:6:22: dashboard.listen: 0.0.0.0:9090 is reachable beyond this host, so dashboard.token is required (e.g. token: ${DASHBOARD_TOKEN})"]),
         ("service name that is not plain", "name: shop\nservices:\n  \"web;rm -rf\": { command: [x], port: 4000 }\n",
          ["swiftdeploy.yaml:3:17: services.web;rm -rf: a service name is ASCII letters, digits, - and _ (1-63, starting with a letter or digit): it goes into nginx.conf, file paths and docker arguments"]),
+        ("health path that breaks out of the healthcheck command", minimal + #"\#n    healthcheck: { path: "/h'; rm -rf / #" }"#,
+         [#"swiftdeploy.yaml:6:26: services.web.healthcheck.path: must be a URL path starting with / (letters, digits and - . _ ~ / ? = & % + only), got "/h'; rm -rf / #""#]),
         ("short dashboard token", minimal + "\ndashboard: { token: hunter2 }",
          ["swiftdeploy.yaml:6:21: dashboard.token: a token of 7 characters is guessable; use at least 16 (e.g. openssl rand -hex 24)"]),
         ("clear-text webhook beyond this host", minimal + "\nguard: { slack_webhook: \"http://hooks.example.com/x\" }",
