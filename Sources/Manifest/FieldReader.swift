@@ -103,6 +103,13 @@ final class FieldReader {
         return output + rest
     }
 
+    /// A value as an error message may show it: a value that came from the environment is likely a
+    /// secret (a webhook, a token), so the message shows what the file says, not what it became.
+    static func shown(_ node: Node, _ text: String) -> String {
+        guard let raw = node.scalar?.string, raw.contains("${") else { return "\"\(text)\"" }
+        return "\"\(raw)\" (from the environment; its value is not shown)"
+    }
+
     static func isNull(_ node: Node) -> Bool {
         guard let scalar = node.scalar else { return false }
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
@@ -180,7 +187,7 @@ struct Section {
     func value<T>(_ key: String, expected: String, _ convert: (String) -> T?) -> T? {
         guard let node = node(key), let text = reader.text(node, field(key), expected: expected) else { return nil }
         if let value = convert(text) { return value }
-        reader.fail(node.mark, field(key), "expected \(expected), got \"\(text)\"")
+        reader.fail(node.mark, field(key), "expected \(expected), got \(FieldReader.shown(node, text))")
         return nil
     }
 
@@ -245,7 +252,7 @@ struct Section {
         for (index, item) in sequence.enumerated() {
             let itemField = "\(field(key))[\(index)]"
             guard let text = reader.text(item, itemField, expected: expected) else { continue }
-            if let value = convert(text) { values.append(value) } else { reader.fail(item.mark, itemField, "expected \(expected), got \"\(text)\"") }
+            if let value = convert(text) { values.append(value) } else { reader.fail(item.mark, itemField, "expected \(expected), got \(FieldReader.shown(item, text))") }
         }
         return values
     }

@@ -192,6 +192,16 @@ private let minimal = """
         #expect(problems(yaml) == expected, "\(label)")
     }
 
+    /// A value substituted from the environment is a secret as often as not: an error shows the
+    /// reference the file holds, never what it became.
+    @Test func aSubstitutedSecretIsNeverPrinted() {
+        let secret = "hooks.example.com/T000/B000/s3cr3t-s3cr3t"
+        let yaml = minimal + "\nguard: { slack_webhook: \"${SLACK_WEBHOOK_URL}\" }"
+        #expect(problems(yaml, environment: ["SLACK_WEBHOOK_URL": "http://\(secret)"]) == [
+            #"swiftdeploy.yaml:6:25: guard.slack_webhook: expected an https URL (http only to this host), or empty to disable, got "${SLACK_WEBHOOK_URL}" (from the environment; its value is not shown)"#,
+        ])
+    }
+
     @Test func everyProblemOfAFileIsReportedAtOnce() {
         let yaml = """
             name: shop
