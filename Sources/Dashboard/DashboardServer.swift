@@ -19,12 +19,35 @@ public final class DashboardServer: Sendable {
     private let cache = Cache()
     /// Seconds between two updates of the state and of every open page.
     public let interval: Duration
+    /// Pages following the events at once, at most: each holds a connection, a descriptor of the
+    /// root guard process, which `nft` needs too.
+    let streams: StreamSlots
 
-    public init(name: String, source: any DashboardSource, access: DashboardAccess, interval: Duration = .seconds(1)) {
+    public init(name: String, source: any DashboardSource, access: DashboardAccess, interval: Duration = .seconds(1), maxStreams: Int = 64) {
         self.name = name
         self.source = source
         self.access = access
         self.interval = interval
+        streams = StreamSlots(limit: maxStreams)
+    }
+
+    /// A counter of open event streams with a limit.
+    final class StreamSlots: @unchecked Sendable {
+        let limit: Int
+        private let lock = NSLock()
+        private(set) var open = 0
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Takes a slot; false when all are taken.
+        func take() -> Bool {
+            lock.withLock {
+                guard open < limit else { return false }
+                open += 1
+                return true
+            }
+        }
+        func release() { lock.withLock { open = max(0, open - 1) } }
     }
 
     // MARK: - State
@@ -113,10 +136,14 @@ public final class DashboardServer: Sendable {
 
     /// Server-sent events: the state now, then after every refresh, until the page goes away.
     func events() -> Response {
+        guard streams.take() else {
+            return Self.problem(.serviceUnavailable, "\(streams.limit) pages already follow this dashboard; close one, or read /api/state")
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-store"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            defer { self.streams.release() }
             _ = await self.currentState()
             var sent = -1
             var quiet = 0
@@ -238,7 +265,9 @@ public final class DashboardServer: Sendable {
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         var logger = Logger(label: "swiftdeploy.dashboard")
         logger.logLevel = .warning
-        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "swiftdeploy"),
+        // A connection that sends nothing for 30 s is closed (a held-open socket costs the guard a descriptor).
+        let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+                              configuration: .init(address: .hostname(host, port: port), serverName: "swiftdeploy"),
                               onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) }, logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
         let refresher = Task { await refreshLoop() }

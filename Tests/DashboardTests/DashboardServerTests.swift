@@ -1,4 +1,4 @@
-import Dashboard
+@testable import Dashboard
 import Foundation
 import Guard
 import HTTPTypes
@@ -44,8 +44,9 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
 }
 
 @Suite struct DashboardServerTests {
-    func app(_ source: FixedSource, token: String? = nil, loopback: Bool = true) -> some ApplicationProtocol {
-        Application(router: DashboardServer(name: "shop", source: source, access: DashboardAccess(token: token, loopbackOnly: loopback)).router())
+    func app(_ source: FixedSource, token: String? = nil, loopback: Bool = true, maxStreams: Int = 64) -> some ApplicationProtocol {
+        Application(router: DashboardServer(name: "shop", source: source, access: DashboardAccess(token: token, loopbackOnly: loopback),
+                                            maxStreams: maxStreams).router())
     }
 
     @Test func pageAndAssetsAreServedWithAStrictPolicy() async throws {
@@ -115,6 +116,20 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Each open page holds a descriptor of the root guard: past the limit a page is refused, and a
+    /// page that goes away gives its place back.
+    @Test func openPagesAreLimitedAndTheirPlacesComeBack() async throws {
+        try await app(FixedSource(), maxStreams: 0).test(.router) { client in
+            try await client.execute(uri: "/api/events", method: .get) { response in
+                #expect(response.status == .serviceUnavailable)
+            }
+        }
+        let slots = DashboardServer.StreamSlots(limit: 2)
+        #expect(slots.take() && slots.take() && !slots.take())
+        slots.release()
+        #expect(slots.take() && slots.open == 2)
     }
 
     @Test func eventsStreamTheStateAsServerSentEvents() async throws {
