@@ -162,6 +162,7 @@ public final class GuardDaemon: @unchecked Sendable {
         try store.setDaemon(pid: getpid())
         let waking = follower.isWatching ? "woken by inotify" : "polled every 10 ms, inotify cannot watch it"
         console.say("guard: following \(logPath) (\(settings.logFormat.rawValue), \(waking)); audit log \(auditPath); store \(store.path)")
+        if let refusal = tail.refusal { console.warn("guard: \(refusal)") }
         var lastTick = now
         await withTaskCancellationOrGracefulShutdownHandler {
             while !stop() && !Task.isCancelled && !Task.isShuttingDownGracefully {

@@ -72,9 +72,19 @@ public final class LogTail: @unchecked Sendable {
         return lines
     }
 
+    /// Why the log is not read although it exists (it is a symbolic link); nil while all is well.
+    public private(set) var refusal: String?
+
     private func open(fromStart: Bool) -> Bool {
-        let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard opened >= 0 else { startAtEnd = false; return false }  // appears later: read it whole
+        // Never through a link: whoever can write the log's folder could point it at any file
+        // (`/etc/shadow`) and have root read it.
+        let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        guard opened >= 0 else {
+            refusal = errno == ELOOP ? "\(path) is a symbolic link; the guard reads only the file itself (point guard.log at it)" : nil
+            startAtEnd = false
+            return false  // appears later: read it whole
+        }
+        refusal = nil
         var status = stat()
         fstat(opened, &status)
         fd = opened

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Telemetry
@@ -31,5 +32,19 @@ import Testing
         // A runaway line never grows the held bytes past the limit.
         #expect(split(Array(repeating: "xxxxxxxxxx", count: 1000)).pending == 0)
         #expect(split(["exactly16bytes!!\n"]) == (["exactly16bytes!!"], 0, 0))
+    }
+}
+
+@Suite struct LogTailLinks {
+    /// Whoever can write the log's folder must not make root read another file through a link.
+    @Test func aLogThatIsALinkIsNeverRead() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-link-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try "secret line\n".write(toFile: "\(directory)/shadow", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: "\(directory)/access.log", withDestinationPath: "\(directory)/shadow")
+        let tail = LogTail(path: "\(directory)/access.log", startAtEnd: false)
+        #expect(tail.poll().isEmpty)
+        #expect(tail.refusal?.contains("is a symbolic link") == true)
     }
 }
