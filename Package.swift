@@ -147,7 +147,7 @@ let package = Package(
         .testTarget(
             name: "PolicyTests",
             dependencies: [
-                "Policy", "Manifest", "Vocabulary", "TestSupport",
+                "Policy", "Manifest", "Vocabulary", "Web", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import TestSupport
 import Testing
+import Web
 
 @testable import Policy
 import Vocabulary
@@ -103,6 +104,26 @@ let opaData: JSONValue = ["swiftdeploy": ["limits": limits]]
             "PUT /v1/data/swiftdeploy/limits", "POST /v1/data/swiftdeploy/canary_safety/decision",
             "PUT /v1/data/swiftdeploy/limits", "POST /v1/data/swiftdeploy/infrastructure/decision",
         ])
+    }
+
+    /// The canary can reach an OPA on its network and PUT looser limits between two decisions (the
+    /// attack docs/security.md names): every decision sends the manifest's limits again first, so
+    /// the canary's change never judges it.
+    @Test func aCanaryThatLoosensItsLimitsIsStillJudgedByTheManifests() async throws {
+        let store = FakeOPA.Store()
+        try await FakeOPA.with(.evaluate, store: store) { url in
+            let engine = OPAEngine(baseURL: url, timeout: .seconds(5), data: opaData)
+            let failing: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "requests": 100, "window_s": 30]
+            #expect(await !engine.decide(.canarySafety, input: failing).allow)
+            // The canary's own request, straight to OPA.
+            let loose: JSONValue = ["canary_safety": ["max_error_rate": 1.0, "max_p99_latency_ms": 1e9, "min_requests": 0],
+                                    "infrastructure": limits["infrastructure"] ?? [:]]
+            let reply = try await HTTP.send(.PUT, url + "/v1/data/swiftdeploy/limits", headers: [("Content-Type", "application/json")],
+                                            body: loose.description, timeout: .seconds(5))
+            #expect((200..<300).contains(reply.status), "the stand-in took the canary's limits, as an open OPA would")
+            let again = await engine.decide(.canarySafety, input: failing)
+            #expect(!again.allow && again.violations.map(\.message) == ["error_rate 20.0% exceeds maximum 5.0%"])
+        }
     }
 
     @Test func unreachableServerDenies() async {
