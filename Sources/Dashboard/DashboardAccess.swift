@@ -48,13 +48,14 @@ public final class DashboardAccess: Sendable {
     public func isLoopbackHost(_ host: String?) -> Bool {
         guard loopbackOnly else { return true }
         guard let host else { return false }
-        var name = Substring(host.lowercased())
+        // The authority without its port: `[::1]:9090` → `[::1]`, `localhost:9090` → `localhost`.
+        var name = Substring(host)
         if name.hasPrefix("[") {
-            name = name.dropFirst().prefix { $0 != "]" }
+            name = name.prefix { $0 != "]" } + "]"
         } else if let colon = name.lastIndex(of: ":") {
             name = name[..<colon]
         }
-        return name == "localhost" || name == "::1" || (name.hasPrefix("127.") && IPAddress(name) != nil)
+        return IPAddress.isLoopback(host: name)
     }
 
     /// Whether a request may read (pages, API, metrics, events).

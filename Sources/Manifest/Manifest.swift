@@ -187,8 +187,7 @@ public struct DashboardSettings: Sendable, Equatable {
 
     /// Whether only this host can reach it (then reading needs no token; actions always do).
     public var bindsLoopback: Bool {
-        let host = hostAndPort.host
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        IPAddress.isLoopback(host: hostAndPort.host)
     }
 }
 

@@ -214,8 +214,7 @@ public enum ManifestLoader {
                 if text.isEmpty { return "" }
                 guard let url = URL(string: text), let host = url.host(percentEncoded: false) else { return nil }
                 // Alerts name addresses and rules: in clear text only as far as this host.
-                let loopback = ["localhost", "127.0.0.1", "::1"].contains(host) || host.hasPrefix("127.")
-                guard url.scheme == "https" || (url.scheme == "http" && loopback) else { return nil }
+                guard url.scheme == "https" || (url.scheme == "http" && IPAddress.isLoopback(host: host)) else { return nil }
                 return text
             }.flatMap { $0.isEmpty ? nil : $0 }
         }

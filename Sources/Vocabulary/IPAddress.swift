@@ -175,6 +175,18 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 }
 
 /// An address block such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a /32 or /128.
+extension IPAddress {
+    /// Whether a host name reaches this host only: `localhost`, or a loopback address (127.0.0.0/8,
+    /// `::1`, brackets allowed). A name that merely starts like one (`127.evil.example`) does not.
+    public static func isLoopback(host: some StringProtocol) -> Bool {
+        var name = Substring(host.lowercased())
+        if name.hasPrefix("["), name.hasSuffix("]") { name = name.dropFirst().dropLast() }
+        if name == "localhost" { return true }
+        guard let address = IPAddress(name) else { return false }
+        return address.isV4 ? address.masked(to: 8) == IPAddress(v4: 0x7F00_0000) : address == IPAddress(v6: 0, 1)
+    }
+}
+
 public struct CIDR: Hashable, Sendable, CustomStringConvertible {
     public let network: IPAddress
     public let prefix: Int

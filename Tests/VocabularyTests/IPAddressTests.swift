@@ -48,3 +48,11 @@ import Testing
         #expect(CIDR(network)!.overlaps(IPAddress(address)!, prefix: prefix) == expected)
     }
 }
+
+@Suite struct LoopbackHosts {
+    @Test(arguments: [("localhost", true), ("LOCALHOST", true), ("127.0.0.1", true), ("127.9.9.9", true), ("::1", true), ("[::1]", true),
+                      ("127.evil.example", false), ("128.0.0.1", false), ("::2", false), ("example.com", false), ("", false)])
+    func onlyThisHost(host: String, loopback: Bool) {
+        #expect(IPAddress.isLoopback(host: host) == loopback)
+    }
+}
