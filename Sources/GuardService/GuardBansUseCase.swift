@@ -42,7 +42,7 @@ public struct GuardBansUseCase: Sendable {
 
     public func change(add: Bool, ip text: String, seconds: Int?) throws {
         guard let ip = IPAddress(text) else { throw GuardCommandError.notAnAddress(text) }
-        if add, GuardConfig(daemon: settings).shields(ip.isV4 ? ip : ip.masked(to: settings.ipv6Prefix)) {
+        if add, GuardConfig(daemon: settings).shields(ip.grouped(ipv6Prefix: settings.ipv6Prefix)) {
             throw GuardCommandError.shielded(ip.description)
         }
         let store = try openStore()

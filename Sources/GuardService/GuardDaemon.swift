@@ -305,7 +305,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// One manual ban or unban, grouped like the detector groups (IPv6 by prefix).
     @discardableResult
     public func apply(_ request: GuardStore.Request, at second: Int) -> GuardDecision? {
-        let ip = request.ip.isV4 ? request.ip : request.ip.masked(to: settings.ipv6Prefix)
+        let ip = request.ip.grouped(ipv6Prefix: settings.ipv6Prefix)
         switch request.action {
         case .ban: return engine.banManually(ip, at: second, length: request.seconds)
         case .unban: return engine.unbanManually(ip, at: second)

@@ -75,6 +75,6 @@ public struct ClientResolver: Sendable {
                 end = start - 1
             }
         }
-        return (client, client.isV4 ? client : client.masked(to: ipv6Prefix))
+        return (client, client.grouped(ipv6Prefix: ipv6Prefix))
     }
 }

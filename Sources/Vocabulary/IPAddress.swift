@@ -176,6 +176,10 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
 
 /// An address block such as `10.0.0.0/8` or `2001:db8::/32`; a bare address is a /32 or /128.
 extension IPAddress {
+    /// The client this address is judged as: an IPv4 address itself, an IPv6 one by its prefix
+    /// (a /64 is usually one subscriber).
+    public func grouped(ipv6Prefix: Int) -> IPAddress { isV4 ? self : masked(to: ipv6Prefix) }
+
     /// Whether a host name reaches this host only: `localhost`, or a loopback address (127.0.0.0/8,
     /// `::1`, brackets allowed). A name that merely starts like one (`127.evil.example`) does not.
     public static func isLoopback(host: some StringProtocol) -> Bool {
