@@ -124,7 +124,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["Telemetry", "Manifest", "Vocabulary"]),
+        .target(name: "FuzzDriver"),
+        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["FuzzDriver", "Telemetry", "Manifest", "Vocabulary"]),
+        .executableTarget(
+            name: "swiftdeploy-fuzz-dashboard",
+            dependencies: [
+                "FuzzDriver", "Vocabulary", "Guard", "Dashboard",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "swiftdeploy-demo",
             dependencies: [

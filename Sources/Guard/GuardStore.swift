@@ -8,7 +8,8 @@ import Vocabulary
 
 /// The guard's memory across restarts: bans, offence counts, the learned baseline and its history,
 /// the log position with the file's identity, and manual ban requests for the running daemon, in
-/// one SQLite file (`guard.db` in the state directory, WAL mode so readers never wait for the daemon).
+/// one SQLite file (`guard/guard.db` in the state directory, a folder of the guard's own, WAL mode so
+/// readers never wait for the daemon).
 ///
 /// The daemon writes a checkpoint before it acts on a decision and at least once a second, in one
 /// transaction, so a crash (even kill -9) loses no ban and no offence, and the saved log position
@@ -20,17 +21,15 @@ public final class GuardStore: Sendable {
     public let historySeconds: Int
     let database: DatabasePool
 
-    public static func path(stateDirectory: String) -> String { "\(stateDirectory)/guard.db" }
+    /// The guard's own folder in a project's state directory (store and audit log).
+    public static func directory(stateDirectory: String) -> String { "\(stateDirectory)/guard" }
+    public static func path(stateDirectory: String) -> String { "\(directory(stateDirectory: stateDirectory))/guard.db" }
 
     public init(path: String, historySeconds: Int = 3600) throws(GuardStoreError) {
         self.path = path
         self.historySeconds = historySeconds
-        do {
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        } catch {
-            throw GuardStoreError(path: path, problem: "cannot create its directory (\(error.localizedDescription))",
-                                  fix: "check the permissions of the state directory (state_dir in the manifest)")
-        }
+        try PrivateDirectory.prepare((path as NSString).deletingLastPathComponent)
+        for file in [path, path + "-wal", path + "-shm"] { try PrivateDirectory.checkFile(file) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = NORMAL") }

@@ -1,12 +1,14 @@
 import Foundation
+import Guard
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The guard's audit log, one line per decision, appended by a root process in a folder others may
-/// write: it is never followed through a symbolic link (a link to `/etc/passwd` must not make root
-/// append to it), and a file it creates is readable by root only.
+/// The guard's audit log, one line per decision, appended by a root process in the guard's own
+/// folder (`PrivateDirectory`): it is never followed through a symbolic link and must be a file of
+/// the guard's user with no other name (a link to `/etc/passwd` must not make root append to it),
+/// and a file it creates is readable by root only.
 struct AuditLog {
     let path: String
 
@@ -19,6 +21,7 @@ struct AuditLog {
 
     func append(_ lines: [String]) throws(Failure) {
         guard !lines.isEmpty else { return }
+        do { try PrivateDirectory.checkFile(path) } catch { throw Failure(path: path, reason: "it \(error.problem); \(error.fix)") }
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             let reason = errno == ELOOP ? "it is a symbolic link (remove it; the guard writes the file itself)" : String(cString: strerror(errno))

@@ -66,10 +66,13 @@ public final class GuardDaemon: @unchecked Sendable {
         (lines, badLines) = (saved.lines, saved.badLines)
         parser = GuardLogParser(settings)
         tail = LogTail(path: logPath ?? settings.log, startAtEnd: saved.position == nil, resume: saved.position)
-        auditPath = "\(stateDirectory)/guard-audit.log"
+        auditPath = Self.auditPath(stateDirectory: stateDirectory)
         current = GuardSnapshot(at: Int(Date().timeIntervalSince1970), startedAt: Int(Date().timeIntervalSince1970),
                                 enforcer: enforcer.name, log: logPath ?? settings.log)
     }
+
+    /// The audit log, one line per decision, in the guard's own folder beside its store.
+    public static func auditPath(stateDirectory: String) -> String { "\(GuardStore.directory(stateDirectory: stateDirectory))/guard-audit.log" }
 
     /// The latest published look at the guard (at most a second old while it runs).
     public var snapshot: GuardSnapshot { publishLock.withLock { current } }

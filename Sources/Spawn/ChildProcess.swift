@@ -16,18 +16,23 @@ public struct ProcessError: Error, Sendable, CustomStringConvertible {
 public enum ChildProcess {
     /// Finds `program` on PATH or beside the running executable (so `swiftdeploy-demo` built next
     /// to `swiftdeploy` is found without installing it).
+    /// Run as root, only a program that root alone can change is run (see `checkRootOnly`).
     public static func resolve(_ program: String, extraDirectories: [String] = []) throws(ProcessError) -> String {
         if program.contains("/") {
             guard FileManager.default.isExecutableFile(atPath: program) else {
                 throw ProcessError("\(program) is not an executable file")
             }
+            try checkRootOnly(program)
             return program
         }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"] + extraDirectories + [executableDirectory]
         for directory in directories {
             let candidate = (directory as NSString).appendingPathComponent(program)
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if FileManager.default.isExecutableFile(atPath: candidate) {
+                try checkRootOnly(candidate)
+                return candidate
+            }
         }
         throw ProcessError("\(program): command not found (looked in PATH and \(executableDirectory)); install it or give its full path")
     }
@@ -40,9 +45,39 @@ public enum ChildProcess {
         if program.contains("/") { return try resolve(program) }
         for directory in directories {
             let candidate = (directory as NSString).appendingPathComponent(program)
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            if FileManager.default.isExecutableFile(atPath: candidate) {
+                try checkRootOnly(candidate)
+                return candidate
+            }
         }
         throw ProcessError("\(program): not found in \(directories.joined(separator: ", ")); install it (scripts/setup.sh does)")
+    }
+
+    /// When this process is root, refuses a program that anyone but root could have changed: the
+    /// file, the file a link leads to, and every folder above them must belong to root and not be
+    /// writable by group or others (a sticky folder such as /tmp is fine: others cannot replace a
+    /// root file in it). A manifest's `nginx.binary` in a deploy user's home would otherwise run
+    /// that user's code as root (the sudo/OpenSSH rule for what root executes).
+    public static func checkRootOnly(_ program: String) throws(ProcessError) {
+        guard geteuid() == 0 else { return }
+        let absolute = program.hasPrefix("/") ? program : FileManager.default.currentDirectoryPath + "/" + program
+        let real = (absolute as NSString).resolvingSymlinksInPath
+        for path in Set([absolute, real]) {
+            var current = path
+            while true {
+                var status = stat()
+                if lstat(current, &status) == 0, status.st_mode & S_IFMT != S_IFLNK {
+                    let sticky = status.st_mode & S_IFMT == S_IFDIR && status.st_mode & S_ISVTX != 0
+                    let problem = status.st_uid != 0 ? "belongs to uid \(status.st_uid)"
+                        : status.st_mode & 0o022 != 0 && !sticky ? "is writable by group or others" : nil
+                    if let problem {
+                        throw ProcessError("refusing to run \(program) as root: \(current) \(problem), so someone other than root could change what runs; use the system's package (e.g. /usr/sbin/nginx), or `chown root` and `chmod go-w` the program and its folders")
+                    }
+                }
+                guard current != "/" else { break }
+                current = (current as NSString).deletingLastPathComponent
+            }
+        }
     }
 
     /// Directory of the running executable.

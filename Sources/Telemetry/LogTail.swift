@@ -72,21 +72,27 @@ public final class LogTail: @unchecked Sendable {
         return lines
     }
 
-    /// Why the log is not read although it exists (it is a symbolic link); nil while all is well.
+    /// Why the log is not read although it exists (a link, not a regular file, or another name of
+    /// some other file); nil while all is well.
     public private(set) var refusal: String?
 
     private func open(fromStart: Bool) -> Bool {
         // Never through a link: whoever can write the log's folder could point it at any file
-        // (`/etc/shadow`) and have root read it.
-        let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+        // (`/etc/shadow`) and have root read it. Non-blocking, so a pipe put there cannot hang the open.
+        let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
         guard opened >= 0 else {
             refusal = errno == ELOOP ? "\(path) is a symbolic link; the guard reads only the file itself (point guard.log at it)" : nil
             startAtEnd = false
             return false  // appears later: read it whole
         }
-        refusal = nil
         var status = stat()
         fstat(opened, &status)
+        refusal = Self.refusal(of: status, path: path)
+        guard refusal == nil else {
+            close(opened)
+            startAtEnd = false
+            return false
+        }
         fd = opened
         identity = (UInt64(status.st_dev), UInt64(status.st_ino))
         if let resume, resume.device == identity!.device, resume.inode == identity!.inode, resume.offset <= UInt64(status.st_size) {
@@ -112,6 +118,21 @@ public final class LogTail: @unchecked Sendable {
             buffer.withUnsafeBufferPointer { splitter.split(UnsafeBufferPointer(rebasing: $0[..<count]), into: &lines) }
         }
         return false
+    }
+
+    /// Why a file opened as the log is not one nginx writes: the log is a regular file with one name
+    /// (a hard link to `/etc/shadow` has two). Its owner is not judged: Debian's nginx writes as
+    /// www-data into a root folder, and whatever a stranger's file holds, the stranger could have sent
+    /// through nginx anyway; what must never be read is some other file, which these checks and
+    /// `O_NOFOLLOW` refuse.
+    static func refusal(of status: stat, path: String) -> String? {
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            return "\(path) is not a regular file (a pipe, a device or a folder); the guard reads nginx's log file only"
+        }
+        guard status.st_nlink == 1 else {
+            return "\(path) has \(status.st_nlink) names (a hard link to another file); point guard.log at nginx's own log file"
+        }
+        return nil
     }
 
     /// Lines dropped for being longer than a log line can be (`LineSplitter.maxLine`), counted as malformed.

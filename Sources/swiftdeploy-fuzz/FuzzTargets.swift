@@ -1,4 +1,5 @@
 import Foundation
+import FuzzDriver
 import Manifest
 import Telemetry
 import Vocabulary
@@ -12,8 +13,7 @@ enum FuzzTarget: String, CaseIterable {
     func run(_ bytes: UnsafeBufferPointer<UInt8>) {
         switch self {
         case .json, .combined:
-            var parser = GuardLogParser(format: self == .json ? .json : .combinedXFF,
-                                        resolver: ClientResolver(trustedProxies: [CIDR("0.0.0.0/0")!, CIDR("::/0")!]))
+            var parser = GuardLogParser(format: self == .json ? .json : .combinedXFF, resolver: Self.everyProxyTrusted, classifier: Self.classifier)
             for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
                 _ = parser.parse(UnsafeBufferPointer(rebasing: line))
             }
@@ -34,43 +34,18 @@ enum FuzzTarget: String, CaseIterable {
         }
     }
 
-    /// The target `FUZZ_TARGET` names.
-    static var chosen: FuzzTarget {
-        let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? ""
-        guard let target = FuzzTarget(rawValue: name) else {
-            fatalError("FUZZ_TARGET must be one of \(allCases.map(\.rawValue).joined(separator: ", ")), got \"\(name)\"")
-        }
-        return target
-    }
+    /// Built once: every proxy trusted, so the forwarded-for path runs too; the default request classes.
+    static let everyProxyTrusted = ClientResolver(trustedProxies: [CIDR("0.0.0.0/0")!, CIDR("::/0")!])
+    static let classifier = RequestClassifier()
 }
 
 #if FUZZING
-/// libFuzzer's own driver, run from the executable's entry point (SwiftPM names it for the module).
-@_silgen_name("LLVMFuzzerRunDriver")
-private func runDriver(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-                       _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-nonisolated(unsafe) private var target = FuzzTarget.json
-
 @_cdecl("swiftdeploy_fuzz_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    target = FuzzTarget.chosen
-    var count = argc
-    var arguments = argv
-    return runDriver(&count, &arguments) { data, size in
-        target.run(UnsafeBufferPointer(start: data, count: size))
-        return 0
-    }
+    FuzzDriver.run(argc, argv, FuzzDriver.target(FuzzTarget.self).run)
 }
 #else
-/// Replays files (a corpus, a crash) through a target: `FUZZ_TARGET=json swiftdeploy-fuzz FILE…`.
 @main enum CorpusReplay {
-    static func main() throws {
-        let target = FuzzTarget.chosen
-        for path in CommandLine.arguments.dropFirst() {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            data.withUnsafeBytes { target.run($0.bindMemory(to: UInt8.self)) }
-        }
-    }
+    static func main() throws { try FuzzDriver.replay(FuzzDriver.target(FuzzTarget.self).run) }
 }
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import GuardService
 import Runtime
 import TestSupport
 import Testing
@@ -223,7 +224,7 @@ struct DashboardInTheBrowser {
            screenshot: "\(TestSupport.productsDirectory)/test-output/dashboard-unban.png")
         #expect(result.ready, "stopped waiting for: \(result.failed ?? "-"); \(result.values.mapValues(\.text))")
         #expect(result.values["action"]?.text == "unban of 192.0.2.99 handed to the guard")
-        let audit = try String(contentsOfFile: "\(daemon.directory)/.swiftdeploy/guard-audit.log", encoding: .utf8)
+        let audit = try String(contentsOfFile: GuardDaemon.auditPath(stateDirectory: "\(daemon.directory)/.swiftdeploy"), encoding: .utf8)
         #expect(audit.contains("UNBAN ip=192.0.2.99 | condition=manual"), "\(audit)")
     }
 }

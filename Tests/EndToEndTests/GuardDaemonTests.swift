@@ -95,7 +95,7 @@ struct GuardDaemonEndToEnd {
             #expect(text.contains("BAN \(pair.clientV4) for 2s (offence 1)"), "\(text)")
             #expect(text.contains("UNBAN \(pair.clientV4) after 2s"))
             #expect(text.contains("a next offence would mean a ban of 30m"))
-            let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
+            let audit = try String(contentsOfFile: GuardDaemon.auditPath(stateDirectory: directory), encoding: .utf8)
             #expect(audit.contains("] BAN ip=\(pair.clientV4) | condition="))
             #expect(audit.contains("] UNBAN ip=\(pair.clientV4) |"))
             let saved = try GuardStore(path: GuardStore.path(stateDirectory: directory)).load()
@@ -143,7 +143,7 @@ struct GuardDaemonEndToEnd {
         let after = try GuardStore(path: GuardStore.path(stateDirectory: directory)).load()
         #expect(after.bans.isEmpty)
         #expect(after.offences.first?.count == 1, "the offence count survives, so the next ban is the second step")
-        let audit = try String(contentsOfFile: "\(directory)/guard-audit.log", encoding: .utf8)
+        let audit = try String(contentsOfFile: GuardDaemon.auditPath(stateDirectory: directory), encoding: .utf8)
         #expect(audit.contains("UNBAN ip=\(pair.clientV4)"))
     }
 

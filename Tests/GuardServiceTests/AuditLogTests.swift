@@ -22,6 +22,11 @@ import Vocabulary
         try FileManager.default.removeItem(atPath: log.path)
         try FileManager.default.createSymbolicLink(atPath: log.path, withDestinationPath: victim)
         #expect(throws: AuditLog.Failure.self) { try log.append(["injected"]) }
+        // A second name of the victim (a hard link): refused too.
+        try FileManager.default.removeItem(atPath: log.path)
+        try FileManager.default.linkItem(atPath: victim, toPath: log.path)
+        let failure = #expect(throws: AuditLog.Failure.self) { try log.append(["injected"]) }
+        #expect(failure?.reason.contains("has 2 names") == true)
         #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
     }
 
@@ -46,10 +51,57 @@ import Vocabulary
 }
 
 @Suite struct GuardStoreMode {
+    let directory = NSTemporaryDirectory() + "swiftdeploy-store-\(UUID().uuidString.prefix(8))"
+    var folder: String { GuardStore.directory(stateDirectory: directory) }
+
+    func mode(_ path: String) throws -> Int? { try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int }
+
     @Test func theStoreIsRootsOnly() throws {
-        let directory = NSTemporaryDirectory() + "swiftdeploy-store-\(UUID().uuidString.prefix(8))"
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try GuardStore(path: GuardStore.path(stateDirectory: directory))
-        #expect(try FileManager.default.attributesOfItem(atPath: store.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try mode(store.path) == 0o600)
+        #expect(try mode(folder) == 0o700)
+    }
+
+    @Test func aWideFolderOfTheGuardsOwnIsTightened() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        _ = try GuardStore(path: GuardStore.path(stateDirectory: directory))
+        #expect(try mode(folder) == 0o700)
+    }
+
+    /// What the deploy user (or the app) could put in the project's state directory in place of the
+    /// guard's folder or its files: each is refused with what to do, and nothing outside is touched.
+    @Test func aFolderOrFileSomeoneElseControlsIsRefused() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let elsewhere = "\(directory)/elsewhere"
+        try FileManager.default.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        let victim = "\(directory)/victim"
+        try "precious\n".write(toFile: victim, atomically: true, encoding: .utf8)
+        let store = GuardStore.path(stateDirectory: directory)
+        let plants: [(String, () throws -> Void)] = [
+            ("is not a directory", { try FileManager.default.createSymbolicLink(atPath: folder, withDestinationPath: elsewhere) }),
+            ("belongs to uid 65534", {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                #expect(chown(folder, 65534, 65534) == 0)
+            }),
+            ("is not a regular file", {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                try FileManager.default.createSymbolicLink(atPath: store, withDestinationPath: victim)
+            }),
+            ("has 2 names", {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+                try FileManager.default.linkItem(atPath: victim, toPath: store)
+            }),
+        ]
+        for (problem, plant) in plants {
+            try plant()
+            let error = #expect(throws: GuardStoreError.self) { _ = try GuardStore(path: store) }
+            #expect(error?.problem.contains(problem) == true, "\(error?.description ?? "no error")")
+            #expect(error?.fix.contains("remove it") == true)
+            try FileManager.default.removeItem(atPath: folder)
+        }
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "precious\n")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: elsewhere).isEmpty)
     }
 }

@@ -14,6 +14,36 @@ import Spawn
         }
     }
 
+    /// Root runs only what root alone can change: a manifest's `nginx.binary` that a deploy user
+    /// owns, or that sits in a folder others can write, is refused before it runs.
+    @Test(.enabled(if: geteuid() == 0, "the rule applies to root")) func rootRunsOnlyProgramsRootAloneCanChange() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-rootonly-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let program = "\(directory)/nginx"
+        try "#!/bin/sh\ntouch \(directory)/ran\n".write(toFile: program, atomically: true, encoding: .utf8)
+        chmod(program, 0o755)
+        #expect(try ChildProcess.resolve(program) == program)
+        let cases: [(String, () -> Void)] = [
+            ("\(program) belongs to uid 1000", { chown(program, 1000, 1000) }),
+            ("\(program) is writable by group or others", { chown(program, 0, 0); chmod(program, 0o775) }),
+            ("\(directory) is writable by group or others", { chmod(program, 0o755); chmod(directory, 0o777) }),
+        ]
+        for (problem, change) in cases {
+            change()
+            #expect { try ChildProcess.resolve(program) } throws: { "\($0)".contains("refusing to run \(program) as root: \(problem)") }
+            #expect { try ChildProcess.run([program]) } throws: { "\($0)".contains(problem) }
+        }
+        // A link from a root folder to a program in the writable folder: the target is judged too.
+        let link = NSTemporaryDirectory() + "swiftdeploy-rootonly-link-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: program)
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        #expect { try ChildProcess.resolve(link) } throws: { "\($0)".contains("\(directory) is writable by group or others") }
+        #expect(!FileManager.default.fileExists(atPath: "\(directory)/ran"))
+        // The system's own programs pass.
+        #expect(try ChildProcess.resolve("sh").hasPrefix("/"))
+    }
+
     @Test func spawnedProcessIsDetachedLoggedAndStoppable() async throws {
         let directory = NSTemporaryDirectory() + "swiftdeploy-child-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

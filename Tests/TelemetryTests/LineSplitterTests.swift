@@ -47,4 +47,30 @@ import Testing
         #expect(tail.poll().isEmpty)
         #expect(tail.refusal?.contains("is a symbolic link") == true)
     }
+
+    /// A second name of another file, a pipe (which would hang a blocking open) or a folder put where
+    /// the log should be: refused, nothing read; the real log, once back, is read whole.
+    @Test func aHardLinkAPipeOrAFolderIsNeverRead() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-link-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let log = "\(directory)/access.log"
+        try "secret line\n".write(toFile: "\(directory)/shadow", atomically: true, encoding: .utf8)
+        let intruders: [(String, () throws -> Void)] = [
+            ("has 2 names", { try FileManager.default.linkItem(atPath: "\(directory)/shadow", toPath: log) }),
+            ("is not a regular file", { #expect(mkfifo(log, 0o600) == 0) }),
+            ("is not a regular file", { try FileManager.default.createDirectory(atPath: log, withIntermediateDirectories: false) }),
+        ]
+        for (reason, plant) in intruders {
+            try plant()
+            let tail = LogTail(path: log, startAtEnd: false)
+            #expect(tail.poll().isEmpty)
+            #expect(tail.refusal?.contains(reason) == true, "\(tail.refusal ?? "no refusal")")
+            try FileManager.default.removeItem(atPath: log)
+            try "real line\n".write(toFile: log, atomically: false, encoding: .utf8)
+            #expect(tail.poll().map { String(decoding: $0, as: UTF8.self) } == ["real line"])
+            #expect(tail.refusal == nil)
+            try FileManager.default.removeItem(atPath: log)
+        }
+    }
 }
