@@ -2,7 +2,8 @@
 # Installs what SwiftDeploy needs and is missing, idempotently; prints what it installs.
 #   - Debian packages: nginx, nftables, ipset, iptables, iproute2, procps, curl, chromium, valgrind
 #   - libsqlite3-dev (the guard store, through GRDB)
-#   - the PyPI `regopy` wheel, unpacked under .deps/ (regopy/ and regopy.libs/ kept side by side)
+#   - the PyPI `regopy` wheel (rego-cpp) and `opa-golib-python-bindings` (the real OPA), pinned by
+#     version and SHA-256, unpacked under .deps/
 # Fast when nothing is missing: it only asks dpkg and looks for the unpacked library.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -39,24 +40,44 @@ else
     say "Debian packages present: ${apt_packages[*]}"
 fi
 
-# The embedded Rego engine: rego-cpp's C library from the regopy wheel.
-deps="$root/.deps"
-lib="$deps/regopy/librego_shared.so"
-if [[ -f $lib ]]; then
-    say "rego-cpp present: $lib"
-else
-    say "installing rego-cpp (PyPI wheel regopy) under $deps"
+# A PyPI wheel unpacked under .deps/, pinned by version and SHA-256: wheel NAME VERSION HASH FOLDER
+# CHECK_FILE [pip download options]. A download whose hash differs is refused, never unpacked.
+wheel() {
+    local name="$1" version="$2" hash="$3" folder="$4" check="$5"; shift 5
+    if [[ -f $check ]] && [[ -f "$deps/$folder/.wheel" ]] && [[ $(cat "$deps/$folder/.wheel") == "$name==$version $hash" ]]; then
+        say "$name $version present: $check"
+        return
+    fi
+    say "installing $name $version (PyPI wheel) under $deps"
+    local pip tmp file
     pip=$(command -v pip3 || command -v pip)
     tmp=$(mktemp -d)
-    "$pip" download --quiet --no-deps --only-binary=:all: --dest "$tmp" regopy
-    wheel=$(ls "$tmp"/regopy-*.whl | head -n 1)
-    mkdir -p "$deps"
-    rm -rf "$deps/regopy" "$deps/regopy.libs"
-    unzip -q -o "$wheel" 'regopy/*' 'regopy.libs/*' -d "$deps" 2>/dev/null || unzip -q -o "$wheel" 'regopy/*' -d "$deps"
+    "$pip" download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$@" "$name==$version"
+    file=$(ls "$tmp"/*.whl | head -n 1)
+    if [[ $(sha256sum "$file" | cut -d' ' -f1) != "$hash" ]]; then
+        say "error: $(basename "$file") does not have the pinned SHA-256 $hash; refusing it"
+        rm -rf "$tmp"
+        exit 1
+    fi
+    mkdir -p "$deps/$folder"
+    unpack "$file" "$deps/$folder"
     rm -rf "$tmp"
-    [[ -f $lib ]] || { say "error: $lib not found in $(basename "$wheel")"; exit 1; }
-    say "installed: $(basename "$wheel") -> $deps"
-fi
+    [[ -f $check ]] || { say "error: $check not found in $(basename "$file")"; exit 1; }
+    echo "$name==$version $hash" > "$deps/$folder/.wheel"
+    say "installed: $(basename "$file") -> $deps/$folder"
+}
+deps="$root/.deps"
+
+# The embedded Rego engine: rego-cpp's C library from the regopy wheel (regopy/ and regopy.libs/
+# side by side in .deps/).
+unpack() { rm -rf "$2/regopy" "$2/regopy.libs"; unzip -q -o "$1" 'regopy/*' 'regopy.libs/*' -d "$2" 2>/dev/null || unzip -q -o "$1" 'regopy/*' -d "$2"; }
+wheel regopy 1.5.2 c1a92eab90592d7926d72d082a4b5fb9c968cbf6332406d28c3e96079ae97a26 . "$deps/regopy/librego_shared.so"
+
+# The real OPA engine (a Go library with a Python API) for scripts/opa-server, the tests' OPA. Its
+# wheel declares Python 3.14; the module loads on older ones.
+unpack() { rm -rf "$2/opa_bindings"; unzip -q -o "$1" 'opa_bindings/*' -d "$2"; }
+wheel opa-golib-python-bindings 0.4.4 d411c901e14b8c7c3023e23e4a944f4cf429c1d31baf80e959e57d11efbfd24a opa \
+    "$deps/opa/opa_bindings/libopabridge.so" --python-version 3.14
 
 # Python modules the tests use to check docker-compose.yml against the Compose specification's schema.
 if python3 -c 'import jsonschema, yaml' 2>/dev/null; then

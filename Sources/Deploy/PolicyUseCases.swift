@@ -78,7 +78,22 @@ public enum PolicyReport {
     }
 }
 
-/// `swiftdeploy policy test`: runs the `test_*` rules in the policy directory.
+/// Which engines a policy command runs on: the embedded one, an OPA server, or both side by side.
+public enum PolicyEngines: String, Sendable, CaseIterable {
+    case embedded, opa, both
+
+    /// The engines, in order, for this project (`opaURL` overrides the manifest's `policy.opa_url`).
+    public func engines(_ setup: PolicySetup, opaURL: String?) -> [any PolicyEngine] {
+        switch self {
+        case .embedded: [EmbeddedRegoEngine(modules: setup.modules, limits: setup.limits)]
+        case .opa: [setup.opaEngine(url: opaURL)]
+        case .both: [EmbeddedRegoEngine(modules: setup.modules, limits: setup.limits), setup.opaEngine(url: opaURL)]
+        }
+    }
+}
+
+/// `swiftdeploy policy test`: runs the `test_*` rules in the policy directory on one engine or both;
+/// with both, a test that passes on one and fails on the other is a failure of its own.
 public struct PolicyTestUseCase: Sendable {
     public let project: Project
     public let console: any Console
@@ -88,24 +103,33 @@ public struct PolicyTestUseCase: Sendable {
         self.console = console
     }
 
-    /// Returns true when every test passed (and there was at least one).
-    public func run() -> Bool {
+    /// Returns true when every test passed on every engine asked (and there was at least one).
+    public func run(on choice: PolicyEngines = .embedded, opaURL: String? = nil) async -> Bool {
         let setup = PolicySetup(manifest: project.manifest)
-        let results = PolicyTestRunner.run(modules: PolicyFiles.load(directory: setup.directory), data: setup.data)
-        for result in results {
-            console.say("\(result.passed ? "PASS" : "FAIL") \((result.file as NSString).lastPathComponent): \(result.rule)\(result.detail.isEmpty ? "" : " (\(result.detail))")")
+        let modules = PolicyFiles.load(directory: setup.directory)
+        var results: [PolicyTestRunner.Result] = []
+        for engine in choice.engines(setup, opaURL: opaURL) {
+            let evaluate = if let opa = engine as? OPAEngine { await PolicyTestRunner.opa(opa, modules) } else { PolicyTestRunner.embedded(modules) }
+            results += await PolicyTestRunner.run(modules: modules, engine: engine.name, evaluate)
         }
+        for result in results {
+            console.say("\(result.passed ? "PASS" : "FAIL") \(result.engine) \((result.file as NSString).lastPathComponent): \(result.rule)\(result.detail.isEmpty ? "" : " (\(result.detail))")")
+        }
+        let byTest = Dictionary(grouping: results) { "\(($0.file as NSString).lastPathComponent): \($0.rule)" }
+        let disagreements = byTest.filter { Set($0.value.map(\.passed)).count > 1 }.keys.sorted()
+        for test in disagreements { console.warn("the engines disagree on \(test)") }
         let failed = results.filter { !$0.passed }.count
-        console.say("\(results.count - failed) passed, \(failed) failed")
+        console.say("\(results.count - failed) passed, \(failed) failed\(choice == .both ? ", \(disagreements.count) disagreements" : "")")
         if results.isEmpty { console.warn("no test_ rules found in \(setup.directory)") }
         return failed == 0 && !results.isEmpty
     }
 }
 
-/// `swiftdeploy policy bench`: warm decision latency of the configured engine on the default
-/// policies' inputs (p50, p99, max) and decisions per second.
+/// `swiftdeploy policy bench`: warm decision latency of each engine asked on the default
+/// policies' inputs (p50, p99, max) and decisions per second, side by side.
 public struct PolicyBenchUseCase: Sendable {
     public struct Figures: Sendable {
+        public let engine: String
         public let decisions: Int
         public let p50: Duration
         public let p99: Duration
@@ -113,15 +137,22 @@ public struct PolicyBenchUseCase: Sendable {
         public let perSecond: Double
     }
 
-    public let engine: any PolicyEngine
+    public let engines: [any PolicyEngine]
     public let console: any Console
 
-    public init(project: Project, console: any Console = TerminalConsole()) {
-        engine = PolicySetup(manifest: project.manifest).engine()
+    public init(project: Project, engines choice: PolicyEngines? = nil, opaURL: String? = nil, console: any Console = TerminalConsole()) {
+        let setup = PolicySetup(manifest: project.manifest)
+        engines = (choice ?? PolicyEngines(rawValue: setup.settings.engine.rawValue) ?? .embedded).engines(setup, opaURL: opaURL)
         self.console = console
     }
 
-    public func run(decisions: Int) async -> Figures {
+    public func run(decisions: Int) async -> [Figures] {
+        var all: [Figures] = []
+        for engine in engines { all.append(await run(engine, decisions: decisions)) }
+        return all
+    }
+
+    func run(_ engine: any PolicyEngine, decisions: Int) async -> Figures {
         let inputs: [(PolicyName, JSONValue)] = [
             (.infrastructure, ["cpu_load": 0.5, "disk_free_gb": 40, "mem_used_pct": 35]),
             (.canarySafety, ["error_rate": 0.2, "p99_latency_ms": 450, "requests": 120, "window_s": 30]),
@@ -139,7 +170,7 @@ public struct PolicyBenchUseCase: Sendable {
         let elapsed = ContinuousClock.now - started
         latencies.sort()
         let figures = Figures(
-            decisions: decisions, p50: latencies[latencies.count / 2],
+            engine: engine.name, decisions: decisions, p50: latencies[latencies.count / 2],
             p99: latencies[min(latencies.count - 1, Int(Double(latencies.count) * 0.99))], max: latencies.last ?? .zero,
             perSecond: Double(decisions) / elapsed.seconds)
         func ms(_ duration: Duration) -> String { String(format: "%.3f ms", duration.seconds * 1000) }

@@ -76,6 +76,8 @@ public enum PolicyEngineKind: String, Sendable, CaseIterable {
 public struct PolicySettings: Sendable, Equatable {
     public var engine: PolicyEngineKind
     public var opaURL: String
+    /// Bearer token for OPA (`--authentication=token`); nil sends none.
+    public var opaToken: String?
     public var timeout: Duration
     /// Directory of `.rego` files, absolute.
     public var directory: String

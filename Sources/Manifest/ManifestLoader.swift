@@ -72,7 +72,7 @@ public enum ManifestLoader {
         let networkSection = top.section("network", keys: ["name", "driver"])
         let network = NetworkSettings(name: networkSection.string("name", default: "\(name)-net"),
                                       driver: networkSection.string("driver", default: "bridge"))
-        let policy = buildPolicy(top.section("policy", keys: ["engine", "opa_url", "timeout", "dir", "infrastructure", "canary_safety"]),
+        let policy = buildPolicy(top.section("policy", keys: ["engine", "opa_url", "opa_token", "timeout", "dir", "infrastructure", "canary_safety"]),
                                  directory: directory)
         let guardSettings = buildGuard(top.section("guard", keys: guardKeys), stateDirectory: stateDirectory, directory: directory)
         let dashboardSection = top.section("dashboard", keys: ["listen", "token"])
@@ -183,6 +183,7 @@ public enum ManifestLoader {
         return PolicySettings(
             engine: section.choice("engine", default: .embedded),
             opaURL: opaURL,
+            opaToken: section.string("opa_token").flatMap { $0.isEmpty ? nil : $0 },
             timeout: section.duration("timeout", default: .seconds(2)),
             directory: absolutePath(section.string("dir", default: "policies"), relativeTo: directory),
             infrastructure: InfrastructureLimits(

@@ -81,7 +81,7 @@ public struct EngineFailure: Error, Sendable, Equatable, CustomStringConvertible
     public init(_ description: String) { self.description = description }
 }
 
-/// The default engine: rego-cpp in process. One interpreter holds the modules and the data, compiled
+/// The default engine: rego-cpp in process. One interpreter holds the modules, compiled
 /// once into a bundle with the two decisions as entry points; every decision only sets the input
 /// and runs an entry point (a fraction of a millisecond, against several ms for a fresh query).
 /// Access is under a lock: rego-cpp is not thread-safe.
@@ -90,15 +90,15 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
     private let lock = NSLock()
     private let library: Result<RegoLibrary, EngineFailure>
     private let modules: [PolicyFiles.Module]
-    private let data: JSONValue
+    public let limits: PolicyLimits
     private var interpreter: UnsafeMutableRawPointer?
     /// The compiled decisions; nil when the modules could not be built into a bundle (queries still work).
     private var bundle: UnsafeMutableRawPointer?
     private var setupFailure: EngineFailure?
 
-    public init(modules: [PolicyFiles.Module], data: JSONValue, library: Result<RegoLibrary, EngineFailure> = RegoLibrary.shared) {
+    public init(modules: [PolicyFiles.Module], limits: PolicyLimits = .none, library: Result<RegoLibrary, EngineFailure> = RegoLibrary.shared) {
         self.modules = modules
-        self.data = data
+        self.limits = limits
         self.library = library
     }
 
@@ -110,7 +110,7 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
 
     public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
         let started = ContinuousClock.now
-        switch evaluate(policy.query, input: input) {
+        switch evaluate(policy.query, input: limits.input(policy, input)) {
         case .success(let result?):
             return Decision.parse(policy, result: result, engine: name, duration: ContinuousClock.now - started)
         case .success(nil):
@@ -160,7 +160,7 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
         return .success(first)
     }
 
-    /// The interpreter with modules and data loaded, created on first use.
+    /// The interpreter with the modules loaded, created on first use.
     private func prepared(_ api: crego_api) -> UnsafeMutableRawPointer? {
         if let interpreter { return interpreter }
         if setupFailure != nil { return nil }
@@ -170,11 +170,6 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
         }
         for module in modules where api.regoAddModule(rego, module.name, module.text) != 0 {
             setupFailure = EngineFailure(Self.describe(Self.error(api, rego), module: module))
-            api.regoFree(rego)
-            return nil
-        }
-        guard api.regoAddDataJSON(rego, data.description) == 0 else {
-            setupFailure = EngineFailure("rego-cpp refused the policy data: \(Self.error(api, rego))")
             api.regoFree(rego)
             return nil
         }

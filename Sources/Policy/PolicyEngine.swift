@@ -9,41 +9,71 @@ public protocol PolicyEngine: Sendable {
     func decide(_ policy: PolicyName, input: JSONValue) async -> Decision
 }
 
-/// What every engine needs from the manifest: the limits (as Rego data) and the policy files.
+/// The manifest's limits, sent with every question: a policy is asked with its measurements and,
+/// under `"limits"`, the limits that hold them (never shared data on the engine: two projects on one
+/// OPA cannot race, and the app being judged cannot rewrite them between two decisions).
+public struct PolicyLimits: Sendable, Equatable {
+    /// Keyed by policy: `{"infrastructure": {...}, "canary_safety": {...}}`.
+    public let byPolicy: JSONValue
+
+    public init(_ byPolicy: JSONValue) { self.byPolicy = byPolicy }
+
+    /// No limits at all (every policy then denies: no limit, no deploy).
+    public static let none = PolicyLimits([:])
+
+    public init(manifest: Manifest) {
+        let infrastructure = manifest.policy.infrastructure
+        let canary = manifest.policy.canarySafety
+        self.init([
+            PolicyName.infrastructure.rawValue: [
+                "max_cpu_load": .number(infrastructure.maxCPULoad),
+                "min_disk_free_gb": .number(infrastructure.minDiskFreeGB),
+                "max_mem_used_pct": .number(infrastructure.maxMemUsedPct),
+            ],
+            PolicyName.canarySafety.rawValue: [
+                "max_error_rate": .number(canary.maxErrorRate),
+                "max_p99_latency_ms": .number(canary.maxP99LatencyMS),
+                "min_requests": .number(Double(canary.minRequests)),
+                "window_s": .number(canary.window.seconds),
+            ],
+        ])
+    }
+
+    /// What `policy` is asked with: the measurements with the policy's limits beside them. Anything
+    /// but an object of measurements is sent as it is (the shipped policies deny it by name).
+    public func input(_ policy: PolicyName, _ measurements: JSONValue) -> JSONValue {
+        guard case .object(var fields) = measurements else { return measurements }
+        fields["limits"] = byPolicy[policy.rawValue] ?? .null
+        return .object(fields)
+    }
+}
+
+/// What every engine needs from the manifest: the limits and the policy files.
 public struct PolicySetup: Sendable {
-    public let limits: JSONValue
+    public let limits: PolicyLimits
     public let directory: String
     public let settings: PolicySettings
 
     public init(manifest: Manifest) {
         settings = manifest.policy
         directory = manifest.policy.directory
-        let infrastructure = manifest.policy.infrastructure
-        let canary = manifest.policy.canarySafety
-        limits = [
-            "infrastructure": [
-                "max_cpu_load": .number(infrastructure.maxCPULoad),
-                "min_disk_free_gb": .number(infrastructure.minDiskFreeGB),
-                "max_mem_used_pct": .number(infrastructure.maxMemUsedPct),
-            ],
-            "canary_safety": [
-                "max_error_rate": .number(canary.maxErrorRate),
-                "max_p99_latency_ms": .number(canary.maxP99LatencyMS),
-                "min_requests": .number(Double(canary.minRequests)),
-                "window_s": .number(canary.window.seconds),
-            ],
-        ]
+        limits = PolicyLimits(manifest: manifest)
     }
 
-    /// The data document policies see: `data.swiftdeploy.limits.<policy>`.
-    public var data: JSONValue { ["swiftdeploy": ["limits": limits]] }
+    /// The policy files decisions are made from (tests left out).
+    public var modules: [PolicyFiles.Module] { PolicyFiles.load(directory: directory, tests: false) }
 
     /// The engine the manifest asks for.
     public func engine() -> any PolicyEngine {
         switch settings.engine {
-        case .embedded: EmbeddedRegoEngine(modules: PolicyFiles.load(directory: directory, tests: false), data: data)
-        case .opa: OPAEngine(baseURL: settings.opaURL, timeout: settings.timeout, data: data)
+        case .embedded: EmbeddedRegoEngine(modules: modules, limits: limits)
+        case .opa: opaEngine()
         }
+    }
+
+    /// The OPA server of the manifest (`policy.opa_url`, `policy.opa_token`), given these policies.
+    public func opaEngine(url: String? = nil) -> OPAEngine {
+        OPAEngine(baseURL: url ?? settings.opaURL, token: settings.opaToken, timeout: settings.timeout, modules: modules, limits: limits)
     }
 }
 
@@ -65,6 +95,19 @@ public enum PolicyFiles {
             let path = (directory as NSString).appendingPathComponent(name)
             return (try? String(contentsOfFile: path, encoding: .utf8)).map { Module(name: path, text: $0) }
         }
+    }
+
+    /// The Rego package a module declares.
+    public static func package(of text: String) -> String? {
+        for line in text.split(separator: "\n") where line.hasPrefix("package ") {
+            return line.dropFirst("package ".count).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    /// A digest of the modules' names and texts: which policies decided (recorded with each decision).
+    public static func revision(_ modules: [Module]) -> String {
+        String(SHA256.hex(modules.map { "\(($0.name as NSString).lastPathComponent)\n\($0.text)" }.joined(separator: "\u{0}")).prefix(16))
     }
 
     /// Writes the shipped policies into `directory`, never over an existing file. Returns the paths written.

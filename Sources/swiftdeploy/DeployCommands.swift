@@ -235,13 +235,14 @@ struct PolicyCheck: AsyncParsableCommand {
 
 struct PolicyTest: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "test", abstract: "Run the test_ rules of the policy directory, like `opa test`.")
+        commandName: "test", abstract: "Run the test_ rules of the policy directory, like `opa test`, on one engine or both.")
     @OptionGroup var manifest: ManifestOption
+    @OptionGroup var engines: PolicyEngineOptions
 
     func run() async throws {
         var passed = false
         try await Failure.reporting {
-            passed = PolicyTestUseCase(project: try Project(file: manifest.file)).run()
+            passed = await PolicyTestUseCase(project: try Project(file: manifest.file)).run(on: engines.engine ?? .embedded, opaURL: engines.opaURL)
         }
         if !passed { throw ExitCode(1) }
     }
@@ -249,13 +250,23 @@ struct PolicyTest: AsyncParsableCommand {
 
 struct PolicyBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Warm decision latency (p50, p99) and decisions per second of the configured engine.")
+        commandName: "bench", abstract: "Warm decision latency (p50, p99) and decisions per second, per engine.")
     @OptionGroup var manifest: ManifestOption
-    @Option(help: "Decisions to time.") var decisions: Int = 5000
+    @OptionGroup var engines: PolicyEngineOptions
+    @Option(help: "Decisions to time per engine.") var decisions: Int = 5000
 
     func run() async throws {
         try await Failure.reporting {
-            _ = await PolicyBenchUseCase(project: try Project(file: manifest.file)).run(decisions: max(1, decisions))
+            _ = await PolicyBenchUseCase(project: try Project(file: manifest.file), engines: engines.engine, opaURL: engines.opaURL)
+                .run(decisions: max(1, decisions))
         }
     }
 }
+
+/// Which engines a policy command runs on, and where OPA is.
+struct PolicyEngineOptions: ParsableArguments {
+    @Option(help: "embedded, opa or both (default: the manifest's policy.engine; test: embedded).") var engine: PolicyEngines?
+    @Option(name: .customLong("opa-url"), help: "OPA server instead of policy.opa_url.") var opaURL: String?
+}
+
+extension PolicyEngines: ExpressibleByArgument {}

@@ -3,58 +3,77 @@
 # input:  {"error_rate": share of 5xx responses, 0-1,
 #          "p99_latency_ms": 99th percentile latency,
 #          "requests": canary requests in the window,
-#          "window_s": the window's length in seconds}
-# limits: data.swiftdeploy.limits.canary_safety, from the manifest's policy.canary_safety;
-#         this file holds no numbers of its own.
+#          "window_s": the window's length in seconds,
+#          "limits": {"max_error_rate", "max_p99_latency_ms", "min_requests"}, from the manifest's
+#                    policy.canary_safety; this file holds no numbers of its own}
 #
 # Too little traffic is no evidence: fewer than min_requests denies as inconclusive.
+# Fails closed on every engine, as infrastructure.rego does (object.get, %v in messages).
 # To make the gate stricter, add rules to `extra_violations` (here or in another file of this package).
 package swiftdeploy.canary_safety
 
 import rego.v1
 
-decision := verdict(input, data.swiftdeploy.limits.canary_safety)
+decision := judge(input)
+
+# The decision for any input: measurements and their limits (under "limits") in one object.
+judge(x) := verdict(object.remove(x, ["limits"]), object.get(x, "limits", {})) if is_object(x)
+
+judge(x) := {"allow": false, "violations": [{
+	"rule": "input", "observed": "not an object", "limit": "an object",
+	"message": "the input is not an object of measurements: the canary cannot be judged",
+}]} if not is_object(x)
+
+# Each measurement, the limit it is held to, and which side of the limit breaks it.
+checks := [
+	{"measure": "requests", "limit": "min_requests", "breaks": "below"},
+	{"measure": "error_rate", "limit": "max_error_rate", "breaks": "above"},
+	{"measure": "p99_latency_ms", "limit": "max_p99_latency_ms", "breaks": "above"},
+]
 
 # The decision for any measurements and limits; the policy tests call it directly.
 verdict(canary, limits) := {"allow": count(found) == 0, "violations": found} if {
-	found := union({unmeasured(canary), unlimited(limits), traffic(canary, limits), errors(canary, limits), latency(canary, limits), extra_violations})
+	found := union({unmeasured(canary), unlimited(limits), broken(canary, limits), extra_violations})
 }
 
 # No measurement, no promotion.
 unmeasured(canary) := {v |
 	some name in ["error_rate", "p99_latency_ms", "requests", "window_s"]
-	not is_number(canary[name])
+	not is_number(object.get(canary, name, null))
 	v := {"rule": name, "observed": "missing", "limit": "a number", "message": sprintf("%s is missing or not a number: the canary cannot be judged", [name])}
 }
 
 # No limit, no promotion.
 unlimited(limits) := {v |
-	some name in ["max_error_rate", "max_p99_latency_ms", "min_requests"]
-	not is_number(limits[name])
-	v := {"rule": name, "observed": "unset", "limit": "a number", "message": sprintf("limit %s is not set in the policy data", [name])}
+	some check in checks
+	not is_number(object.get(as_object(limits), check.limit, null))
+	v := {"rule": check.limit, "observed": "unset", "limit": "a number", "message": sprintf("limit %s is not set", [check.limit])}
 }
 
 # Each comparison checks its operands are numbers first: rego-cpp, unlike OPA, orders null above numbers.
-traffic(canary, limits) := {v |
-	is_number(canary.requests)
-	is_number(limits.min_requests)
-	canary.requests < limits.min_requests
-	v := {"rule": "min_requests", "observed": canary.requests, "limit": limits.min_requests, "message": sprintf("inconclusive: not enough traffic (%v requests in %vs, need at least %v)", [canary.requests, canary.window_s, limits.min_requests])}
+broken(canary, limits) := {v |
+	some check in checks
+	observed := object.get(canary, check.measure, null)
+	limit := object.get(as_object(limits), check.limit, null)
+	is_number(observed)
+	is_number(limit)
+	beyond(observed, limit, check.breaks)
+	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": message(check.measure, observed, limit, canary)}
 }
 
-errors(canary, limits) := {v |
-	is_number(canary.error_rate)
-	is_number(limits.max_error_rate)
-	canary.error_rate > limits.max_error_rate
-	v := {"rule": "max_error_rate", "observed": canary.error_rate, "limit": limits.max_error_rate, "message": sprintf("error_rate %.1f%% exceeds maximum %.1f%%", [canary.error_rate * 100, limits.max_error_rate * 100])}
-}
+message("requests", observed, limit, canary) := sprintf("inconclusive: not enough traffic (%v requests in %vs, need at least %v)", [observed, object.get(canary, "window_s", "?"), limit])
 
-latency(canary, limits) := {v |
-	is_number(canary.p99_latency_ms)
-	is_number(limits.max_p99_latency_ms)
-	canary.p99_latency_ms > limits.max_p99_latency_ms
-	v := {"rule": "max_p99_latency_ms", "observed": canary.p99_latency_ms, "limit": limits.max_p99_latency_ms, "message": sprintf("p99_latency %.0fms exceeds maximum %.0fms", [canary.p99_latency_ms, limits.max_p99_latency_ms])}
-}
+message("error_rate", observed, limit, _) := sprintf("error_rate %v exceeds maximum %v", [observed, limit])
+
+message("p99_latency_ms", observed, limit, _) := sprintf("p99_latency_ms %v exceeds maximum %v", [observed, limit])
+
+beyond(observed, limit, "above") if observed > limit
+
+beyond(observed, limit, "below") if observed < limit
+
+as_object(x) := x if is_object(x)
+
+as_object(x) := {} if not is_object(x)
 
 extra_violations contains v if {
 	false

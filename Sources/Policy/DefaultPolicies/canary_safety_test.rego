@@ -3,6 +3,7 @@ package swiftdeploy.canary_safety_test
 
 import rego.v1
 
+import data.swiftdeploy.canary_safety.judge
 import data.swiftdeploy.canary_safety.verdict
 
 limits := {"max_error_rate": 0.05, "max_p99_latency_ms": 500, "min_requests": 20}
@@ -33,7 +34,7 @@ test_too_little_traffic_is_inconclusive if {
 }
 
 test_message_names_observed_and_limit if {
-	messages(object.union(good, {"error_rate": 0.2})) == {"error_rate 20.0% exceeds maximum 5.0%"}
+	messages(object.union(good, {"error_rate": 0.2})) == {"error_rate 0.2 exceeds maximum 0.05"}
 }
 
 test_missing_measure_is_denied if rules(object.remove(good, ["p99_latency_ms"])) == {"p99_latency_ms"}
@@ -41,3 +42,23 @@ test_missing_measure_is_denied if rules(object.remove(good, ["p99_latency_ms"]))
 test_null_measure_is_denied if rules(object.union(good, {"error_rate": null})) == {"error_rate"}
 
 test_missing_limit_is_denied if not verdict(good, object.remove(limits, ["min_requests"])).allow
+
+# The decision as the engines ask for it: measurements and limits in one input.
+
+judged_rules(x) := {v.rule | some v in judge(x).violations}
+
+test_limits_travel_in_the_input if judge(object.union(good, {"limits": limits})).allow
+
+test_an_input_without_measurements_is_denied if {
+	not judge({"limits": limits}).allow
+	"requests" in judged_rules({"limits": limits})
+}
+
+test_an_input_without_limits_is_denied if not judge(good).allow
+
+test_an_input_that_is_not_an_object_is_denied if {
+	judged_rules([1, 2]) == {"input"}
+	judged_rules("text") == {"input"}
+	judged_rules(3) == {"input"}
+	judged_rules(null) == {"input"}
+}

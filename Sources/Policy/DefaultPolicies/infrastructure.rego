@@ -2,9 +2,14 @@
 #
 # input:  {"cpu_load": 1-minute load average,
 #          "disk_free_gb": free space (GB) of the filesystem holding the state directory,
-#          "mem_used_pct": memory in use, 0-100}
-# limits: data.swiftdeploy.limits.infrastructure, from the manifest's policy.infrastructure;
-#         this file holds no numbers of its own.
+#          "mem_used_pct": memory in use, 0-100,
+#          "limits": {"max_cpu_load", "min_disk_free_gb", "max_mem_used_pct"}, from the manifest's
+#                    policy.infrastructure; this file holds no numbers of its own}
+#
+# Fails closed on every engine: an input that is not an object, a missing, null or non-number
+# measurement or limit is a violation (read with object.get: under OPA a missing key would make
+# `not is_number(x[k])` undefined instead of true). Messages print values with %v only, which OPA
+# and rego-cpp format alike (`%.2f` of an integer breaks under OPA).
 #
 # To make the gate stricter, add rules to `extra_violations` (here or in another file of this
 # package), each an object {"rule", "observed", "limit", "message"}.
@@ -12,48 +17,60 @@ package swiftdeploy.infrastructure
 
 import rego.v1
 
-decision := verdict(input, data.swiftdeploy.limits.infrastructure)
+decision := judge(input)
+
+# The decision for any input: measurements and their limits (under "limits") in one object.
+judge(x) := verdict(object.remove(x, ["limits"]), object.get(x, "limits", {})) if is_object(x)
+
+judge(x) := {"allow": false, "violations": [{
+	"rule": "input", "observed": "not an object", "limit": "an object",
+	"message": "the input is not an object of measurements: the host cannot be judged",
+}]} if not is_object(x)
+
+# Each measurement, the limit it is held to, and which side of the limit breaks it.
+checks := [
+	{"measure": "cpu_load", "limit": "max_cpu_load", "breaks": "above", "words": "exceeds maximum"},
+	{"measure": "disk_free_gb", "limit": "min_disk_free_gb", "breaks": "below", "words": "is below minimum"},
+	{"measure": "mem_used_pct", "limit": "max_mem_used_pct", "breaks": "above", "words": "exceeds maximum"},
+]
 
 # The decision for any measurements and limits; the policy tests call it directly.
 verdict(host, limits) := {"allow": count(found) == 0, "violations": found} if {
-	found := union({unmeasured(host), unlimited(limits), cpu(host, limits), disk(host, limits), memory(host, limits), extra_violations})
+	found := union({unmeasured(host), unlimited(limits), broken(host, limits), extra_violations})
 }
 
 # No measurement, no deploy.
 unmeasured(host) := {v |
-	some name in ["cpu_load", "disk_free_gb", "mem_used_pct"]
-	not is_number(host[name])
-	v := {"rule": name, "observed": "missing", "limit": "a number", "message": sprintf("%s is missing or not a number: the host cannot be judged", [name])}
+	some check in checks
+	not is_number(object.get(host, check.measure, null))
+	v := {"rule": check.measure, "observed": "missing", "limit": "a number", "message": sprintf("%s is missing or not a number: the host cannot be judged", [check.measure])}
 }
 
 # No limit, no deploy.
 unlimited(limits) := {v |
-	some name in ["max_cpu_load", "min_disk_free_gb", "max_mem_used_pct"]
-	not is_number(limits[name])
-	v := {"rule": name, "observed": "unset", "limit": "a number", "message": sprintf("limit %s is not set in the policy data", [name])}
+	some check in checks
+	not is_number(object.get(as_object(limits), check.limit, null))
+	v := {"rule": check.limit, "observed": "unset", "limit": "a number", "message": sprintf("limit %s is not set", [check.limit])}
 }
 
 # Each comparison checks its operands are numbers first: rego-cpp, unlike OPA, orders null above numbers.
-cpu(host, limits) := {v |
-	is_number(host.cpu_load)
-	is_number(limits.max_cpu_load)
-	host.cpu_load > limits.max_cpu_load
-	v := {"rule": "max_cpu_load", "observed": host.cpu_load, "limit": limits.max_cpu_load, "message": sprintf("cpu_load %.2f exceeds maximum %.2f", [host.cpu_load, limits.max_cpu_load])}
+broken(host, limits) := {v |
+	some check in checks
+	observed := object.get(host, check.measure, null)
+	limit := object.get(as_object(limits), check.limit, null)
+	is_number(observed)
+	is_number(limit)
+	beyond(observed, limit, check.breaks)
+	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": sprintf("%s %v %s %v", [check.measure, observed, check.words, limit])}
 }
 
-disk(host, limits) := {v |
-	is_number(host.disk_free_gb)
-	is_number(limits.min_disk_free_gb)
-	host.disk_free_gb < limits.min_disk_free_gb
-	v := {"rule": "min_disk_free_gb", "observed": host.disk_free_gb, "limit": limits.min_disk_free_gb, "message": sprintf("disk_free_gb %.1f is below minimum %.1f", [host.disk_free_gb, limits.min_disk_free_gb])}
-}
+beyond(observed, limit, "above") if observed > limit
 
-memory(host, limits) := {v |
-	is_number(host.mem_used_pct)
-	is_number(limits.max_mem_used_pct)
-	host.mem_used_pct > limits.max_mem_used_pct
-	v := {"rule": "max_mem_used_pct", "observed": host.mem_used_pct, "limit": limits.max_mem_used_pct, "message": sprintf("mem_used_pct %.1f%% exceeds maximum %.1f%%", [host.mem_used_pct, limits.max_mem_used_pct])}
-}
+beyond(observed, limit, "below") if observed < limit
+
+as_object(x) := x if is_object(x)
+
+as_object(x) := {} if not is_object(x)
 
 extra_violations contains v if {
 	false

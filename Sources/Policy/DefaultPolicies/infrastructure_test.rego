@@ -3,6 +3,7 @@ package swiftdeploy.infrastructure_test
 
 import rego.v1
 
+import data.swiftdeploy.infrastructure.judge
 import data.swiftdeploy.infrastructure.verdict
 
 limits := {"max_cpu_load": 2, "min_disk_free_gb": 10, "max_mem_used_pct": 90}
@@ -38,5 +39,25 @@ test_missing_limit_is_denied if {
 
 test_message_names_observed_and_limit if {
 	some v in verdict(object.union(healthy, {"cpu_load": 3.5}), limits).violations
-	v.message == "cpu_load 3.50 exceeds maximum 2.00"
+	v.message == "cpu_load 3.5 exceeds maximum 2"
+}
+
+# The decision as the engines ask for it: measurements and limits in one input.
+
+judged_rules(x) := {v.rule | some v in judge(x).violations}
+
+test_limits_travel_in_the_input if judge(object.union(healthy, {"limits": limits})).allow
+
+test_an_input_without_measurements_is_denied if {
+	not judge({"limits": limits}).allow
+	"cpu_load" in judged_rules({"limits": limits})
+}
+
+test_an_input_without_limits_is_denied if not judge(healthy).allow
+
+test_an_input_that_is_not_an_object_is_denied if {
+	judged_rules([1, 2]) == {"input"}
+	judged_rules("text") == {"input"}
+	judged_rules(3) == {"input"}
+	judged_rules(null) == {"input"}
 }
