@@ -1,7 +1,10 @@
 import Foundation
 
-/// Manifest durations: a number and a unit (`ms`, `s`, `m`, `h`, `d`), or several such as `1h30m`.
+/// Manifest durations: a number and a unit (`ms`, `s`, `m`, `h`, `d`), or several such as `1h30m`,
+/// up to a hundred years (a longer one is no duration a user meant, and would not fit in `Duration`'s milliseconds).
 public enum DurationText {
+    public static let longest = 100 * 365 * 86400.0
+
     public static func parse(_ text: String) -> Duration? {
         var total = 0.0
         var rest = Substring(text.trimmingCharacters(in: .whitespaces))
@@ -21,6 +24,7 @@ public enum DurationText {
             default: return nil
             }
         }
+        guard total <= longest else { return nil }
         return .milliseconds(Int64((total * 1000).rounded()))
     }
 }

@@ -91,7 +91,7 @@ func isRunning(_ pid: Int32) -> Bool {
         let blocked = try await project.run("promote")
         #expect(blocked.status == 1)
         #expect(blocked.stderr.contains("canary_safety denies: error_rate"), "\(blocked.stderr)")
-        #expect(blocked.stderr.contains("exceeds maximum 5.0%"))
+        #expect(blocked.stderr.contains("exceeds maximum 0.05"))
         // Nothing changed: both tracks still serve.
         #expect(try await project.traffic(40).versions.count == 2)
 

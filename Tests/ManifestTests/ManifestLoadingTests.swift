@@ -121,9 +121,18 @@ private let minimal = """
         #expect(DurationText.parse(DurationText.parse(text)!.manifestText) == DurationText.parse(text))
     }
 
-    @Test(arguments: ["", "10", "5 minutes", "10x", "m", "-5s", "1e3s"])
+    /// The last includes what the manifest fuzzer found: a number too large for a Duration trapped.
+    @Test(arguments: ["", "10", "5 minutes", "10x", "m", "-5s", "1e3s", "101y", "36500d1s",
+                      "69999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999999990s",
+                      String(repeating: "9", count: 400) + "ms"])
     func badDurations(text: String) {
         #expect(DurationText.parse(text) == nil)
+    }
+
+    /// The fuzzer's crash as a whole manifest: a clear error on the field, not a trap.
+    @Test func anEndlessWindowIsAnErrorOnItsField() {
+        #expect { try load("name: demo\nservices:\n  app: {command: [x], port: 3000}\nguard:\n  window: \(String(repeating: "9", count: 90))0s\n") }
+            throws: { "\($0)".contains("guard.window") }
     }
 }
 

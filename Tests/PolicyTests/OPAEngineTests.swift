@@ -8,13 +8,10 @@ import Web
 @testable import Policy
 import Vocabulary
 
-/// A stand-in for an OPA server on loopback, speaking OPA's REST wire format: `PUT /v1/data/<path>`
-/// stores a data document, `POST /v1/data/<path>` with `{"input": …}` answers `{"result": …}`.
-/// In `.evaluate` mode it really evaluates the shipped policies (with rego-cpp) against the data it
-/// was sent; the other modes fail the way a real server can.
-enum FakeOPA {
+/// An OPA that fails the way a real server can (the real engine behind scripts/opa-server answers
+/// every other test): it holds no policies and accepts uploads, then answers the decision badly.
+enum BrokenOPA {
     enum Mode: Sendable {
-        case evaluate
         case status(Int)
         case notJSON
         case noResult
@@ -22,45 +19,15 @@ enum FakeOPA {
         case slow(Duration)
     }
 
-    final class Store: @unchecked Sendable {
-        private let lock = NSLock()
-        private var limits: JSONValue = [:]
-        private(set) var requests: [String] = []
-        func put(_ value: JSONValue, _ line: String) { lock.withLock { limits = value; requests.append(line) } }
-        func note(_ line: String) { lock.withLock { requests.append(line) } }
-        var data: JSONValue { lock.withLock { ["swiftdeploy": ["limits": limits]] } }
-        var log: [String] { lock.withLock { requests } }
-    }
-
-    static func app(mode: Mode, store: Store) -> some ApplicationProtocol {
+    static func app(mode: Mode) -> some ApplicationProtocol {
         let router = Router()
-        router.put("/v1/data/swiftdeploy/limits") { request, _ in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            guard let value = JSONValue(parsing: Data(buffer: body)) else { return Response(status: .badRequest) }
-            store.put(value, "PUT /v1/data/swiftdeploy/limits")
-            return Response(status: .noContent)
+        @Sendable func reply(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+            Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        router.post("/v1/data/swiftdeploy/:policy/decision") { request, context in
-            var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            let policy = context.parameters.get("policy") ?? ""
-            store.note("POST /v1/data/swiftdeploy/\(policy)/decision")
-            func reply(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
-                Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
-            }
+        router.get("/v1/policies") { _, _ in reply(#"{"result":[]}"#) }
+        router.put("/v1/policies/**") { _, _ in reply("{}") }
+        router.post("/v1/data/swiftdeploy/:policy/decision") { _, _ in
             switch mode {
-            case .evaluate:
-                guard let input = JSONValue(parsing: Data(buffer: body))?["input"], let name = PolicyName(rawValue: policy) else {
-                    return reply(#"{"code":"invalid_parameter","message":"bad input"}"#, status: .badRequest)
-                }
-                let engine = EmbeddedRegoEngine(modules: DefaultPolicies.files.map { PolicyFiles.Module(name: $0.name, text: $0.text) },
-                                                data: store.data)
-                switch engine.evaluate(name.query, input: input) {
-                case .success(let result?): return reply(JSONValue.object(["result": result]).description)
-                case .success(nil): return reply("{}")
-                case .failure(let failure): return reply(JSONValue.object(["code": "internal_error", "message": .string(failure.description)]).description, status: .internalServerError)
-                }
             case .status(let code):
                 return reply(#"{"code":"internal_error","message":"storage failure"}"#, status: .init(code: code))
             case .notJSON:
@@ -77,65 +44,98 @@ enum FakeOPA {
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
-    /// Runs a fake OPA for the duration of `body`, handing it the base URL.
-    static func with<T: Sendable>(_ mode: Mode, store: Store = Store(), _ body: @Sendable @escaping (String) async throws -> T) async throws -> T {
-        try await app(mode: mode, store: store).test(.live) { client in
+    /// Runs a broken OPA for the duration of `body`, handing it the base URL.
+    static func with<T: Sendable>(_ mode: Mode, _ body: @Sendable @escaping (String) async throws -> T) async throws -> T {
+        try await app(mode: mode).test(.live) { client in
             try await body("http://127.0.0.1:\(client.port!)")
         }
     }
 }
 
-let opaData: JSONValue = ["swiftdeploy": ["limits": limits]]
+func opa(_ url: String, token: String? = nil, timeout: Duration = .seconds(5), modules: [PolicyFiles.Module] = shippedDecisions) -> OPAEngine {
+    OPAEngine(baseURL: url, token: token, timeout: timeout, modules: modules, limits: limits)
+}
 
-@Suite struct OPAServerEngine {
-    @Test func decidesThroughTheRESTAPIWithLimitsSentAsData() async throws {
-        let store = FakeOPA.Store()
-        try await FakeOPA.with(.evaluate, store: store) { url in
-            let engine = OPAEngine(baseURL: url, timeout: .seconds(5), data: opaData)
-            let denied = await engine.decide(.canarySafety, input: ["error_rate": 0.2, "p99_latency_ms": 100, "requests": 100, "window_s": 30])
+let failingCanary: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "requests": 100, "window_s": 30]
+
+/// The OPA engine against the real OPA (scripts/opa-server on OPA's Go library).
+@Suite(.serialized) struct OPAServerEngine {
+    static let token = "opa-test-token-0123456789"
+
+    @Test func decidesThroughTheRESTAPIWithItsOwnPoliciesAndLimitsInTheInput() async throws {
+        try await OPAServer.with(token: Self.token) { url in
+            let engine = opa(url, token: Self.token)
+            let denied = await engine.decide(.canarySafety, input: failingCanary)
             #expect(denied.unanswered == nil)
             #expect(!denied.allow)
             #expect(denied.engine == "opa")
-            #expect(denied.violations.map(\.message) == ["error_rate 20.0% exceeds maximum 5.0%"])
-            let allowed = await engine.decide(.infrastructure, input: healthyHost)
-            #expect(allowed.allow)
+            #expect(denied.violations.map(\.message) == ["error_rate 0.2 exceeds maximum 0.05"])
+            #expect(await engine.decide(.infrastructure, input: healthyHost).allow)
+            // The server holds exactly our policies, under our ids.
+            let held = try await HTTP.send(.GET, url + "/v1/policies", headers: [("Authorization", "Bearer \(Self.token)")], timeout: .seconds(5))
+            let ids = JSONValue(parsing: Data(held.text.utf8))?["result"]?.array?.compactMap { $0["id"]?.string }
+            #expect(ids == ["swiftdeploy/canary_safety.rego", "swiftdeploy/infrastructure.rego"])
         }
-        #expect(store.log == [
-            "PUT /v1/data/swiftdeploy/limits", "POST /v1/data/swiftdeploy/canary_safety/decision",
-            "PUT /v1/data/swiftdeploy/limits", "POST /v1/data/swiftdeploy/infrastructure/decision",
-        ])
     }
 
-    /// The canary can reach an OPA on its network and PUT looser limits between two decisions (the
-    /// attack docs/security.md names): every decision sends the manifest's limits again first, so
-    /// the canary's change never judges it.
-    @Test func aCanaryThatLoosensItsLimitsIsStillJudgedByTheManifests() async throws {
-        let store = FakeOPA.Store()
-        try await FakeOPA.with(.evaluate, store: store) { url in
-            let engine = OPAEngine(baseURL: url, timeout: .seconds(5), data: opaData)
-            let failing: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "requests": 100, "window_s": 30]
-            #expect(await !engine.decide(.canarySafety, input: failing).allow)
-            // The canary's own request, straight to OPA.
-            let loose: JSONValue = ["canary_safety": ["max_error_rate": 1.0, "max_p99_latency_ms": 1e9, "min_requests": 0],
-                                    "infrastructure": limits["infrastructure"] ?? [:]]
-            let reply = try await HTTP.send(.PUT, url + "/v1/data/swiftdeploy/limits", headers: [("Content-Type", "application/json")],
-                                            body: loose.description, timeout: .seconds(5))
-            #expect((200..<300).contains(reply.status), "the stand-in took the canary's limits, as an open OPA would")
-            let again = await engine.decide(.canarySafety, input: failing)
-            #expect(!again.allow && again.violations.map(\.message) == ["error_rate 20.0% exceeds maximum 5.0%"])
+    /// What the judged canary could do to an OPA it reaches: loosen shared limits, replace our policy,
+    /// add a module of its own to our package. Limits travel in the input, our policy is uploaded
+    /// again before each decision, and a foreign module makes the engine refuse to decide.
+    @Test func aCanaryCannotChangeItsOwnVerdict() async throws {
+        try await OPAServer.with { url in
+            let engine = opa(url)
+            #expect(await !engine.decide(.canarySafety, input: failingCanary).allow)
+            func put(_ path: String, _ body: String) async throws -> Int {
+                try await HTTP.send(.PUT, url + path, headers: [("Content-Type", "text/plain")], body: body, timeout: .seconds(5)).status
+            }
+            let loose = #"{"canary_safety": {"max_error_rate": 1, "max_p99_latency_ms": 1e9, "min_requests": 0}}"#
+            let loosened = try await put("/v1/data/swiftdeploy/limits", loose)
+            let replaced = try await put("/v1/policies/swiftdeploy/canary_safety.rego",
+                                         "package swiftdeploy.canary_safety\nimport rego.v1\ndecision := {\"allow\": true, \"violations\": []}\n")
+            #expect(loosened == 204 && replaced == 200, "an open OPA takes what the canary sends")
+            let again = await engine.decide(.canarySafety, input: failingCanary)
+            #expect(!again.allow && again.violations.map(\.message) == ["error_rate 0.2 exceeds maximum 0.05"])
+            let joined = try await put("/v1/policies/canary.rego", "package swiftdeploy.canary_safety\nimport rego.v1\nextra_violations contains v if { false; v := {} }\n")
+            #expect(joined == 200)
+            let refused = await engine.decide(.canarySafety, input: failingCanary)
+            #expect(!refused.allow)
+            #expect(refused.unanswered?.contains("holds policy canary.rego, not ours, in package swiftdeploy.canary_safety") == true,
+                    "\(refused.unanswered ?? "")")
+        }
+    }
+
+    @Test func aServerThatWantsATokenIsAskedWithIt() async throws {
+        try await OPAServer.with(token: Self.token) { url in
+            let without = await opa(url).decide(.infrastructure, input: healthyHost)
+            #expect(!without.allow)
+            #expect(without.unanswered?.contains("HTTP 401): it wants a token: set policy.opa_token") == true, "\(without.unanswered ?? "")")
+            let wrong = await opa(url, token: "not-the-token").decide(.infrastructure, input: healthyHost)
+            #expect(wrong.unanswered?.contains("check policy.opa_token") == true)
+            // Nobody without the token changes anything either.
+            let put = try await HTTP.send(.PUT, url + "/v1/policies/x", body: "package x", timeout: .seconds(5))
+            #expect(put.status == 401)
+        }
+    }
+
+    @Test func aPolicyOPARefusesIsAnAnswerlessDeny() async throws {
+        try await OPAServer.with { url in
+            let broken = PolicyFiles.Module(name: "broken.rego", text: "package swiftdeploy.infrastructure\nimport rego.v1\ndecision := {\n")
+            let decision = await opa(url, modules: [broken]).decide(.infrastructure, input: healthyHost)
+            #expect(!decision.allow)
+            #expect(decision.unanswered?.contains("answered PUT /v1/policies/swiftdeploy/broken.rego with HTTP 400") == true, "\(decision.unanswered ?? "")")
         }
     }
 
     @Test func unreachableServerDenies() async {
         let port = TestSupport.freePort()
-        let decision = await OPAEngine(baseURL: "http://127.0.0.1:\(port)", timeout: .seconds(2), data: opaData).decide(.infrastructure, input: healthyHost)
+        let decision = await opa("http://127.0.0.1:\(port)", timeout: .seconds(2)).decide(.infrastructure, input: healthyHost)
         #expect(!decision.allow)
         #expect(decision.unanswered?.hasPrefix("OPA at http://127.0.0.1:\(port) is unreachable") == true, "\(decision.unanswered ?? "")")
     }
 
     @Test func slowServerTimesOutAndDenies() async throws {
-        let decision = try await FakeOPA.with(.slow(.seconds(4))) { url in
-            await OPAEngine(baseURL: url, timeout: .seconds(1), data: opaData).decide(.infrastructure, input: healthyHost)
+        let decision = try await BrokenOPA.with(.slow(.seconds(4))) { url in
+            await opa(url, timeout: .seconds(1)).decide(.infrastructure, input: healthyHost)
         }
         #expect(!decision.allow)
         #expect(decision.unanswered?.contains("did not answer POST /v1/data/swiftdeploy/infrastructure/decision within 1s") == true,
@@ -144,14 +144,14 @@ let opaData: JSONValue = ["swiftdeploy": ["limits": limits]]
     }
 
     @Test(arguments: [
-        (FakeOPA.Mode.status(500), "answered POST /v1/data/swiftdeploy/infrastructure/decision with HTTP 500"),
+        (BrokenOPA.Mode.status(500), "answered POST /v1/data/swiftdeploy/infrastructure/decision with HTTP 500"),
         (.notJSON, "with a body that is not JSON: <html>proxy error</html>"),
         (.noResult, "has no result for /v1/data/swiftdeploy/infrastructure/decision: the decision is undefined"),
         (.notDecision, "data.swiftdeploy.infrastructure.decision is not a decision object"),
     ])
-    func eachFailureHasItsOwnMessageAndDenies(mode: FakeOPA.Mode, message: String) async throws {
-        let decision = try await FakeOPA.with(mode) { url in
-            await OPAEngine(baseURL: url, timeout: .seconds(5), data: opaData).decide(.infrastructure, input: healthyHost)
+    func eachFailureHasItsOwnMessageAndDenies(mode: BrokenOPA.Mode, message: String) async throws {
+        let decision = try await BrokenOPA.with(mode) { url in
+            await opa(url).decide(.infrastructure, input: healthyHost)
         }
         #expect(!decision.allow)
         #expect(decision.unanswered?.contains(message) == true, "\(decision.unanswered ?? "")")

@@ -142,3 +142,62 @@ final class LockedData: @unchecked Sendable {
     var isSet: Bool { lock.withLock { data != nil } }
     var value: Data { lock.withLock { data ?? Data() } }
 }
+
+/// The real OPA engine behind OPA's REST API (`scripts/opa-server`, on the OPA Go library that
+/// `scripts/setup.sh` installs), on a free loopback port for the length of one test.
+public final class OPAServer: @unchecked Sendable {
+    public let url: String
+    private let process: Process
+
+    private init(url: String, process: Process) {
+        self.url = url
+        self.process = process
+    }
+
+    /// The project's root: the folder above `.build` holding `scripts/`.
+    public static var repositoryRoot: String {
+        var directory = TestSupport.productsDirectory
+        while !directory.isEmpty && directory != "/" {
+            if FileManager.default.fileExists(atPath: "\(directory)/scripts/opa-server") { return directory }
+            directory = (directory as NSString).deletingLastPathComponent
+        }
+        fatalError("scripts/opa-server not found above \(TestSupport.productsDirectory)")
+    }
+
+    /// Starts a server (requests must carry `token` when one is given) and waits until it listens.
+    public static func start(token: String? = nil) throws -> OPAServer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "\(repositoryRoot)/scripts/opa-server", "--addr", "127.0.0.1:0"] + (token.map { ["--token", $0] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // The first line says where it listens (or why it could not start).
+        var line = Data()
+        while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != 0x0A { line.append(first) }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("listening on ") else {
+            process.terminate()
+            throw StartFailure(description: "scripts/opa-server did not start: \(text) (run scripts/setup.sh)")
+        }
+        return OPAServer(url: "http://" + text.dropFirst("listening on ".count), process: process)
+    }
+
+    public struct StartFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Kills the server (SIGKILL: nothing of it needs to be kept) and reaps it.
+    public func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// Runs `body` with a fresh server's URL, stopping the server after.
+    public static func with<T: Sendable>(token: String? = nil, _ body: (String) async throws -> T) async throws -> T {
+        let server = try start(token: token)
+        defer { server.stop() }
+        return try await body(server.url)
+    }
+}
