@@ -36,9 +36,11 @@ public struct History: Sendable {
         try record(HistoryEvent(event: kind, timestamp: date, details: details))
     }
 
-    /// Records a policy decision with its input.
+    /// Records a policy decision with its input, and the same as an OPA decision log event.
     public func record(_ decision: Decision, input: JSONValue, forced: Bool = false) throws {
-        try record(HistoryEvent(event: .policy, timestamp: Date(), decision: decision, input: input, forced: forced ? true : nil))
+        let now = Date()
+        try record(HistoryEvent(event: .policy, timestamp: now, decision: decision, input: input, forced: forced ? true : nil,
+                                decisionLog: DecisionLog(decision, input: input, at: now, forced: forced)))
     }
 
     /// Every event, oldest first; lines that are not events are skipped and counted.
@@ -67,11 +69,14 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
     public var input: JSONValue?
     /// A policy's no that `--force` went past.
     public var forced: Bool?
+    /// A policy event as OPA would log it (`decision_log`).
+    public var decisionLog: DecisionLog?
     public var details: [String: JSONValue]
 
     public init(event: Kind, timestamp: Date, decision: Decision? = nil, input: JSONValue? = nil, forced: Bool? = nil,
-                details: [String: JSONValue] = [:]) {
+                decisionLog: DecisionLog? = nil, details: [String: JSONValue] = [:]) {
         (self.event, self.timestamp, self.decision, self.input, self.forced, self.details) = (event, timestamp, decision, input, forced, details)
+        self.decisionLog = decisionLog
     }
 
     private struct Key: CodingKey {
@@ -83,7 +88,7 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
     }
 
     /// The keys the event's own fields use; everything else is a detail.
-    private static let fields = ["event", "timestamp", "policy", "decision", "input", "forced"]
+    private static let fields = ["event", "timestamp", "policy", "decision", "input", "forced", "decision_log"]
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
@@ -93,6 +98,7 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
         try container.encodeIfPresent(decision, forKey: Key("decision"))
         try container.encodeIfPresent(input, forKey: Key("input"))
         try container.encodeIfPresent(forced, forKey: Key("forced"))
+        try container.encodeIfPresent(decisionLog, forKey: Key("decision_log"))
         for (key, value) in details where !Self.fields.contains(key) { try container.encode(value, forKey: Key(key)) }
     }
 
@@ -103,6 +109,7 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
         decision = try container.decodeIfPresent(Decision.self, forKey: Key("decision"))
         input = try container.decodeIfPresent(JSONValue.self, forKey: Key("input"))
         forced = try container.decodeIfPresent(Bool.self, forKey: Key("forced"))
+        decisionLog = try container.decodeIfPresent(DecisionLog.self, forKey: Key("decision_log"))
         details = [:]
         for key in container.allKeys where !Self.fields.contains(key.stringValue) {
             details[key.stringValue] = try container.decode(JSONValue.self, forKey: key)

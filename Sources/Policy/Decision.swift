@@ -40,6 +40,8 @@ public struct Decision: Sendable, Equatable, Codable {
     public var duration: Duration
     /// Why the engine gave no answer (library missing, server down, malformed result…); nil when it answered.
     public var unanswered: String?
+    /// Which policies decided (`PolicyFiles.revision`), set by the engine.
+    public var revision: String?
 
     public init(policy: PolicyName, allow: Bool, violations: [Violation], engine: String, duration: Duration, unanswered: String?) {
         self.policy = policy
@@ -77,7 +79,7 @@ public struct Decision: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case policy, allow, violations, engine, duration = "duration_ms", unanswered
+        case policy, allow, violations, engine, duration = "duration_ms", unanswered, revision
     }
 
     /// As JSON (`--json`, history): the duration in milliseconds.
@@ -89,6 +91,7 @@ public struct Decision: Sendable, Equatable, Codable {
         try container.encode(engine, forKey: .engine)
         try container.encode((duration.seconds * 1_000_000).rounded() / 1000, forKey: .duration)
         try container.encodeIfPresent(unanswered, forKey: .unanswered)
+        try container.encodeIfPresent(revision, forKey: .revision)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -99,6 +102,46 @@ public struct Decision: Sendable, Equatable, Codable {
         engine = try container.decode(String.self, forKey: .engine)
         duration = .microseconds(Int64((try container.decode(Double.self, forKey: .duration) * 1000).rounded()))
         unanswered = try container.decodeIfPresent(String.self, forKey: .unanswered)
+        revision = try container.decodeIfPresent(String.self, forKey: .revision)
+    }
+
+    /// The same decision, saying which policies made it.
+    func made(by revision: String) -> Decision {
+        var decision = self
+        decision.revision = revision
+        return decision
+    }
+}
+
+/// A decision in the shape of OPA's decision log events (`decision_id`, `path`, `input`, `result`
+/// or `error`, `timestamp`, `metrics`, `labels`), so what reads OPA's decision logs reads ours.
+public struct DecisionLog: Codable, Sendable, Equatable {
+    public var decisionID: String
+    public var path: String
+    public var input: JSONValue
+    public var result: JSONValue?
+    public var error: String?
+    public var timestamp: Date
+    public var metrics: [String: Int]
+    /// `engine`, `revision` (of the policies), and `forced` when `--force` went past a deny.
+    public var labels: [String: String]
+
+    enum CodingKeys: String, CodingKey {
+        case decisionID = "decision_id", path, input, result, error, timestamp, metrics, labels
+    }
+
+    public init(_ decision: Decision, input: JSONValue, at timestamp: Date, forced: Bool = false, id: String = UUID().uuidString.lowercased()) {
+        decisionID = id
+        path = decision.policy.package.replacingOccurrences(of: ".", with: "/") + "/decision"
+        self.input = input
+        result = decision.unanswered == nil
+            ? ["allow": .bool(decision.allow), "violations": .array(decision.violations.map { JSONValue($0) })] : nil
+        error = decision.unanswered
+        self.timestamp = timestamp
+        metrics = ["timer_rego_query_eval_ns": Int((decision.duration.seconds * 1e9).rounded())]
+        labels = ["engine": decision.engine]
+        if let revision = decision.revision { labels["revision"] = revision }
+        if forced { labels["forced"] = "true" }
     }
 }
 

@@ -108,7 +108,14 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
         if let interpreter { library.api.regoFree(interpreter) }
     }
 
+    /// The policies' revision: a digest of every module's name and text, the same on both engines.
+    public var revision: String { PolicyFiles.revision(modules) }
+
     public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
+        await answer(policy, input: input).made(by: revision)
+    }
+
+    private func answer(_ policy: PolicyName, input: JSONValue) async -> Decision {
         let started = ContinuousClock.now
         switch evaluate(policy.query, input: limits.input(policy, input)) {
         case .success(let result?):

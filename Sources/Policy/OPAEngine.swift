@@ -37,6 +37,10 @@ public struct OPAEngine: PolicyEngine {
     public var revision: String { PolicyFiles.revision(modules) }
 
     public func decide(_ policy: PolicyName, input: JSONValue) async -> Decision {
+        await answer(policy, input: input).made(by: revision)
+    }
+
+    private func answer(_ policy: PolicyName, input: JSONValue) async -> Decision {
         let started = ContinuousClock.now
         do {
             try await upload(modules)

@@ -39,20 +39,12 @@ public struct PolicyLimits: Sendable, Equatable {
         ])
     }
 
-    /// What `policy` is asked with: the measurements, to six decimals, with the policy's limits
-    /// beside them. Anything but an object of measurements is sent as it is (the shipped policies
-    /// deny it by name). Six decimals because rego-cpp prints a double's every digit where OPA
-    /// rounds (`90.90000000000001` against `90.9`), so messages would differ between the engines.
+    /// What `policy` is asked with: the measurements with the policy's limits beside them. Anything
+    /// but an object of measurements is sent as it is (the shipped policies deny it by name).
     public func input(_ policy: PolicyName, _ measurements: JSONValue) -> JSONValue {
         guard case .object(var fields) = measurements else { return measurements }
-        for (key, value) in fields { fields[key] = Self.rounded(value) }
         fields["limits"] = byPolicy[policy.rawValue] ?? .null
         return .object(fields)
-    }
-
-    static func rounded(_ value: JSONValue) -> JSONValue {
-        guard case .number(let number) = value, number.isFinite, abs(number) < 1e12 else { return value }
-        return .number((number * 1e6).rounded() / 1e6)
     }
 }
 
@@ -91,6 +83,8 @@ public enum PolicyFiles {
     public struct Module: Sendable, Equatable {
         public let name: String
         public let text: String
+
+        public init(name: String, text: String) { (self.name, self.text) = (name, text) }
     }
 
     /// - Parameter tests: include `*_test.rego` files (the test runner needs them; decisions do not).

@@ -2,6 +2,7 @@ import Foundation
 import Policy
 import Runtime
 import Testing
+import Vocabulary
 
 @testable import Deploy
 
@@ -34,6 +35,36 @@ import Testing
         let decision = Decision(policy: .infrastructure, allow: true, violations: [], engine: "embedded", duration: .microseconds(1500), unanswered: nil)
         let event = HistoryEvent(event: .policy, timestamp: Date(timeIntervalSince1970: 1_800_000_000), decision: decision, input: ["cpu_load": 0.5])
         #expect(event.jsonLine == #"{"decision":{"allow":true,"duration_ms":1.5,"engine":"embedded","policy":"infrastructure","violations":[]},"event":"policy","input":{"cpu_load":0.5},"policy":"infrastructure","timestamp":"2027-01-15T08:00:00Z"}"#)
+    }
+}
+
+@Suite struct DecisionLogs {
+    /// Each recorded decision also carries OPA's decision-log event: the path, input, result (or the
+    /// error when no answer came), the evaluation time, and which engine and policy revision decided.
+    @Test func aRecordedDecisionIsAnOPADecisionLogEvent() async throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-decisionlog-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = History(stateDirectory: directory)
+        let modules = DefaultPolicies.files.filter { !$0.name.hasSuffix("_test.rego") }.map { PolicyFiles.Module(name: $0.name, text: $0.text) }
+        let engine = EmbeddedRegoEngine(modules: modules, limits: PolicyLimits(["infrastructure": ["max_cpu_load": 2, "min_disk_free_gb": 1, "max_mem_used_pct": 90]]))
+        let input: JSONValue = ["cpu_load": 3, "disk_free_gb": 50, "mem_used_pct": 40]
+        let denied = await engine.decide(.infrastructure, input: input)
+        try history.record(denied, input: input, forced: true)
+        let noAnswer = Decision.failClosed(.infrastructure, engine: "opa", reason: "OPA at http://127.0.0.1:1 is unreachable")
+        try history.record(noAnswer, input: input)
+        let logs = history.events().events.compactMap(\.decisionLog)
+        #expect(logs.count == 2)
+        let first = try #require(logs.first)
+        #expect(first.path == "swiftdeploy/infrastructure/decision")
+        #expect(first.input == input)
+        #expect(first.result?["allow"] == false)
+        #expect(first.result?["violations"]?.array?.first?["rule"] == "max_cpu_load")
+        #expect(first.labels == ["engine": "embedded", "revision": PolicyFiles.revision(modules), "forced": "true"])
+        #expect((first.metrics["timer_rego_query_eval_ns"] ?? 0) > 0)
+        #expect(first.decisionID.count == 36 && first.decisionID != logs[1].decisionID)
+        #expect(logs[1].result == nil && logs[1].error == "OPA at http://127.0.0.1:1 is unreachable")
+        // The revision changes with any policy text.
+        #expect(PolicyFiles.revision(modules) != PolicyFiles.revision(modules.dropLast() + [PolicyFiles.Module(name: "x.rego", text: "package x")]))
     }
 }
 

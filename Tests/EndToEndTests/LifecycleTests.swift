@@ -128,7 +128,7 @@ func isRunning(_ pid: Int32) -> Bool {
         let result = try await project.run("deploy")
         #expect(result.status == 1)
         #expect(result.stderr.contains("infrastructure denies: disk_free_gb"))
-        #expect(result.stderr.contains("is below minimum 1000000.0"))
+        #expect(result.stderr.contains("is below minimum 1000000"))
         #expect(try project.pids().isEmpty)
         #expect(!TestSupport.isListening(project.nginxPort))
         #expect(!TestSupport.isListening(project.appPort))

@@ -134,7 +134,7 @@ import Glibc
 
     @Test func aFileThatIsNotAStoreSaysWhatToDo() throws {
         let directory = NSTemporaryDirectory() + "swiftdeploy-store-garbage-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try PrivateDirectory.prepare(GuardStore.directory(stateDirectory: directory))
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = GuardStore.path(stateDirectory: directory)
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: path))

@@ -62,25 +62,8 @@ import Vocabulary
             allow = decision.allow
             unanswered = decision.unanswered != nil
             rules = Set(decision.violations.map(\.rule))
-            messages = Set(decision.violations.map { Self.normalized($0.message) })
+            messages = Set(decision.violations.map(\.message))
         }
-        /// A message with each number printed to 12 significant digits: rego-cpp reads some
-        /// decimals one bit off (`90.9` prints as `90.90000000000001`), which is the engines'
-        /// only difference in messages (docs/policies.md).
-        static func normalized(_ message: String) -> String {
-            var out = ""
-            var number = ""
-            func flush() {
-                if let value = Double(number), number.contains(".") { out += String(format: "%.12g", value) } else { out += number }
-                number = ""
-            }
-            for character in message {
-                if character.isNumber || (character == "." && !number.isEmpty) { number.append(character) } else { flush(); out.append(character) }
-            }
-            flush()
-            return out
-        }
-
         var description: String { "allow=\(allow)\(unanswered ? " (no answer)" : "") rules=\(rules.sorted()) messages=\(messages.sorted())" }
     }
 

@@ -8,7 +8,7 @@
 #                    policy.canary_safety; this file holds no numbers of its own}
 #
 # Too little traffic is no evidence: fewer than min_requests denies as inconclusive.
-# Fails closed on every engine, as infrastructure.rego does (object.get, %v in messages).
+# Fails closed on every engine, as infrastructure.rego does (object.get, `show` in messages).
 # To make the gate stricter, add rules to `extra_violations` (here or in another file of this package).
 package swiftdeploy.canary_safety
 
@@ -61,15 +61,32 @@ broken(canary, limits) := {v |
 	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": message(check.measure, observed, limit, canary)}
 }
 
-message("requests", observed, limit, canary) := sprintf("inconclusive: not enough traffic (%v requests in %vs, need at least %v)", [observed, object.get(canary, "window_s", "?"), limit])
+message("requests", observed, limit, canary) := sprintf("inconclusive: not enough traffic (%s requests in %ss, need at least %s)", [show(observed), window(canary), show(limit)])
 
-message("error_rate", observed, limit, _) := sprintf("error_rate %v exceeds maximum %v", [observed, limit])
+message("error_rate", observed, limit, _) := sprintf("error_rate %s exceeds maximum %s", [show(observed), show(limit)])
 
-message("p99_latency_ms", observed, limit, _) := sprintf("p99_latency_ms %v exceeds maximum %v", [observed, limit])
+message("p99_latency_ms", observed, limit, _) := sprintf("p99_latency_ms %s exceeds maximum %s", [show(observed), show(limit)])
+
+window(canary) := show(canary.window_s) if is_number(object.get(canary, "window_s", null))
+
+window(canary) := "?" if not is_number(object.get(canary, "window_s", null))
 
 beyond(observed, limit, "above") if observed > limit
 
 beyond(observed, limit, "below") if observed < limit
+
+# A number as both engines print it alike: whole numbers whole, others to four decimals without
+# trailing zeros, the very large and very small as %v (`%.2f` of an integer breaks under OPA, and
+# rego-cpp reads some decimals one bit off, so `%v` alone would print 90.90000000000001).
+show(x) := s if {
+	x == floor(x)
+	abs(x) < 1000000000
+	s := sprintf("%d", [x])
+} else := s if {
+	abs(x) >= 0.0001
+	abs(x) < 1000000000
+	s := trim_right(trim_right(sprintf("%.4f", [x]), "0"), ".")
+} else := sprintf("%v", [x])
 
 as_object(x) := x if is_object(x)
 

@@ -8,8 +8,8 @@
 #
 # Fails closed on every engine: an input that is not an object, a missing, null or non-number
 # measurement or limit is a violation (read with object.get: under OPA a missing key would make
-# `not is_number(x[k])` undefined instead of true). Messages print values with %v only, which OPA
-# and rego-cpp format alike (`%.2f` of an integer breaks under OPA).
+# `not is_number(x[k])` undefined instead of true). Messages print numbers with `show`, which OPA
+# and rego-cpp format alike.
 #
 # To make the gate stricter, add rules to `extra_violations` (here or in another file of this
 # package), each an object {"rule", "observed", "limit", "message"}.
@@ -61,12 +61,25 @@ broken(host, limits) := {v |
 	is_number(observed)
 	is_number(limit)
 	beyond(observed, limit, check.breaks)
-	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": sprintf("%s %v %s %v", [check.measure, observed, check.words, limit])}
+	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": sprintf("%s %s %s %s", [check.measure, show(observed), check.words, show(limit)])}
 }
 
 beyond(observed, limit, "above") if observed > limit
 
 beyond(observed, limit, "below") if observed < limit
+
+# A number as both engines print it alike: whole numbers whole, others to four decimals without
+# trailing zeros, the very large and very small as %v (`%.2f` of an integer breaks under OPA, and
+# rego-cpp reads some decimals one bit off, so `%v` alone would print 90.90000000000001).
+show(x) := s if {
+	x == floor(x)
+	abs(x) < 1000000000
+	s := sprintf("%d", [x])
+} else := s if {
+	abs(x) >= 0.0001
+	abs(x) < 1000000000
+	s := trim_right(trim_right(sprintf("%.4f", [x]), "0"), ".")
+} else := sprintf("%v", [x])
 
 as_object(x) := x if is_object(x)
 
