@@ -33,7 +33,10 @@ let package = Package(
             ]
         ),
         .target(name: "Manifest", dependencies: ["Vocabulary", "Telemetry", .product(name: "Yams", package: "Yams")]),
-        .target(name: "Render", dependencies: ["Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]),
+        .target(
+            name: "Render", dependencies: ["Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")],
+            resources: [.embedInCode("OPA/authz.rego")]
+        ),
         .target(name: "CRego", linkerSettings: [.linkedLibrary("dl")]),
         .target(name: "CSpawn"),
         .target(name: "CPrefetch"),
@@ -158,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "PolicyTests",
             dependencies: [
-                "Policy", "Manifest", "Vocabulary", "Web", "TestSupport",
+                "Policy", "Manifest", "Render", "Vocabulary", "Web", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

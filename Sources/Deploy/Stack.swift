@@ -196,7 +196,7 @@ public struct Stack: Sendable {
         try await runtime.teardown()
         console.say("teardown: stopped nginx and every track of \(manifest.name)")
         if clean {
-            for name in ["nginx.conf", "docker-compose.yml"] {
+            for name in GeneratedFiles.names {
                 try? FileManager.default.removeItem(atPath: (manifest.directory as NSString).appendingPathComponent(name))
             }
             try? FileManager.default.removeItem(atPath: manifest.stateDirectory)

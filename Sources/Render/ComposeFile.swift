@@ -11,6 +11,9 @@ public enum ComposeFile {
     /// Where the guard container sees that same volume, read-only.
     public static let guardLogDirectory = "/var/log/swiftdeploy-nginx"
     public static let opaImage = "openpolicyagent/opa:1.4.2-static"
+    /// OPA's own authorization policy for the sidecar, generated beside docker-compose.yml.
+    public static let opaAuthzFile = "opa-authz.rego"
+    public static let opaAuthz = String(decoding: PackageResources.authz_rego, as: UTF8.self)
     public static let guardImage = "swiftdeploy:latest"
 
     public static func render(_ manifest: Manifest, manifestHash: String) throws -> String {
@@ -60,23 +63,33 @@ public enum ComposeFile {
                                      interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s")
         )
         if manifest.policy.engine == .opa {
+            // The app must not reach what judges it: OPA sits on a network of its own, answers only
+            // the token holder (the deploy tool, through the loopback port), and starts with no
+            // policy but its authorization: the tool uploads and verifies its own before each decision.
             services["opa"] = ComposeService(
                 image: opaImage,
-                command: ["run", "--server", "--addr=0.0.0.0:8181", "--log-level=info", "/policies"],
+                command: ["run", "--server", "--addr=0.0.0.0:8181", "--log-level=info", "--authentication=token", "--authorization=basic",
+                          "/authz/\(opaAuthzFile)"],
                 user: "65534:65534",
+                environment: OrderedMap(["OPA_TOKEN": "${OPA_TOKEN:?set OPA_TOKEN to the token policy.opa_token holds}"]),
                 ports: ["127.0.0.1:8181:8181"],
-                volumes: ["./policies:/policies:ro"],
-                networks: [network],
+                volumes: ["./\(opaAuthzFile):/authz/\(opaAuthzFile):ro"],
+                networks: [policyNetwork(manifest)],
                 healthcheck: Healthcheck(test: ["CMD", "/opa", "eval", "--fail", "true"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s")
             )
         }
+        var networks = OrderedMap([network: Network(name: network, driver: manifest.network.driver)])
+        if manifest.policy.engine == .opa { networks[policyNetwork(manifest)] = Network(name: policyNetwork(manifest), driver: "bridge") }
         return Document(
             name: manifest.name,
             services: services,
-            networks: OrderedMap([network: Network(name: network, driver: manifest.network.driver)]),
+            networks: networks,
             volumes: OrderedMap(["nginx-logs": Volume(), "guard-state": Volume()])
         )
     }
+
+    /// The OPA sidecar's network, which no app joins.
+    static func policyNetwork(_ manifest: Manifest) -> String { "\(manifest.name)-policy" }
 
     static func app(_ manifest: Manifest, image: String, port: Int, version: String, mode: String, env: [String: String]) -> ComposeService {
         var environment = OrderedMap<String>()

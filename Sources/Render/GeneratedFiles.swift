@@ -8,10 +8,15 @@ public enum GeneratedFiles {
     }
 
     public static func render(_ manifest: Manifest, manifestHash: String) throws -> [File] {
-        [
+        var files = [
             File(name: "nginx.conf", content: NginxConfig.render(
                 manifest, target: NginxTarget(manifest.runtime), routing: .declared(manifest), manifestHash: manifestHash)),
             File(name: "docker-compose.yml", content: try ComposeFile.render(manifest, manifestHash: manifestHash)),
         ]
+        if manifest.policy.engine == .opa { files.append(File(name: ComposeFile.opaAuthzFile, content: ComposeFile.opaAuthz)) }
+        return files
     }
+
+    /// Every name this tool may generate (what `teardown --clean` removes).
+    public static let names = ["nginx.conf", "docker-compose.yml", ComposeFile.opaAuthzFile]
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Render
 import HummingbirdTesting
 import TestSupport
 import Testing
@@ -114,6 +115,32 @@ let failingCanary: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "reque
             // Nobody without the token changes anything either.
             let put = try await HTTP.send(.PUT, url + "/v1/policies/x", body: "package x", timeout: .seconds(5))
             #expect(put.status == 401)
+        }
+    }
+
+    /// The generated compose sidecar's own authorization (`opa-authz.rego`), on the real OPA: only
+    /// the token in OPA_TOKEN gets in; no token set lets nobody in; health needs none. The engine
+    /// as a library has no process environment, so `opa.runtime()` is replaced with `with`.
+    @Test func theSidecarsAuthorizationAdmitsOnlyTheToken() async throws {
+        let cases: [(rule: String, identity: String, token: String, path: String, allowed: Bool)] = [
+            ("holder", "tok-0123456789", "tok-0123456789", #"["v1", "data"]"#, true),
+            ("stranger", "someone-else", "tok-0123456789", #"["v1", "policies"]"#, false),
+            ("empty_identity", "", "tok-0123456789", #"["v1", "data"]"#, false),
+            ("no_token_set", "", "", #"["v1", "data"]"#, false),
+            ("health", "", "tok-0123456789", #"["health"]"#, true),
+        ]
+        let probe = "package authz_probe\nimport rego.v1\n" + cases.map { item in
+            #"\#(item.rule) := x if { x := data.system.authz.allow with input as {"identity": "\#(item.identity)", "path": \#(item.path)} with opa.runtime as {"env": {"OPA_TOKEN": "\#(item.token)"}} }"#
+        }.joined(separator: "\n")
+        try await OPAServer.with { url in
+            for (id, text) in [("authz", ComposeFile.opaAuthz), ("probe", probe)] {
+                let uploaded = try await HTTP.send(.PUT, url + "/v1/policies/\(id)", body: text, timeout: .seconds(5))
+                #expect(uploaded.status == 200, "\(id): \(uploaded.text)")
+            }
+            for item in cases {
+                let reply = try await HTTP.send(.GET, url + "/v1/data/authz_probe/\(item.rule)", timeout: .seconds(5))
+                #expect(JSONValue(parsing: Data(reply.text.utf8))?["result"] == .bool(item.allowed), "\(item.rule): \(reply.text)")
+            }
         }
     }
 

@@ -165,8 +165,9 @@ public final class OPAServer: @unchecked Sendable {
     }
 
     /// Starts a server (requests must carry `token` when one is given) and waits until it listens.
-    public static func start(token: String? = nil) throws -> OPAServer {
+    public static func start(token: String? = nil, environment: [String: String] = [:]) throws -> OPAServer {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "\(repositoryRoot)/scripts/opa-server", "--addr", "127.0.0.1:0"] + (token.map { ["--token", $0] } ?? [])
         let output = Pipe()
@@ -195,8 +196,9 @@ public final class OPAServer: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh server's URL, stopping the server after.
-    public static func with<T: Sendable>(token: String? = nil, _ body: (String) async throws -> T) async throws -> T {
-        let server = try start(token: token)
+    public static func with<T: Sendable>(token: String? = nil, environment: [String: String] = [:],
+                                         _ body: (String) async throws -> T) async throws -> T {
+        let server = try start(token: token, environment: environment)
         defer { server.stop() }
         return try await body(server.url)
     }
