@@ -85,9 +85,9 @@ public enum PolicyEngines: String, Sendable, CaseIterable {
     /// The engines, in order, for this project (`opaURL` overrides the manifest's `policy.opa_url`).
     public func engines(_ setup: PolicySetup, opaURL: String?) -> [any PolicyEngine] {
         switch self {
-        case .embedded: [EmbeddedRegoEngine(modules: setup.modules, limits: setup.limits)]
+        case .embedded: [setup.embeddedEngine()]
         case .opa: [setup.opaEngine(url: opaURL)]
-        case .both: [EmbeddedRegoEngine(modules: setup.modules, limits: setup.limits), setup.opaEngine(url: opaURL)]
+        case .both: [setup.embeddedEngine(), setup.opaEngine(url: opaURL)]
         }
     }
 }

@@ -13,6 +13,8 @@ public enum PolicyName: String, Sendable, Codable, CaseIterable {
     public var package: String { "swiftdeploy.\(rawValue)" }
     /// The rule queried: the decision object, never a lone boolean (rego-cpp answers *undefined* for a false one).
     public var query: String { "data.\(package).decision" }
+    /// The same document as a path: OPA's `/v1/data/<path>`, rego-cpp's entry point, the decision log's `path`.
+    public var path: String { package.replacingOccurrences(of: ".", with: "/") + "/decision" }
 }
 
 /// One broken rule: what was observed against which limit, in words a person can act on.
@@ -132,7 +134,7 @@ public struct DecisionLog: Codable, Sendable, Equatable {
 
     public init(_ decision: Decision, input: JSONValue, at timestamp: Date, forced: Bool = false, id: String = UUID().uuidString.lowercased()) {
         decisionID = id
-        path = decision.policy.package.replacingOccurrences(of: ".", with: "/") + "/decision"
+        path = decision.policy.path
         self.input = input
         result = decision.unanswered == nil
             ? ["allow": .bool(decision.allow), "violations": .array(decision.violations.map { JSONValue($0) })] : nil

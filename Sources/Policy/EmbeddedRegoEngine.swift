@@ -192,8 +192,7 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
 
     /// `data.a.b.decision` → `a/b/decision`, for the decisions compiled into the bundle; nil otherwise.
     static func entrypoint(_ query: String) -> String? {
-        guard PolicyName.allCases.contains(where: { $0.query == query }) else { return nil }
-        return query.dropFirst("data.".count).replacingOccurrences(of: ".", with: "/")
+        PolicyName.allCases.first { $0.query == query }?.path
     }
 
     private static func error(_ api: crego_api, _ rego: UnsafeMutableRawPointer) -> String {

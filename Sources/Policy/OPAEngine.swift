@@ -44,7 +44,7 @@ public struct OPAEngine: PolicyEngine {
         let started = ContinuousClock.now
         do {
             try await upload(modules)
-            let path = policy.package.replacingOccurrences(of: ".", with: "/") + "/decision"
+            let path = policy.path
             guard let result = try await evaluate(path, input: limits.input(policy, input)) else {
                 throw EngineFailure("OPA at \(baseURL) has no result for /v1/data/\(path): the decision is undefined (is package \(policy.package) loaded?)")
             }

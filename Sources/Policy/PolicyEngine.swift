@@ -66,10 +66,13 @@ public struct PolicySetup: Sendable {
     /// The engine the manifest asks for.
     public func engine() -> any PolicyEngine {
         switch settings.engine {
-        case .embedded: EmbeddedRegoEngine(modules: modules, limits: limits)
+        case .embedded: embeddedEngine()
         case .opa: opaEngine()
         }
     }
+
+    /// rego-cpp in process, given these policies.
+    public func embeddedEngine() -> EmbeddedRegoEngine { EmbeddedRegoEngine(modules: modules, limits: limits) }
 
     /// The OPA server of the manifest (`policy.opa_url`, `policy.opa_token`), given these policies.
     public func opaEngine(url: String? = nil) -> OPAEngine {
