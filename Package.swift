@@ -58,7 +58,8 @@ let package = Package(
             name: "Runtime",
             dependencies: [
                 "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn", "Web",
-            ]
+            ],
+            resources: [.embedInCode("Images/demo.Dockerfile"), .embedInCode("Images/nginx.Dockerfile")]
         ),
         .target(name: "Telemetry", dependencies: ["Vocabulary"]),
         .target(

@@ -44,8 +44,8 @@ public struct CanaryAnalysis: Sendable {
     }
 
     /// Scrapes an instance's `/metrics`: p99 from its request histogram, and its chaos mode.
-    public static func scrape(port: Int) async -> (p99MS: Double?, chaos: String?) {
-        guard let reply = try? await HTTP.get("http://127.0.0.1:\(port)/metrics", timeout: .seconds(1)), reply.status == 200,
+    public static func scrape(_ address: String) async -> (p99MS: Double?, chaos: String?) {
+        guard let reply = try? await HTTP.get("http://\(address)/metrics", timeout: .seconds(1)), reply.status == 200,
               let text = try? PrometheusText(parsing: reply.text) else { return (nil, nil) }
         let buckets = text.matching("http_request_duration_seconds_bucket").compactMap { sample -> (bound: Double, count: Double)? in
             guard let le = sample.labels["le"] else { return nil }

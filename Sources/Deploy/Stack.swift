@@ -34,13 +34,13 @@ public struct Stack: Sendable {
     @discardableResult
     public func deploy(force: Bool = false) async throws -> String {
         let started = ContinuousClock.now
-        console.say("deploy: \(manifest.name) \(manifest.service.version) (runtime \(manifest.runtime.rawValue))")
+        console.say("deploy: \(manifest.name) \(manifest.service.version) (runtime \(try runtime.summary()))")
         let written = try InitUseCase(project: project, console: console).run(out: nil)
         try history.record(.initialise, ["files": .array(written.map { .string($0.path) })])
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
         let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))
-        console.say("  stable  \(manifest.service.name) \(instance.version) healthy on 127.0.0.1:\(instance.port) (\(instance.instance))")
+        console.say("  stable  \(manifest.service.name) \(instance.version) healthy on \(instance.address) (\(instance.instance))")
         do {
             try await runtime.route(Routing(stablePort: instance.port, canary: before.routing?.canary))
         } catch {
@@ -91,7 +91,7 @@ public struct Stack: Sendable {
         try runtime.update { $0.tracks[.canary] = instance }
         try history.record(.canaryStart, ["version": .string(instance.version), "weight": .number(Double(share)),
                                             "port": .number(Double(instance.port)), "instance": .string(instance.instance.description)])
-        console.say("  canary  \(instance.version) healthy on 127.0.0.1:\(instance.port) (\(instance.instance)), \(share)% of \(runtime.publicURL)")
+        console.say("  canary  \(instance.version) healthy on \(instance.address) (\(instance.instance)), \(share)% of \(runtime.publicURL)")
     }
 
     /// The canary_safety input from the canary's live traffic (the access log and its /metrics).
@@ -99,7 +99,7 @@ public struct Stack: Sendable {
         let state = try runtime.state()
         guard let canary = state.tracks[.canary] else { throw LifecycleError("no canary runs; start one with `swiftdeploy canary start`") }
         let stats = CanaryAnalysis(manifest: manifest).logStats()[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: 0)
-        let app = await CanaryAnalysis.scrape(port: canary.port)
+        let app = await CanaryAnalysis.scrape(canary.address)
         return CanaryAnalysis.input(stats, app: app.p99MS)
     }
 
@@ -183,12 +183,12 @@ public struct Stack: Sendable {
     public func chaos(_ body: JSONValue, track: Track) async throws {
         let state = try runtime.state()
         guard let instance = state.tracks[track] else { throw LifecycleError("no \(track) track runs") }
-        let response = try await HTTP.post("http://127.0.0.1:\(instance.port)/chaos", json: body.description)
+        let response = try await HTTP.post("http://\(instance.address)/chaos", json: body.description)
         try history.record(.chaos, ["track": .string(track.rawValue), "request": body, "status": .number(Double(response.status))])
         guard response.status == 200 else {
             throw LifecycleError("the \(track) instance refused chaos (HTTP \(response.status)): \(response.text)")
         }
-        console.say("chaos: \(track) \(instance.version): \(response.body)")
+        console.say("chaos: \(track) \(instance.version): \(response.text)")
     }
 
     /// `teardown`: stop everything; `clean` also removes the generated files and the state directory.

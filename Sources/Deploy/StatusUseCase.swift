@@ -28,17 +28,19 @@ public struct StatusUseCase: Sendable {
         var canaryInput: JSONValue?
         for track in Track.allCases {
             guard let record = state.tracks[track] else { continue }
-            let health = try? await HTTP.get("http://127.0.0.1:\(record.port)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
-            let app = await CanaryAnalysis.scrape(port: record.port)
+            let health = try? await HTTP.get("http://\(record.address)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
+            let app = await CanaryAnalysis.scrape(record.address)
             let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: analysis.window)
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)
             if track == .canary { canaryInput = CanaryAnalysis.input(trackStats, app: app.p99MS) }
+            let details = stack.runtime.details(record.instance)
             tracks.append(StatusSnapshot.TrackStatus(
                 track: track, version: record.version, instance: record.instance.description, port: record.port,
                 healthy: health?.status == 200, weight: weight, requests: trackStats.requests,
                 rps: (trackStats.requestsPerSecond * 100).rounded() / 100, errorRate: finite(trackStats.errorRate),
                 p99MS: trackStats.p99LatencyMS.flatMap(finite), appP99MS: app.p99MS.flatMap(finite), chaos: app.chaos,
-                uptimeSeconds: Date().timeIntervalSince(record.startedAt).rounded()))
+                uptimeSeconds: Date().timeIntervalSince(record.startedAt).rounded(),
+                image: details.image, dockerHealth: details.health, restarts: details.restarts))
         }
         var policies: [StatusSnapshot.PolicyStatus] = []
         let host = stack.hostInput()
@@ -64,11 +66,17 @@ public struct StatusUseCase: Sendable {
         if snapshot.tracks.isEmpty {
             lines.append("nothing runs: `swiftdeploy deploy` starts the stable track")
         } else {
-            let header = ["track", "instance", "version", "port", "health", "weight", "req/s", "errors", "p99", "chaos", "uptime"]
+            // Containers add their image and restart count; health shows Docker's word beside ours.
+            let containers = snapshot.tracks.contains { $0.image != nil }
+            let header = ["track", "instance"] + (containers ? ["image", "restarts"] : []) +
+                ["version", "port", "health", "weight", "req/s", "errors", "p99", "chaos", "uptime"]
             lines += TextTable.lines([header] + snapshot.tracks.map { track in
-                [track.track.rawValue, track.instance, track.version, String(track.port), track.healthy ? "ok" : "DOWN", "\(track.weight)%",
-                 String(format: "%.1f", track.rps), String(format: "%.1f%%", (track.errorRate ?? 0) * 100),
-                 track.p99MS.map { String(format: "%.0fms", $0) } ?? "-", track.chaos ?? "-", Duration.seconds(track.uptimeSeconds).readable]
+                let health: String = (track.healthy ? "ok" : "DOWN") + (track.dockerHealth.map { " (\($0))" } ?? "")
+                let container: [String] = containers ? [track.image ?? "-", track.restarts.map(String.init) ?? "-"] : []
+                let p99: String = track.p99MS.map { String(format: "%.0fms", $0) } ?? "-"
+                let figures: [String] = [String(format: "%.1f", track.rps), String(format: "%.1f%%", (track.errorRate ?? 0) * 100), p99]
+                return [track.track.rawValue, track.instance] + container + [track.version, String(track.port), health, "\(track.weight)%"]
+                    + figures + [track.chaos ?? "-", Duration.seconds(track.uptimeSeconds).readable]
             })
         }
         for policy in snapshot.policies {
@@ -119,10 +127,14 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var appP99MS: Double?
         public var chaos: String?
         public var uptimeSeconds: Double
+        /// A container's image, Docker's health status and restart count (runtime compose).
+        public var image: String?
+        public var dockerHealth: String?
+        public var restarts: Int?
 
         enum CodingKeys: String, CodingKey {
             case track, version, instance, port, healthy, weight, requests, rps, errorRate = "error_rate", p99MS = "p99_ms"
-            case appP99MS = "app_p99_ms", chaos, uptimeSeconds = "uptime_s"
+            case appP99MS = "app_p99_ms", chaos, uptimeSeconds = "uptime_s", image, dockerHealth = "docker_health", restarts
         }
     }
 

@@ -71,15 +71,15 @@ public struct ValidateUseCase: Sendable {
                 }
             }
         case .compose:
-            let images = [manifest.service.image, manifest.service.canary?.image].compactMap { $0 }
+            let images = [manifest.service.image, manifest.service.canary?.image, manifest.nginx.image].compactMap { $0 }
             do {
-                try ComposeRuntime(manifest: manifest, manifestHash: project.manifestHash).requireEngine()
+                record(.pass, "Docker engine answers", try project.runtime.summary())
                 for image in Set(images).sorted() {
-                    let inspected = try? ChildProcess.run(["docker", "image", "inspect", image])
-                    record(inspected?.status == 0 ? .pass : .fail, "image \(image) exists locally",
-                           inspected?.status == 0 ? "" : "not found; docker pull \(image) or build it")
+                    record(Docker.hasImage(image) ? .pass : .fail, "image \(image) exists locally",
+                           Docker.hasImage(image) ? "" : "not found; `swiftdeploy image build` makes it, or docker pull \(image)")
                 }
             } catch {
+                record(.fail, "Docker engine answers", "\(error)")
                 for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
             }
         }

@@ -5,16 +5,18 @@ import Vocabulary
 /// docker-compose.yml as a model, encoded with Yams (never string templates) so the output is
 /// always valid YAML and its key order is fixed.
 public enum ComposeFile {
-    /// Where nginx logs inside its container: the official image owns /var/cache/nginx as its
-    /// non-root user, so a named volume mounted there is writable without an init step.
-    public static let nginxLogDirectory = "/var/cache/nginx"
-    /// Where the guard container sees that same volume, read-only.
-    public static let guardLogDirectory = "/var/log/swiftdeploy-nginx"
+    /// Where nginx reads its configuration inside its container: the state directory's `nginx/conf`,
+    /// mounted as a folder so a rewritten file (a new inode) is seen by the next reload.
+    public static let nginxConfigDirectory = "/etc/swiftdeploy"
+    /// Where nginx logs inside its container: the state directory's `nginx/logs`, so the guard and
+    /// canary analysis on the host read the same file as with the local runtime.
+    public static let nginxLogDirectory = "/var/log/swiftdeploy"
+    /// The user the nginx container runs as: `nginx` (101) in the official image and in ours.
+    public static let nginxUser = (uid: 101, gid: 101)
     public static let opaImage = "openpolicyagent/opa:1.4.2-static"
     /// OPA's own authorization policy for the sidecar, generated beside docker-compose.yml.
     public static let opaAuthzFile = "opa-authz.rego"
     public static let opaAuthz = String(decoding: PackageResources.authz_rego, as: UTF8.self)
-    public static let guardImage = "swiftdeploy:latest"
 
     public static func render(_ manifest: Manifest, manifestHash: String) throws -> String {
         let header = GeneratedHeader.lines(comment: "#", manifestHash: manifestHash, manifestName: manifest.name)
@@ -23,44 +25,62 @@ public enum ComposeFile {
         return header + (try encoder.encode(model(manifest)))
     }
 
+    /// The container name of the app instance listening on `port` (each port slot is one container).
+    public static func instanceName(_ manifest: Manifest, port: Int) -> String { "\(manifest.name)-\(manifest.service.name)-\(port)" }
+    public static func nginxName(_ manifest: Manifest) -> String { "\(manifest.name)-nginx" }
+    /// The label every container of the project carries, for `teardown` and `status`.
+    public static func projectLabel(_ manifest: Manifest) -> String { "\(labelPrefix).project=\(manifest.name)" }
+    public static let labelPrefix = "io.swiftdeploy"
+
+    /// One app instance as the compose file declares it and as the compose runtime starts it.
+    public struct Instance: Sendable {
+        public var image: String
+        public var port: Int
+        public var version: String
+        /// stable or canary.
+        public var mode: String
+        public var env: [String: String]
+
+        public init(image: String, port: Int, version: String, mode: String, env: [String: String]) {
+            (self.image, self.port, self.version, self.mode, self.env) = (image, port, version, mode, env)
+        }
+    }
+
+    /// `docker run` arguments for an instance: the same service the compose file declares for its
+    /// track, on the instance's own port slot.
+    public static func runArguments(_ manifest: Manifest, _ instance: Instance) -> [String] {
+        app(manifest, instance).runArguments()
+    }
+
     static func model(_ manifest: Manifest) -> Document {
         let service = manifest.service
         let network = manifest.network.name
         var services = OrderedMap<ComposeService>()
-        services[service.name] = app(manifest, image: service.image ?? "", port: service.port, version: service.version,
-                                     mode: "stable", env: service.env)
+        services[service.name] = app(manifest, Instance(image: service.image ?? "", port: service.port, version: service.version,
+                                                        mode: "stable", env: service.env))
         if let canary = service.canary {
-            services["\(service.name)-canary"] = app(manifest, image: canary.image ?? service.image ?? "", port: canary.port,
-                                                     version: canary.version, mode: "canary", env: service.env.merging(canary.env) { $1 })
+            services["\(service.name)-canary"] = app(manifest, Instance(image: canary.image ?? service.image ?? "", port: canary.port,
+                                                                        version: canary.version, mode: "canary",
+                                                                        env: service.env.merging(canary.env) { $1 }))
         }
-        var dependsOn = OrderedMap<DependsOn>()
-        dependsOn[service.name] = DependsOn(condition: "service_healthy")
+        // nginx shares the host's network, as on runtime local: it sees each client's own address
+        // (Docker's port proxy would show its own instead, and the guard would see one client), the
+        // guard's bans apply to it in the input path whatever Docker does with iptables, and it
+        // reaches the apps on the loopback ports they publish.
+        let state = relativeStateDirectory(manifest)
         services["nginx"] = ComposeService(
             image: manifest.nginx.image,
-            command: ["nginx", "-g", "daemon off;"],
-            user: "101:101",
-            ports: ["\(manifest.nginx.listen):\(manifest.nginx.port):\(manifest.nginx.port)"],
-            volumes: ["./nginx.conf:/etc/nginx/nginx.conf:ro", "nginx-logs:\(nginxLogDirectory)"],
+            containerName: nginxName(manifest),
+            command: ["nginx", "-c", "\(nginxConfigDirectory)/nginx.conf", "-g", "daemon off;"],
+            user: "\(nginxUser.uid):\(nginxUser.gid)",
+            labels: OrderedMap([projectLabelKey: manifest.name, "\(labelPrefix).role": "nginx"]),
+            volumes: ["\(state)/nginx/conf:\(nginxConfigDirectory):ro", "\(state)/nginx/logs:\(nginxLogDirectory)"],
             tmpfs: ["/tmp"],
-            networks: [network],
-            dependsOn: dependsOn,
-            healthcheck: Healthcheck(test: ["CMD", "nginx", "-t", "-q"], interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s")
-        )
-        // The guard edits the host firewall, so it shares the host's network namespace and needs
-        // NET_ADMIN as root; it keeps no other capability.
-        services["guard"] = ComposeService(
-            image: guardImage,
-            command: ["swiftdeploy", "guard", "run", "-f", "/etc/swiftdeploy/swiftdeploy.yaml",
-                      "--log", "\(guardLogDirectory)/access.log", "--state-dir", "/var/lib/swiftdeploy"],
-            user: "0:0",
-            environment: OrderedMap(["SLACK_WEBHOOK_URL": "${SLACK_WEBHOOK_URL:-}"]),
-            volumes: ["nginx-logs:\(guardLogDirectory):ro", "./swiftdeploy.yaml:/etc/swiftdeploy/swiftdeploy.yaml:ro",
-                      "guard-state:/var/lib/swiftdeploy"],
+            readOnly: true,
             networkMode: "host",
-            capAdd: ["NET_ADMIN"],
-            dependsOn: OrderedMap(["nginx": DependsOn(condition: "service_started")]),
-            healthcheck: Healthcheck(test: ["CMD", "swiftdeploy", "guard", "bans", "list", "-f", "/etc/swiftdeploy/swiftdeploy.yaml"],
-                                     interval: "30s", timeout: "5s", retries: 3, startPeriod: "10s")
+            dependsOn: OrderedMap([service.name: DependsOn(condition: "service_started")]),
+            healthcheck: Healthcheck(test: ["CMD", "nginx", "-t", "-q", "-c", "\(nginxConfigDirectory)/nginx.conf"],
+                                     interval: "10s", timeout: "3s", retries: 3, startPeriod: "5s")
         )
         if manifest.policy.engine == .opa {
             // The app must not reach what judges it: OPA sits on a network of its own, answers only
@@ -72,6 +92,7 @@ public enum ComposeFile {
                           "/authz/\(opaAuthzFile)"],
                 user: "65534:65534",
                 environment: OrderedMap(["OPA_TOKEN": "${OPA_TOKEN:?set OPA_TOKEN to the token policy.opa_token holds}"]),
+                labels: OrderedMap([projectLabelKey: manifest.name, "\(labelPrefix).role": "opa"]),
                 ports: ["127.0.0.1:8181:8181"],
                 volumes: ["./\(opaAuthzFile):/authz/\(opaAuthzFile):ro"],
                 networks: [policyNetwork(manifest)],
@@ -80,52 +101,58 @@ public enum ComposeFile {
         }
         var networks = OrderedMap([network: Network(name: network, driver: manifest.network.driver)])
         if manifest.policy.engine == .opa { networks[policyNetwork(manifest)] = Network(name: policyNetwork(manifest), driver: "bridge") }
-        return Document(
-            name: manifest.name,
-            services: services,
-            networks: networks,
-            volumes: OrderedMap(["nginx-logs": Volume(), "guard-state": Volume()])
-        )
+        return Document(services: services, networks: networks)
+    }
+
+    static var projectLabelKey: String { "\(labelPrefix).project" }
+
+    /// The state directory as the compose file names it: relative to the manifest's folder when inside it.
+    static func relativeStateDirectory(_ manifest: Manifest) -> String {
+        let base = manifest.directory.hasSuffix("/") ? manifest.directory : manifest.directory + "/"
+        return manifest.stateDirectory.hasPrefix(base) ? "./" + manifest.stateDirectory.dropFirst(base.count) : manifest.stateDirectory
     }
 
     /// The OPA sidecar's network, which no app joins.
     static func policyNetwork(_ manifest: Manifest) -> String { "\(manifest.name)-policy" }
 
-    static func app(_ manifest: Manifest, image: String, port: Int, version: String, mode: String, env: [String: String]) -> ComposeService {
+    /// An app instance: its image's own user and health check (the demo image has both; Docker's
+    /// health status is what the runtime waits for), read-only with no capability, and published on
+    /// loopback at its own port, where nginx and the tool reach it as they reach a local process.
+    static func app(_ manifest: Manifest, _ instance: Instance) -> ComposeService {
         var environment = OrderedMap<String>()
-        environment["PORT"] = String(port)
+        environment["PORT"] = String(instance.port)
         environment["HOST"] = "0.0.0.0"
-        environment["MODE"] = mode
-        environment["APP_VERSION"] = version
-        for key in env.keys.sorted() { environment[key] = env[key] }
-        let health = manifest.service.healthcheck
+        environment["MODE"] = instance.mode
+        environment["APP_VERSION"] = instance.version
+        for key in instance.env.keys.sorted() { environment[key] = instance.env[key] }
         return ComposeService(
-            image: image,
-            user: "65534:65534",
+            image: instance.image,
+            containerName: instanceName(manifest, port: instance.port),
             environment: environment,
-            expose: [String(port)],
+            labels: OrderedMap([projectLabelKey: manifest.name, "\(labelPrefix).role": "app", "\(labelPrefix).track": instance.mode,
+                                "\(labelPrefix).version": instance.version]),
+            expose: [String(instance.port)],
+            ports: ["127.0.0.1:\(instance.port):\(instance.port)"],
+            tmpfs: ["/tmp"],
             readOnly: true,
-            networks: [manifest.network.name],
-            healthcheck: Healthcheck(
-                test: ["CMD-SHELL", "curl -fsS http://127.0.0.1:\(port)\(health.path) || exit 1"],
-                interval: "5s", timeout: "3s", retries: 3, startPeriod: health.timeout.manifestText
-            )
+            networks: [manifest.network.name]
         )
     }
 
+    /// No top-level `name`: Compose v1 refuses it; the runtime names the project (`-p`).
     struct Document: Encodable {
-        let name: String
         let services: OrderedMap<ComposeService>
         let networks: OrderedMap<Network>
-        let volumes: OrderedMap<Volume>
     }
 
     /// One service; every container runs with no capabilities beyond what it needs and no privilege gain.
     struct ComposeService: Encodable {
         var image: String
+        var containerName: String? = nil
         var command: [String]? = nil
-        var user: String
+        var user: String? = nil
         var environment: OrderedMap<String>? = nil
+        var labels: OrderedMap<String>? = nil
         var expose: [String]? = nil
         var ports: [String]? = nil
         var volumes: [String]? = nil
@@ -138,10 +165,12 @@ public enum ComposeFile {
         var securityOpt = ["no-new-privileges:true"]
         var restart = "unless-stopped"
         var dependsOn: OrderedMap<DependsOn>? = nil
-        var healthcheck: Healthcheck
+        var healthcheck: Healthcheck? = nil
 
         enum CodingKeys: String, CodingKey {
-            case image, command, user, environment, expose, ports, volumes, tmpfs
+            case image
+            case containerName = "container_name"
+            case command, user, environment, labels, expose, ports, volumes, tmpfs
             case readOnly = "read_only"
             case networks
             case networkMode = "network_mode"
@@ -176,7 +205,25 @@ public enum ComposeFile {
         let driver: String
     }
 
-    struct Volume: Encodable {}
+}
+
+extension ComposeFile.ComposeService {
+    /// The same container as `docker run` arguments (detached), for the fields a service of ours uses.
+    func runArguments() -> [String] {
+        var arguments = ["run", "--detach"]
+        if let containerName { arguments += ["--name", containerName] }
+        if let user { arguments += ["--user", user] }
+        for key in environment?.keys ?? [] { arguments += ["--env", "\(key)=\(environment![key]!)"] }
+        for key in labels?.keys ?? [] { arguments += ["--label", "\(key)=\(labels![key]!)"] }
+        arguments += (expose ?? []).flatMap { ["--expose", $0] } + (ports ?? []).flatMap { ["--publish", $0] }
+        arguments += (volumes ?? []).flatMap { ["--volume", $0] } + (tmpfs ?? []).flatMap { ["--tmpfs", $0] }
+        if readOnly == true { arguments.append("--read-only") }
+        if let network = networks?.first { arguments += ["--network", network] }
+        if let networkMode { arguments += ["--network", networkMode] }
+        arguments += capDrop.flatMap { ["--cap-drop", $0] } + (capAdd ?? []).flatMap { ["--cap-add", $0] }
+        arguments += securityOpt.flatMap { ["--security-opt", $0] } + ["--restart", restart, image] + (command ?? [])
+        return arguments
+    }
 }
 
 /// A string-keyed map that encodes its entries in insertion order (Swift dictionaries do not

@@ -6,7 +6,8 @@ import Vocabulary
 public enum NginxTarget: Sendable {
     /// nginx as a child process on this host (`-p PREFIX`): apps on loopback, logs under the prefix.
     case local
-    /// nginx in a container beside the app containers: apps by service name, logs on a shared volume.
+    /// nginx in a container on the host's network: apps on the loopback ports they publish, its
+    /// configuration and logs in folders mounted from the state directory.
     case compose
 
     public init(_ runtime: RuntimeKind) {
@@ -58,7 +59,7 @@ public enum NginxConfig {
         let service = manifest.service
         let timeout = manifest.nginx.proxyTimeout
         let connectTimeout = min(timeout, .seconds(5))
-        let stableAddress = target == .local ? "127.0.0.1:\(routing.stablePort)" : "\(service.name):\(routing.stablePort)"
+        let stableAddress = "127.0.0.1:\(routing.stablePort)"
         var out = GeneratedHeader.lines(comment: "#", manifestHash: manifestHash, manifestName: manifest.name)
         out += """
             worker_processes 1;
@@ -88,7 +89,7 @@ public enum NginxConfig {
         out += "    upstream swiftdeploy_stable {\n        server \(stableAddress);\n        keepalive 16;\n    }\n"
         if let canary = routing.canary {
             let weight = canary.weight
-            let canaryAddress = target == .local ? "127.0.0.1:\(canary.port)" : "\(service.name)-canary:\(canary.port)"
+            let canaryAddress = "127.0.0.1:\(canary.port)"
             out += "    upstream swiftdeploy_canary {\n        server \(canaryAddress);\n        keepalive 16;\n    }\n"
             out += split(weight: weight, sticky: manifest.nginx.sticky)
         } else {
@@ -97,7 +98,7 @@ public enum NginxConfig {
         out += """
 
                 server {
-                    listen \(target == .local ? "\(hostPart(manifest.nginx.listen)):" : "")\(manifest.nginx.port);
+                    listen \(hostPart(manifest.nginx.listen)):\(manifest.nginx.port);
                     add_header X-Deployed-By swiftdeploy always;
 
                     location / {

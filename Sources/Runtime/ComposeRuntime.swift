@@ -4,11 +4,19 @@ import Render
 import Telemetry
 import Spawn
 import Vocabulary
+import Web
 
-/// Drives `docker compose` with the generated docker-compose.yml: each track is a compose
-/// service, nginx another, and `stack.json` records their containers like the local runtime
-/// records its processes. Every action first checks that a Docker engine answers, and says so
-/// clearly when none does.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs the manifest's tracks as containers on a Docker engine, with the same moves and guarantees
+/// as the local runtime. Compose creates the project's network and its nginx container from the
+/// generated docker-compose.yml; each app instance is a container of its own (the service the
+/// compose file declares for its track, on a port slot: `NAME-SERVICE-PORT`), so a replacement
+/// starts and becomes healthy beside the instance it replaces before nginx switches to it.
+/// nginx reads its configuration from, and writes its access log to, folders of the state directory
+/// mounted into its container: the guard and the canary analysis read the same file as on `local`.
 public struct ComposeRuntime: Runtime {
     public let manifest: Manifest
     public let manifestHash: String
@@ -18,48 +26,32 @@ public struct ComposeRuntime: Runtime {
         self.manifestHash = manifestHash
     }
 
-    public var publicURL: String { "http://127.0.0.1:\(manifest.nginx.port)" }
+    /// The folders mounted into the nginx container, and the live configuration nginx reads.
+    var configDirectory: String { "\(stateDirectory)/nginx/conf" }
+    var logDirectory: String { "\(stateDirectory)/nginx/logs" }
+    var configFile: String { "\(configDirectory)/nginx.conf" }
+    var composeFile: String { "\(manifest.directory)/docker-compose.yml" }
 
-    /// The generated nginx.conf, which the nginx service mounts.
-    var configFile: String { "\(manifest.directory)/nginx.conf" }
+    /// The engine, or why there is none.
+    public func engine() throws(ProcessError) -> DockerEngine { try DockerEngine.connect(manifestFile: manifest.file) }
 
-    /// Throws unless `docker info` answers: the engine is needed for every compose action.
-    public func requireEngine() throws(ProcessError) {
-        let result: (status: Int32, output: String)
-        do {
-            result = try ChildProcess.run(["docker", "info", "--format", "{{.ServerVersion}}"])
-        } catch {
-            throw ProcessError("runtime compose needs the docker CLI and a running Docker engine: \(error). Use `runtime: local` to run without Docker.")
-        }
-        guard result.status == 0 else {
-            throw ProcessError("runtime compose needs a running Docker engine, and none answers (docker info: \(result.output.split(separator: "\n").first ?? "")). Start Docker, or set `runtime: local` in \(manifest.file).")
-        }
+    public func summary() throws -> String {
+        let engine = try engine()
+        return "compose: Docker \(engine.serverVersion), \(engine.compose.rawValue)"
     }
 
-    @discardableResult
-    private func compose(_ arguments: [String]) throws -> String {
-        try requireEngine()
-        let result = try ChildProcess.run(["docker", "compose", "-f", "\(manifest.directory)/docker-compose.yml", "-p", manifest.name] + arguments)
-        guard result.status == 0 else { throw ProcessError("docker compose \(arguments.joined(separator: " ")) failed:\n\(result.output)") }
-        return result.output
-    }
-
-    private func serviceName(_ track: Track) -> String {
-        track == .stable ? manifest.service.name : "\(manifest.service.name)-canary"
-    }
-
-    /// The running container of a compose service, if any.
-    private func container(_ service: String) -> Instance? {
-        guard let output = try? compose(["ps", "-q", service]),
-              let id = output.split(separator: "\n").first.map(String.init), !id.isEmpty else { return nil }
-        let instance = Instance.container(id: id)
-        return isRunning(instance) ? instance : nil
+    private func compose(_ engine: DockerEngine, _ arguments: [String]) throws(ProcessError) {
+        try engine.compose(file: composeFile, project: manifest.name, arguments)
     }
 
     public func isRunning(_ instance: Instance) -> Bool {
-        guard case .container(let id) = instance,
-              let result = try? ChildProcess.run(["docker", "inspect", "--format", "{{.State.Running}}", id]) else { return false }
-        return result.status == 0 && result.output.trimmingCharacters(in: .whitespacesAndNewlines) == "true"
+        guard case .container(let id) = instance else { return false }
+        return Docker.inspect(id)?.state.running == true
+    }
+
+    public func details(_ instance: Instance) -> InstanceDetails {
+        guard case .container(let id) = instance, let info = Docker.inspect(id) else { return InstanceDetails() }
+        return InstanceDetails(image: info.config.image, health: info.health, restarts: info.restartCount)
     }
 
     public func nginxConfig(for routing: Routing) -> String {
@@ -67,38 +59,134 @@ public struct ComposeRuntime: Runtime {
     }
 
     public func runningNginx() -> (instance: Instance, configFile: String)? {
-        container("nginx").map { ($0, configFile) }
+        guard let info = Docker.inspect(ComposeFile.nginxName(manifest)), info.state.running else { return nil }
+        return (.container(id: info.id), configFile)
     }
 
     public func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord {
-        let service = serviceName(track)
-        try compose(["up", "-d", "--wait", service])
-        guard let instance = container(service) else {
-            throw ProcessError("docker compose started \(service), but no container of it runs; see `docker compose -p \(manifest.name) logs \(service)`")
+        let engine = try engine()
+        let field = "services.\(manifest.service.name)\(track == .canary ? ".canary" : "").image"
+        guard let image = spec.image, !image.isEmpty else { throw ProcessError("\(field) is empty; runtime compose runs the service from an image") }
+        try requireImage(image, field: field)
+        let running = { (port: Int) in Docker.inspect(ComposeFile.instanceName(self.manifest, port: port))?.state.running == true }
+        guard let port = spec.ports.first(where: { !running($0) && PortProbe.isFree($0) }) else {
+            throw ProcessError("ports \(spec.ports.map(String.init).joined(separator: " and ")) for the \(track) track are all in use (containers \(spec.ports.map { ComposeFile.instanceName(manifest, port: $0) }.joined(separator: ", ")) or other programs); `swiftdeploy status` shows what serves, ss -ltnp what holds a port")
         }
-        return StackState.TrackRecord(instance: instance, port: spec.ports.first ?? 0, version: spec.version, startedAt: Date(),
-                                      log: "docker compose -p \(manifest.name) logs \(service)", spec: spec)
+        let name = ComposeFile.instanceName(manifest, port: port)
+        if Docker.inspect(name) != nil { try Docker.run(["rm", "--force", name]) }  // a stopped leftover of an earlier run
+        try prepareProject(engine)
+        let instance = ComposeFile.Instance(image: image, port: port, version: spec.version, mode: track.rawValue, env: spec.env)
+        let id = try Docker.run(ComposeFile.runArguments(manifest, instance)).trimmingCharacters(in: .whitespacesAndNewlines)
+        do {
+            try await waitHealthy(id: id, port: port)
+            return StackState.TrackRecord(instance: .container(id: id), port: port, version: spec.version, startedAt: Date(),
+                                          log: "docker logs \(name)", spec: spec)
+        } catch {
+            let logs = Docker.logs(id)
+            _ = try? Docker.run(["rm", "--force", id])
+            throw ProcessError("the \(track) track (\(spec.version), image \(image)) did not become healthy: \(error)\nlast lines of docker logs \(name):\n\(logs)")
+        }
+    }
+
+    /// Waits for Docker to call the container healthy (when its image has a health check) and for
+    /// the health path to answer 200 on its loopback port.
+    private func waitHealthy(id: String, port: Int) async throws {
+        let health = manifest.service.healthcheck
+        let url = "http://127.0.0.1:\(port)\(health.path)"
+        let deadline = ContinuousClock.now + health.timeout
+        var lastSeen = "not started"
+        while ContinuousClock.now < deadline {
+            guard let info = Docker.inspect(id) else { throw ProcessError("the container was removed") }
+            guard info.state.running else { throw ProcessError("the container stopped (\(info.state.status), exit code \(info.state.exitCode))") }
+            if let probe = info.state.health, probe.status != "healthy" {
+                if probe.status == "unhealthy" { throw ProcessError("Docker reports it unhealthy: \(probe.log?.last?.output ?? "")") }
+                lastSeen = "Docker health: \(probe.status)"
+            } else {
+                do {
+                    let reply = try await HTTP.get(url)
+                    if reply.status == 200 { return }
+                    lastSeen = "\(url): HTTP \(reply.status)"
+                } catch {
+                    lastSeen = "\(url): \(error)"
+                }
+            }
+            try await Task.sleep(for: health.interval)
+        }
+        throw ProcessError("not healthy within \(health.timeout.manifestText) (last: \(lastSeen))")
+    }
+
+    private func requireImage(_ image: String, field: String) throws(ProcessError) {
+        guard Docker.hasImage(image) else {
+            throw ProcessError("image \(image) (\(field) in \(manifest.file)) is not in the Docker engine; build it with `swiftdeploy image build` or pull it (`docker pull \(image)`)")
+        }
+    }
+
+    /// The project's network (made by compose with the nginx container, not started yet) and the
+    /// state folders nginx mounts: its configuration readable, its log folder owned by its user.
+    private func prepareProject(_ engine: DockerEngine) throws(ProcessError) {
+        do {
+            try FileManager.default.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ProcessError("cannot create \(configDirectory) and \(logDirectory): \(error.localizedDescription)")
+        }
+        // nginx runs as its own user in the container, so it can write its log but nothing else of ours.
+        if geteuid() == 0 { chown(logDirectory, uid_t(ComposeFile.nginxUser.uid), gid_t(ComposeFile.nginxUser.gid)) }
+        chmod(configDirectory, 0o755)
+        if (try? Docker.run(["network", "inspect", "--format", "{{.Id}}", manifest.network.name])) == nil {
+            try requireImage(manifest.nginx.image, field: "nginx.image")
+            try compose(engine, ["up", "--no-start", "--no-deps", "nginx"])
+        }
     }
 
     public func route(_ routing: Routing) async throws {
+        let engine = try engine()
+        try prepareProject(engine)
         try FileWriter.write(nginxConfig(for: routing), to: configFile)
-        try compose(["up", "-d", "--wait", "nginx"])
-        try compose(["exec", "-T", "nginx", "nginx", "-s", "reload"])
+        let name = ComposeFile.nginxName(manifest)
+        if let info = Docker.inspect(name), info.state.running {
+            let test = try ChildProcess.run(["docker", "exec", name, "nginx", "-t", "-q", "-c", "\(ComposeFile.nginxConfigDirectory)/nginx.conf"])
+            guard test.status == 0 else { throw ProcessError("nginx -t rejected \(configFile):\n\(test.output.trimmingCharacters(in: .whitespacesAndNewlines))") }
+            try await NginxServer.reload(master: info.state.pid, seeLog: "docker logs \(name)") { () throws(ProcessError) in
+                try Docker.run(["kill", "--signal", "HUP", name])
+            }
+        } else {
+            try compose(engine, ["up", "--detach", "--no-deps", "nginx"])
+            try await waitServing(name: name)
+        }
         try update { state in
             state.nginx = runningNginx()?.instance
             state.routing = routing
         }
     }
 
-    /// Stops the container, unless a track still runs in it (compose keeps an unchanged service's container).
-    public func retire(_ record: StackState.TrackRecord) async {
-        guard case .container(let id) = record.instance,
-              (try? state().tracks.values.contains { $0.instance == record.instance }) != true else { return }
-        _ = try? ChildProcess.run(["docker", "rm", "-f", id])
+    /// Waits until the new nginx container accepts connections on its published port.
+    private func waitServing(name: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            guard let info = Docker.inspect(name), info.state.running else {
+                throw ProcessError("the nginx container \(name) stopped at start-up:\n\(Docker.logs(name))")
+            }
+            // Docker's proxy accepts at once; an HTTP answer (any status) means nginx itself serves.
+            if (try? await HTTP.get(publicURL, timeout: .seconds(1))) != nil { return }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessError("the nginx container \(name) did not answer on \(publicURL) within 10 s; see `docker logs \(name)`")
     }
 
+    /// Stops an instance nginx no longer sends traffic to (its requests have finished), and removes it.
+    public func retire(_ record: StackState.TrackRecord) async {
+        guard case .container(let id) = record.instance else { return }
+        _ = try? Docker.run(["stop", "--time", "10", id])
+        _ = try? Docker.run(["rm", "--force", id])
+    }
+
+    /// Removes every container of the project (by its label), then what compose made: network and nginx.
     public func teardown() async throws {
-        try compose(["down"])
+        let engine = try engine()
+        let containers = Docker.containers(label: ComposeFile.projectLabel(manifest))
+        if !containers.isEmpty { try Docker.run(["rm", "--force"] + containers) }
+        try compose(engine, ["down", "--volumes", "--remove-orphans"])
         try? FileManager.default.removeItem(atPath: StackState.file(in: stateDirectory))
     }
 }

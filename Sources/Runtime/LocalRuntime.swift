@@ -25,12 +25,11 @@ public struct LocalRuntime: Runtime {
         NginxServer(binary: manifest.nginx.binary, prefix: "\(stateDirectory)/nginx", configFile: "\(stateDirectory)/nginx/nginx.conf")
     }
 
-    public var publicURL: String {
-        let host = manifest.nginx.listen == "0.0.0.0" ? "127.0.0.1" : manifest.nginx.listen
-        return "http://\(host.contains(":") ? "[\(host)]" : host):\(manifest.nginx.port)"
-    }
+    public func summary() -> String { "local: processes and \(manifest.nginx.binary)" }
 
     public func isRunning(_ instance: Instance) -> Bool { Self.isRunning(instance) }
+
+    public func details(_ instance: Instance) -> InstanceDetails { InstanceDetails() }
 
     /// A process of ours runs: alive, and still the program it was started as (pids are reused).
     public static func isRunning(_ instance: Instance) -> Bool {

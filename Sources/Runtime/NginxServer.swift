@@ -74,15 +74,21 @@ public struct NginxServer: Sendable {
     public func reload() async throws(ProcessError) {
         try test()
         guard let pid = runningPid() else { throw ProcessError("nginx is not running (no live pid in \(pidFile))") }
-        let before = Set(workers(of: pid))
-        ChildProcess.signal(pid, SIGHUP)
+        try await Self.reload(master: pid, seeLog: errorLog) { ChildProcess.signal(pid, SIGHUP) }
+    }
+
+    /// Sends the reload (`signal`), then waits until every worker that served before it has finished
+    /// its requests and exited, and new ones serve. `master` is nginx's master pid on this host.
+    static func reload(master: pid_t, seeLog: String, signal: () throws(ProcessError) -> Void) async throws(ProcessError) {
+        let before = Set(workers(of: master))
+        try signal()
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            let now = workers(of: pid)
+            let now = workers(of: master)
             if !now.isEmpty && before.isDisjoint(with: now) { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
-        throw ProcessError("nginx did not pick up the new configuration within 10 s; see \(errorLog)")
+        throw ProcessError("nginx did not pick up the new configuration within 10 s; see \(seeLog)")
     }
 
     /// Graceful stop: in-flight requests finish.
@@ -96,7 +102,7 @@ public struct NginxServer: Sendable {
     }
 
     /// Worker pids of a master, from /proc; a reload replaces them all.
-    func workers(of master: pid_t) -> [pid_t] {
+    static func workers(of master: pid_t) -> [pid_t] {
         guard let children = try? String(contentsOfFile: "/proc/\(master)/task/\(master)/children", encoding: .utf8) else { return [] }
         return children.split(separator: " ").compactMap { pid_t($0) }
     }

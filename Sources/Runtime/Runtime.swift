@@ -45,10 +45,13 @@ public struct TrackSpec: Sendable, Equatable, Codable {
 /// `docker compose`.
 public protocol Runtime: Sendable {
     var manifest: Manifest { get }
-    /// The URL clients use.
-    var publicURL: String { get }
+    /// What runs the stack, in a few words (`compose (Docker 20.10.24, docker-compose)`); throws
+    /// when that is missing, before anything starts.
+    func summary() throws -> String
     /// Whether an instance this runtime started still runs.
     func isRunning(_ instance: Instance) -> Bool
+    /// What the runtime knows of an instance beyond its record (a container's image, Docker's health, restarts).
+    func details(_ instance: Instance) -> InstanceDetails
     /// Starts an instance serving `track` on the first free port of `spec`, and returns once it
     /// answers its health check. It is neither routed to nor recorded yet.
     func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord
@@ -65,8 +68,25 @@ public protocol Runtime: Sendable {
     func runningNginx() -> (instance: Instance, configFile: String)?
 }
 
+/// A container's image, Docker's health status and restart count; empty for a process.
+public struct InstanceDetails: Sendable, Equatable {
+    public var image: String?
+    public var health: String?
+    public var restarts: Int?
+
+    public init(image: String? = nil, health: String? = nil, restarts: Int? = nil) {
+        (self.image, self.health, self.restarts) = (image, health, restarts)
+    }
+}
+
 extension Runtime {
     public var stateDirectory: String { manifest.stateDirectory }
+
+    /// The URL clients use: nginx on this host, with either runtime.
+    public var publicURL: String {
+        let host = manifest.nginx.listen == "0.0.0.0" ? "127.0.0.1" : manifest.nginx.listen
+        return "http://\(host.contains(":") ? "[\(host)]" : host):\(manifest.nginx.port)"
+    }
 
     /// What is running now, records of instances that stopped dropped.
     public func state() throws(ProcessError) -> StackState {

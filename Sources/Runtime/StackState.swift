@@ -21,6 +21,10 @@ public struct StackState: Codable, Sendable, Equatable {
         public init(instance: Instance, port: Int, version: String, startedAt: Date, log: String, spec: TrackSpec) {
             (self.instance, self.port, self.version, self.startedAt, self.log, self.spec) = (instance, port, version, startedAt, log, spec)
         }
+
+        /// HOST:PORT this host reaches the instance at (health checks, metrics, chaos): loopback, where
+        /// a process listens and a container is published.
+        public var address: String { "127.0.0.1:\(port)" }
     }
 
     public var tracks: [Track: TrackRecord] = [:]

@@ -26,6 +26,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .customLong("version"), help: "Version this instance reports (env APP_VERSION).")
     var appVersion: String = ProcessInfo.processInfo.environment["APP_VERSION"] ?? "1.0.0"
 
+    @Flag(help: "Check the health of the instance on --port (GET /healthz on loopback) and exit 0 when it answers 200; for container health checks.")
+    var healthCheck = false
+
     func validate() throws {
         guard TrackMode(rawValue: mode) != nil else {
             throw ValidationError("--mode must be stable or canary, got \"\(mode)\"")
@@ -36,6 +39,10 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if healthCheck {
+            guard HealthProbe.isHealthy(port: port, path: "/healthz") else { throw ExitCode.failure }
+            return
+        }
         var logger = Logger(label: "swiftdeploy-demo")
         logger.logLevel = .info
         let config = DemoConfig(host: host, port: port, mode: TrackMode(rawValue: mode)!, version: appVersion)
