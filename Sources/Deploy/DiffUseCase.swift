@@ -5,7 +5,8 @@ import Runtime
 import Vocabulary
 
 /// `swiftdeploy diff`: unified diffs between what the manifest renders now and the files on disk
-/// (the generated files, and nginx's live configuration when the local stack runs).
+/// (the generated files, and nginx's live configuration when the stack runs), and what runs
+/// against what the manifest declares (each track's version, and its image or command).
 public struct DiffUseCase: Sendable {
     public let project: Project
     public let console: any Console
@@ -29,7 +30,7 @@ public struct DiffUseCase: Sendable {
             comparisons.removeAll { $0.path == running.configFile }
             comparisons.append((running.configFile, runtime.nginxConfig(for: routing)))
         }
-        var drifted = false
+        var drifted = try runningDrift(runtime)
         for (path, expected) in comparisons {
             guard let data = FileManager.default.contents(atPath: path) else {
                 console.say("missing: \(path) (run `swiftdeploy init`)")
@@ -45,7 +46,24 @@ public struct DiffUseCase: Sendable {
                 console.say(diff, terminator: "")
             }
         }
-        console.say(drifted ? "drift: files differ from the manifest; `swiftdeploy init` regenerates them (and `deploy` the live config)" : "no drift")
+        console.say(drifted ? "drift: what runs or the files differ differ from the manifest; `swiftdeploy init` regenerates them (and `deploy` the live config)" : "no drift")
+        return drifted
+    }
+
+    /// Each running track against the manifest's declaration of it; true when any differs.
+    private func runningDrift(_ runtime: any Runtime) throws -> Bool {
+        let manifest = project.manifest
+        var drifted = false
+        for (track, record) in try runtime.state().tracks.sorted(by: { $0.key < $1.key }) {
+            guard let declared = track == .stable ? TrackSpec.stable(manifest) : TrackSpec.canary(manifest) else { continue }
+            let image = runtime.details(record.instance).image
+            let fields = [("version", record.version, declared.version)] + (image.map { [("image", $0, declared.image ?? "")] }
+                ?? [("command", record.spec.command.joined(separator: " "), declared.command.joined(separator: " "))])
+            for (field, running, wanted) in fields where running != wanted {
+                console.say("running: \(track) \(field) is \(running), \((manifest.file as NSString).lastPathComponent) says \(wanted)")
+                drifted = true
+            }
+        }
         return drifted
     }
 }

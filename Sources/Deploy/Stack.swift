@@ -34,9 +34,10 @@ public struct Stack: Sendable {
     @discardableResult
     public func deploy(force: Bool = false) async throws -> String {
         let started = ContinuousClock.now
-        console.say("deploy: \(manifest.name) \(manifest.service.version) (runtime \(try runtime.summary()))")
+        console.say("deploy: \(manifest.name) \(manifest.service.version)")
         let written = try InitUseCase(project: project, console: console).run(out: nil)
         try history.record(.initialise, ["files": .array(written.map { .string($0.path) })])
+        console.say("  runtime \(try runtime.summary())")
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
         let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))

@@ -1,32 +1,43 @@
 import AsyncHTTPClient
 import Foundation
+import Manifest
 import Runtime
 import NIOCore
 import TestSupport
 import Testing
 
 /// A project in a temporary directory with free ports, driven through the real `swiftdeploy`
-/// binary: real nginx, real `swiftdeploy-demo` processes, real rego-cpp.
+/// binary on either runtime: real nginx, real rego-cpp, and real `swiftdeploy-demo` processes
+/// (local) or containers of the demo image on a real Docker engine (compose).
 struct LifecycleProject {
+    let name: String
+    let runtime: RuntimeKind
     let directory: String
     let nginxPort: Int
     let appPort: Int
     let canaryPort: Int
 
-    init(_ label: String, policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }",
+    init(_ label: String, runtime: RuntimeKind = .local,
+         policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }",
          extra: String = "") throws {
-        directory = TestSupport.temporaryDirectory(label)
+        if runtime == .compose { try DockerTestEngine.prepare() }
+        name = "\(label)-\(runtime.rawValue)"
+        self.runtime = runtime
+        directory = TestSupport.temporaryDirectory(name)
         nginxPort = TestSupport.freePort()
         appPort = TestSupport.freePort()
         canaryPort = TestSupport.freePort()
+        let images = DockerTestEngine.demoImages
         try """
-            name: \(label)
+            name: \(name)
+            runtime: \(runtime.rawValue)
             services:
               app:
                 command: [swiftdeploy-demo, --port, "{port}"]
+                image: \(images[0])
                 port: \(appPort)
                 version: 1.0.0
-                canary: { version: 2.0.0, port: \(canaryPort), weight: 50 }
+                canary: { version: 2.0.0, image: \(images[1]), port: \(canaryPort), weight: 50 }
             nginx: { port: \(nginxPort) }
             policy:
               \(policy)
@@ -56,12 +67,22 @@ struct LifecycleProject {
         return (failures, versions)
     }
 
-    /// Pids of everything the stack runs, from its state file.
-    func pids() throws -> [Int32] {
+    /// Everything the stack runs, from its state file.
+    func instances() throws -> [Instance] {
         let state = try StackState.load(from: "\(directory)/.swiftdeploy")
-        return (state.tracks.values.map(\.instance) + [state.nginx].compactMap { $0 }).compactMap { instance in
-            if case .process(let pid, _) = instance { pid } else { nil }
+        return state.tracks.values.map(\.instance) + [state.nginx].compactMap { $0 }
+    }
+
+    /// What of the stack still runs or exists: processes, the project's containers and network, nginx's port.
+    func leftovers() -> [String] {
+        var left: [String] = []
+        if runtime == .compose {
+            left += DockerTestEngine.containers(project: name).map { "container \($0)" }
+            if DockerTestEngine.hasNetwork("\(name)-net") { left.append("network \(name)-net") }
         }
+        if TestSupport.isListening(nginxPort) { left.append("nginx port \(nginxPort)") }
+        if TestSupport.isListening(appPort) { left.append("app port \(appPort)") }
+        return left
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: directory) }
@@ -72,9 +93,11 @@ func isRunning(_ pid: Int32) -> Bool {
     return !stat.contains(") Z ")
 }
 
+/// The same lifecycle assertions on both runtimes.
 @Suite(.serialized) struct Lifecycle {
-    @Test func canaryGateBlocksAFaultyCanaryAndPromotesAHealthyOne() async throws {
-        let project = try LifecycleProject("e2e-canary")
+    @Test(arguments: RuntimeKind.allCases)
+    func canaryGateBlocksAFaultyCanaryAndPromotesAHealthyOne(runtime: RuntimeKind) async throws {
+        let project = try LifecycleProject("e2e-canary", runtime: runtime)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
         #expect(try await project.run("deploy").status == 0)
         let start = try await project.run("canary", "start")
@@ -109,46 +132,58 @@ func isRunning(_ pid: Int32) -> Bool {
         let tracks = try #require(snapshot["tracks"] as? [[String: Any]])
         #expect(tracks.map { $0["track"] as? String } == ["stable"])
         #expect(tracks.first?["version"] as? String == "2.0.0")
+        if runtime == .compose {
+            #expect(tracks.first?["image"] as? String == DockerTestEngine.demoImages[1])
+            #expect(tracks.first?["docker_health"] as? String == "healthy")
+            #expect(tracks.first?["restarts"] as? Int == 0)
+        }
+        // The manifest still declares 1.0.0: diff says what runs differs.
+        let diff = try await project.run("diff")
+        #expect(diff.status == 1)
+        #expect(diff.stdout.contains("running: stable version is 2.0.0, swiftdeploy.yaml says 1.0.0"), "\(diff.stdout)")
 
         #expect(try await project.run("audit", "--out", "report.md").status == 0)
         let report = try String(contentsOfFile: "\(project.directory)/report.md", encoding: .utf8)
         #expect(report.contains("| canary_safety | max_error_rate |"))
         #expect(report.contains("| promote | "))
 
-        let pids = try project.pids()
-        #expect(pids.count == 2)
+        let instances = try project.instances()
+        #expect(instances.count == 2)
         #expect(try await project.run("teardown").status == 0)
+        let pids = instances.compactMap { instance -> Int32? in if case .process(let pid, _) = instance { pid } else { nil } }
         #expect(pids.allSatisfy { !isRunning($0) }, "teardown left \(pids.filter(isRunning))")
-        #expect(!TestSupport.isListening(project.nginxPort))
+        #expect(project.leftovers().isEmpty, "teardown left \(project.leftovers())")
     }
 
-    @Test func diskLimitAboveFreeDiskBlocksDeployAndStartsNothing() async throws {
-        let project = try LifecycleProject("e2e-disk", policy: "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 1000000, max_mem_used_pct: 100 }")
+    @Test(arguments: RuntimeKind.allCases)
+    func diskLimitAboveFreeDiskBlocksDeployAndStartsNothing(runtime: RuntimeKind) async throws {
+        let project = try LifecycleProject("e2e-disk", runtime: runtime, policy: "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 1000000, max_mem_used_pct: 100 }")
         defer { project.remove() }
         let result = try await project.run("deploy")
         #expect(result.status == 1)
         #expect(result.stderr.contains("infrastructure denies: disk_free_gb"))
         #expect(result.stderr.contains("is below minimum 1000000"))
-        #expect(try project.pids().isEmpty)
-        #expect(!TestSupport.isListening(project.nginxPort))
-        #expect(!TestSupport.isListening(project.appPort))
+        #expect(try project.instances().isEmpty)
+        #expect(project.leftovers().isEmpty, "\(project.leftovers())")
         let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"event\":\"policy\""))
         #expect(!history.contains("\"event\":\"deploy\""))
     }
 
-    @Test func deadPolicyEngineBlocksDeploy() async throws {
-        let project = try LifecycleProject("e2e-noengine")
+    @Test(arguments: RuntimeKind.allCases)
+    func deadPolicyEngineBlocksDeploy(runtime: RuntimeKind) async throws {
+        let project = try LifecycleProject("e2e-noengine", runtime: runtime)
         defer { project.remove() }
         let result = try await project.run("deploy", environment: ["SWIFTDEPLOY_REGO_LIBRARY": "/nonexistent/librego_shared.so"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("infrastructure: the policy engine could not answer, so the answer is no"))
         #expect(result.stderr.contains("cannot load rego-cpp from /nonexistent/librego_shared.so"))
-        #expect(!TestSupport.isListening(project.appPort))
+        #expect(project.leftovers().isEmpty, "\(project.leftovers())")
     }
 
-    @Test func redeployAndPromoteUnderSteadyLoadFailNoRequest() async throws {
-        let project = try LifecycleProject("e2e-zero")
+    @Test(arguments: RuntimeKind.allCases)
+    func redeployAndPromoteUnderSteadyLoadFailNoRequest(runtime: RuntimeKind) async throws {
+        let project = try LifecycleProject("e2e-zero", runtime: runtime)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
         #expect(try await project.run("deploy").status == 0)
         #expect(try await project.run("canary", "start").status == 0)
@@ -171,7 +206,7 @@ func isRunning(_ pid: Int32) -> Bool {
         let outcome = await running.value
         #expect(outcome.sent > 200, "too little load to mean anything: \(outcome.sent)")
         #expect(outcome.failed == 0, "\(outcome.failed) of \(outcome.sent) requests failed: \(outcome.firstFailure ?? "")")
-        print("zero-downtime: \(outcome.sent) requests across a redeploy and a promote, \(outcome.failed) failed")
+        print("zero-downtime (\(runtime)): \(outcome.sent) requests across a redeploy and a promote, \(outcome.failed) failed")
     }
 }
 
@@ -238,8 +273,9 @@ final class SteadyLoad: @unchecked Sendable {
 }
 
 @Suite(.serialized) struct ProgressiveAndCompose {
-    @Test func steppedPromotionRollsBackOnTheFirstDeny() async throws {
-        let project = try LifecycleProject("e2e-steps")
+    @Test(arguments: RuntimeKind.allCases)
+    func steppedPromotionRollsBackOnTheFirstDeny(runtime: RuntimeKind) async throws {
+        let project = try LifecycleProject("e2e-steps", runtime: runtime)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
         #expect(try await project.run("deploy").status == 0)
         #expect(try await project.run("canary", "start", "--weight", "10").status == 0)
@@ -273,7 +309,7 @@ final class SteadyLoad: @unchecked Sendable {
             nginx: { port: \(TestSupport.freePort()) }
             policy: { infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 } }
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
-        let result = try TestSupport.run("swiftdeploy", ["deploy"], in: directory)
+        let result = try TestSupport.run("swiftdeploy", ["deploy"], in: directory, environment: ["DOCKER_HOST": "unix://\(directory)/no-engine.sock"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("runtime compose needs"), "\(result.stderr)")
         #expect(result.stderr.contains("runtime: local"))
