@@ -114,26 +114,31 @@ private let nginxVariants: [String] = [
         #expect(result.status != 0)
     }
 
-    @Test func appIsReachableOnlyThroughNginxAndLocksDown() throws {
+    @Test func appsArePublishedOnLoopbackOnlyAndEveryServiceLocksDown() throws {
         let text = try ComposeFile.render(try manifest(shop + "\n    canary: { version: 1.1.0 }"), manifestHash: "x")
         let document = try #require(try JSONSerialization.jsonObject(with: Data(pythonYAMLToJSON(text).utf8)) as? [String: Any])
         let services = try #require(document["services"] as? [String: [String: Any]])
-        #expect(Set(services.keys) == ["web", "web-canary", "nginx", "guard"])
-        for name in ["web", "web-canary"] {
+        #expect(Set(services.keys) == ["web", "web-canary", "nginx"])
+        for (name, port) in [("web", "4000"), ("web-canary", "4001")] {
             let service = try #require(services[name])
-            #expect(service["ports"] == nil, "\(name) must not publish ports")
-            #expect(service["expose"] as? [String] == [name == "web" ? "4000" : "4001"])
+            #expect(service["ports"] as? [String] == ["127.0.0.1:\(port):\(port)"], "\(name) is reachable from this host only")
+            #expect(service["container_name"] as? String == "shop-web-\(port)")
+            #expect(service["read_only"] as? Bool == true)
         }
         for (name, service) in services {
             #expect(service["cap_drop"] as? [String] == ["ALL"], "\(name)")
+            #expect(service["cap_add"] == nil, "\(name)")
             #expect(service["security_opt"] as? [String] == ["no-new-privileges:true"], "\(name)")
-            #expect(service["healthcheck"] != nil, "\(name)")
             #expect(service["restart"] as? String == "unless-stopped", "\(name)")
-            if name != "guard" { #expect((service["user"] as? String)?.hasPrefix("0:") == false, "\(name) runs as non-root") }
+            #expect((service["user"] as? String)?.hasPrefix("0:") != true, "\(name) never runs as root")
+            #expect((service["labels"] as? [String: String])?["io.swiftdeploy.project"] == "shop", "\(name)")
         }
-        #expect(services["guard"]?["network_mode"] as? String == "host")
-        #expect(services["guard"]?["cap_add"] as? [String] == ["NET_ADMIN"])
-        #expect((services["guard"]?["volumes"] as? [String])?.first == "nginx-logs:/var/log/swiftdeploy-nginx:ro")
+        // nginx on the host's network (clients' own addresses), its config and log from the state directory.
+        let nginx = try #require(services["nginx"])
+        #expect(nginx["network_mode"] as? String == "host")
+        #expect(nginx["ports"] == nil)
+        #expect(nginx["user"] as? String == "101:101")
+        #expect(nginx["volumes"] as? [String] == ["./.swiftdeploy/nginx/conf:/etc/swiftdeploy:ro", "./.swiftdeploy/nginx/logs:/var/log/swiftdeploy"])
     }
 }
 

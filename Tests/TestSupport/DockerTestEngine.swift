@@ -26,7 +26,8 @@ public enum DockerTestEngine {
         try buildImages()
     }
 
-    private static func answers() -> Bool {
+    /// Whether the engine the docker CLI reaches answers.
+    public static func answers() -> Bool {
         (try? shell(["docker", "info", "--format", "{{.ServerVersion}}"]))?.status == 0
     }
 
