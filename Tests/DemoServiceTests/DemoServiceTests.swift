@@ -167,3 +167,20 @@ private func chaos(_ client: some TestClientProtocol, _ body: String) async thro
         }
     }
 }
+
+/// The image's health check (`swiftdeploy-demo --health-check`) against a live instance.
+@Suite struct DemoHealthCheck {
+    @Test func answersTrueOnlyForA200() async throws {
+        let app = DemoApplication.make(config: DemoConfig(port: 0))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            #expect(HealthProbe.isHealthy(port: port, path: "/healthz"))
+            #expect(!HealthProbe.isHealthy(port: port, path: "/no-such-page"), "a 404 is not healthy")
+        }
+    }
+
+    @Test func nothingListeningIsUnhealthy() {
+        // Port 1 on loopback: nothing of ours listens there, and the probe must not wait.
+        #expect(!HealthProbe.isHealthy(port: 1, path: "/healthz", timeout: 1))
+    }
+}

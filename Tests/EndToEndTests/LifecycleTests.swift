@@ -106,6 +106,14 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect(before.failures == 0)
         #expect(before.versions["1.0.0", default: 0] > 5 && before.versions["2.0.0", default: 0] > 5, "\(before.versions)")
 
+        // nginx's JSON log, on this host where the guard reads it, names each client by its own
+        // address (with compose too: no Docker proxy in between).
+        let log = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/nginx/logs/access.log", encoding: .utf8)
+        let last = try #require(log.split(separator: "\n").last)
+        let line = try #require(try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        #expect(line["remote_addr"] as? String == "127.0.0.1", "\(last)")
+        #expect(["stable", "canary"].contains(line["upstream"] as? String ?? ""))
+
         #expect(try await project.run("chaos", "error", "--rate", "0.2").status == 0)
         _ = try await project.traffic(300)
         let check = try await project.run("policy", "check", "--policy", "canary_safety")

@@ -257,3 +257,22 @@ func python(_ script: String, arguments: [String], input: String) throws -> (sta
             """)
     }
 }
+
+/// What the compose runtime runs for an instance is the compose file's service for its track.
+@Suite struct InstanceRunArguments {
+    @Test func runArgumentsCarryTheServicesSettingsOnTheInstancesSlot() throws {
+        let parsed = try manifest(shop)
+        let arguments = ComposeFile.runArguments(parsed, .init(image: "shop:2.0", port: 14000, version: "2.0.0", mode: "canary", env: ["LOG": "debug"]))
+        #expect(Array(arguments.prefix(4)) == ["run", "--detach", "--name", "shop-web-14000"])
+        #expect(arguments.last == "shop:2.0", "the image, and no command: the image's own entry point runs")
+        let pairs = Set(zip(arguments, arguments.dropFirst()).map { "\($0) \($1)" })
+        for expected in ["--publish 127.0.0.1:14000:14000", "--env PORT=14000", "--env MODE=canary", "--env APP_VERSION=2.0.0",
+                         "--env LOG=debug", "--env HOST=0.0.0.0", "--label io.swiftdeploy.project=shop", "--label io.swiftdeploy.track=canary",
+                         "--cap-drop ALL", "--security-opt no-new-privileges:true", "--network shop-net", "--tmpfs /tmp",
+                         "--restart unless-stopped"] {
+            #expect(pairs.contains(expected), "\(expected) in \(arguments)")
+        }
+        #expect(arguments.contains("--read-only"))
+        #expect(!arguments.contains("--user"), "the image's own (non-root) user")
+    }
+}
