@@ -92,27 +92,14 @@ public struct ComposeRuntime: Runtime {
     /// the health path to answer 200 on its loopback port.
     private func waitHealthy(id: String, port: Int) async throws {
         let health = manifest.service.healthcheck
-        let url = "http://127.0.0.1:\(port)\(health.path)"
-        let deadline = ContinuousClock.now + health.timeout
-        var lastSeen = "not started"
-        while ContinuousClock.now < deadline {
+        try await HealthWait.until200("http://127.0.0.1:\(port)\(health.path)", timeout: health.timeout, interval: health.interval) {
+            () throws(ProcessError) -> String? in
             guard let info = Docker.inspect(id) else { throw ProcessError("the container was removed") }
             guard info.state.running else { throw ProcessError("the container stopped (\(info.state.status), exit code \(info.state.exitCode))") }
-            if let probe = info.state.health, probe.status != "healthy" {
-                if probe.status == "unhealthy" { throw ProcessError("Docker reports it unhealthy: \(probe.log?.last?.output ?? "")") }
-                lastSeen = "Docker health: \(probe.status)"
-            } else {
-                do {
-                    let reply = try await HTTP.get(url)
-                    if reply.status == 200 { return }
-                    lastSeen = "\(url): HTTP \(reply.status)"
-                } catch {
-                    lastSeen = "\(url): \(error)"
-                }
-            }
-            try await Task.sleep(for: health.interval)
+            guard let probe = info.state.health, probe.status != "healthy" else { return nil }
+            if probe.status == "unhealthy" { throw ProcessError("Docker reports it unhealthy: \(probe.log?.last?.output ?? "")") }
+            return "Docker health: \(probe.status)"
         }
-        throw ProcessError("not healthy within \(health.timeout.manifestText) (last: \(lastSeen))")
     }
 
     private func requireImage(_ image: String, field: String) throws(ProcessError) {

@@ -1,4 +1,5 @@
 import Foundation
+import Vocabulary
 import Web
 
 /// Polls a URL until it answers 200, or gives up with what it last saw.
@@ -7,23 +8,29 @@ public enum HealthWait {
         public let url: String
         public let lastSeen: String
         public let timeout: Duration
-        public var description: String { "\(url) did not answer 200 within \(timeout) (last: \(lastSeen))" }
+        public var description: String { "\(url) did not answer 200 within \(timeout.manifestText) (last: \(lastSeen))" }
     }
 
+    /// - Parameter notYet: asked before each try: nil to try the URL now, or why not yet (what the
+    ///   runtime sees: Docker's health still `starting`); it throws when the instance can never
+    ///   become healthy (its process exited, its container stopped), which ends the wait at once.
     public static func until200(
         _ url: String, timeout: Duration, interval: Duration = .milliseconds(100),
-        alive: @Sendable () -> Bool = { true }
+        notYet: @Sendable () throws -> String? = { nil }
     ) async throws -> Void {
         let deadline = ContinuousClock.now + timeout
         var lastSeen = "no answer"
         while ContinuousClock.now < deadline {
-            guard alive() else { throw Failure(url: url, lastSeen: "the process exited", timeout: timeout) }
-            do {
-                let reply = try await HTTP.get(url)
-                if reply.status == 200 { return }
-                lastSeen = "HTTP \(reply.status)"
-            } catch {
-                lastSeen = "\(error)"
+            if let reason = try notYet() {
+                lastSeen = reason
+            } else {
+                do {
+                    let reply = try await HTTP.get(url)
+                    if reply.status == 200 { return }
+                    lastSeen = "HTTP \(reply.status)"
+                } catch {
+                    lastSeen = "\(error)"
+                }
             }
             try await Task.sleep(for: interval)
         }

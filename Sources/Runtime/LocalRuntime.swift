@@ -66,7 +66,10 @@ public struct LocalRuntime: Runtime {
         let health = "http://127.0.0.1:\(port)\(manifest.service.healthcheck.path)"
         do {
             try await HealthWait.until200(health, timeout: manifest.service.healthcheck.timeout,
-                                          interval: manifest.service.healthcheck.interval) { ChildProcess.isAlive(pid) }
+                                          interval: manifest.service.healthcheck.interval) { () throws(ProcessError) in
+                guard ChildProcess.isAlive(pid) else { throw ProcessError("the process exited") }
+                return nil
+            }
         } catch {
             await ChildProcess.stop(pid, grace: .seconds(2))
             let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(10).joined(separator: "\n")
