@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .target(name: "Vocabulary"),
@@ -92,9 +94,18 @@ let package = Package(
             ]
         ),
         .target(
+            name: "SharedDecisions",
+            dependencies: [
+                "Vocabulary",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "GuardService",
             dependencies: [
-                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "GuardEvaluation",
+                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "GuardEvaluation", "SharedDecisions",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -25,11 +25,14 @@ public enum HealthProbe {
         guard connected == 0 else { return false }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
         guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, 0) }) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count > 0 else { return false }
-        // "HTTP/1.1 200 OK": the status is the second word of the first line.
-        let words = String(decoding: buffer[..<count], as: UTF8.self).split(separator: " ", maxSplits: 2)
+        // The status line, "HTTP/1.1 200 OK", however the answer is split into reads.
+        var head: [UInt8] = [], buffer = [UInt8](repeating: 0, count: 256)
+        while !head.contains(UInt8(ascii: "\n")) && head.count < 1024 {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            head += buffer[..<count]
+        }
+        let words = String(decoding: head, as: UTF8.self).split(separator: "\n").first?.split(separator: " ", maxSplits: 2) ?? []
         return words.count >= 2 && words[1] == "200"
     }
 }

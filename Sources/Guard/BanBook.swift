@@ -83,6 +83,18 @@ public struct BanBook: Sendable {
         return ban
     }
 
+    /// Takes a ban another edge decided as it was decided (its times and offence number), so the
+    /// escalation follows the address across edges. Returns false when nothing changes: the same
+    /// ban is already in force here, or it has ended (then only its offence is remembered).
+    public mutating func adopt(_ ban: Ban, at second: Int) -> Bool {
+        let known = offenders[ban.ip]
+        offenders[ban.ip] = Offender(offences: max(known?.offences ?? 0, ban.offence), lastOffence: max(known?.lastOffence ?? ban.since, ban.since))
+        guard (ban.until ?? Int.max) > second, active[ban.ip] != ban else { return false }
+        active[ban.ip] = ban
+        if let until = ban.until { nextDue = min(nextDue ?? until, until) }
+        return true
+    }
+
     /// Lifts a ban now (a manual unban); the offence count stays.
     @discardableResult
     public mutating func unban(_ ip: IPAddress) -> Ban? {

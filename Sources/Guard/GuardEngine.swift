@@ -39,6 +39,9 @@ public struct GuardDecision: Sendable, Equatable {
     /// For detected bans: the log timestamp of the line that decided it (detection latency is
     /// measured from there).
     public var observedAt: Double?
+    /// The edge that decided, when another edge of the site did (shared through guard.shared);
+    /// nil for this edge's own decisions, the only ones it announces and alerts on.
+    public var edge: String?
 
     public init(at: Int, action: Action, ip: IPAddress?, duration: Int?, condition: String, rate: Double, baseline: Double,
                 offence: Int = 0, nextDuration: Int?? = .none) {
@@ -596,6 +599,28 @@ public struct GuardEngine: Sendable {
         var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
                                      rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence)
         decision.rule = .manual
+        pending.append(decision)
+        return decision
+    }
+
+    /// A ban another edge decided; nil when it changes nothing here (already in force, ended, or the
+    /// address is shielded on this edge).
+    public mutating func adopt(_ ban: BanBook.Ban, condition: String, from edge: String, at second: Int) -> GuardDecision? {
+        guard !config.shields(ban.ip), banBook.adopt(ban, at: second) else { return nil }
+        var decision = GuardDecision(at: second, action: .ban, ip: ban.ip, duration: ban.until.map { $0 - second },
+                                     condition: "edge \(edge): \(condition)", rate: rate(of: ban.ip), baseline: expected(for: ban.ip),
+                                     offence: ban.offence)
+        decision.edge = edge
+        pending.append(decision)
+        return decision
+    }
+
+    /// An unban another edge made; nil when the address is not banned here.
+    public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {
+        guard var decision = unbanManually(ip, at: second) else { return nil }
+        pending.removeLast()
+        decision.condition = "edge \(edge): manual"
+        decision.edge = edge
         pending.append(decision)
         return decision
     }

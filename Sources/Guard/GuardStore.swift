@@ -54,6 +54,13 @@ public final class GuardStore: Sendable {
                 CREATE TABLE requests (id INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, ip TEXT NOT NULL, seconds INTEGER);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // Decisions of this edge not yet in the site's shared database (guard.shared).
+            try db.execute(sql: """
+                CREATE TABLE shared_outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, action TEXT NOT NULL, ip TEXT NOT NULL, since INTEGER NOT NULL,
+                                            until INTEGER, offence INTEGER NOT NULL, reason TEXT NOT NULL, condition TEXT NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -90,6 +97,8 @@ public final class GuardStore: Sendable {
         /// Lines read and malformed lines skipped, since the store was created (they match `position`).
         public var lines: Int?
         public var badLines: Int?
+        /// This edge's decisions for the site's shared database, queued with the rest (write-ahead).
+        public var outgoing: [Outgoing] = []
 
         public init() {}
 
@@ -159,6 +168,12 @@ public final class GuardStore: Sendable {
                 }
                 if let lines = checkpoint.lines, let badLines = checkpoint.badLines {
                     try Self.set(db, ["lines_total": lines, "bad_lines_total": badLines])
+                }
+                for item in checkpoint.outgoing {
+                    try db.execute(sql: """
+                        INSERT INTO shared_outbox (action, ip, since, until, offence, reason, condition) VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """, arguments: [item.action.rawValue, item.ban.ip.description, item.ban.since, item.ban.until, item.ban.offence,
+                                         item.ban.reason, item.condition])
                 }
                 if let position = checkpoint.position {
                     try Self.set(db, ["log_device": Int64(bitPattern: position.device), "log_inode": Int64(bitPattern: position.inode),
@@ -273,6 +288,35 @@ public final class GuardStore: Sendable {
     /// Records (or clears) the pid of the daemon that owns the store.
     public func setDaemon(pid: Int32?) throws(GuardStoreError) {
         try Self.attempt(path) { try database.write { try Self.set($0, ["daemon_pid": pid.map { Int($0) }]) } }
+    }
+
+    /// One of this edge's bans or unbans waiting to reach the site's shared database.
+    public struct Outgoing: Sendable, Equatable {
+        public var action: Request.Action
+        /// The ban (for an unban: the one lifted, `since` the moment it was lifted).
+        public var ban: BanBook.Ban
+        public var condition: String
+
+        public init(action: Request.Action, ban: BanBook.Ban, condition: String) { (self.action, self.ban, self.condition) = (action, ban, condition) }
+    }
+
+    /// The oldest queued decisions with their sequence numbers (to remove them once shared).
+    public func outgoing(limit: Int) throws(GuardStoreError) -> [(seq: Int64, item: Outgoing)] {
+        try Self.attempt(path) {
+            try database.read { db in
+                try Row.fetchAll(db, sql: "SELECT seq, action, ip, since, until, offence, reason, condition FROM shared_outbox ORDER BY seq LIMIT ?",
+                                 arguments: [limit]).compactMap { row -> (seq: Int64, item: Outgoing)? in
+                    guard let action = Request.Action(rawValue: row["action"]), let ip = IPAddress(row["ip"] as String) else { return nil }
+                    let ban = BanBook.Ban(ip: ip, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
+                    return (row["seq"], Outgoing(action: action, ban: ban, condition: row["condition"]))
+                }
+            }
+        }
+    }
+
+    /// Forgets queued decisions up to `seq`: they are in the shared database.
+    public func removeOutgoing(through seq: Int64) throws(GuardStoreError) {
+        try Self.attempt(path) { try database.write { try $0.execute(sql: "DELETE FROM shared_outbox WHERE seq <= ?", arguments: [seq]) } }
     }
 
     /// A manual ban or unban handed to the running daemon.

@@ -148,6 +148,25 @@ public struct GuardSettings: Sendable, Equatable {
     public var requests: RequestClassifier
     public var slackWebhook: String?
     public var webhook: String?
+    /// The database the site's edges share their decisions through; nil: this edge decides alone.
+    public var shared: SharedGuardSettings?
+}
+
+/// `guard.shared`: the PostgreSQL database every edge of a site writes its bans and unbans to and
+/// applies the others' from.
+public struct SharedGuardSettings: Sendable, Equatable {
+    /// `postgres://USER@HOST:PORT/DATABASE?sslmode=…`; `?host=/folder` reaches a server on its unix socket.
+    public var url: String
+    /// A file (readable by root only) holding the password; else SWIFTDEPLOY_GUARD_DB_PASSWORD or PGPASSWORD.
+    public var passwordFile: String?
+    /// This edge's name in the shared decisions (default: the host name).
+    public var edge: String
+    /// How long ended decisions are kept before they are deleted.
+    public var retention: Duration
+
+    public init(url: String, passwordFile: String? = nil, edge: String, retention: Duration = .seconds(30 * 86_400)) {
+        (self.url, self.passwordFile, self.edge, self.retention) = (url, passwordFile, edge, retention)
+    }
 }
 
 public struct BaselineSettings: Sendable, Equatable {

@@ -201,7 +201,8 @@ public enum ManifestLoader {
     }
 
     static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
-                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook"]
+                            "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook",
+                            "shared"]
 
     private static func buildGuard(_ section: Section, stateDirectory: String, directory: String) -> GuardSettings {
         let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor", "client_floor", "client_quantile"])
@@ -250,8 +251,31 @@ public enum ManifestLoader {
             requests: buildRequests(section.section("requests", keys: ["asset_extensions", "login_paths", "probe_paths", "crawler_agents",
                                                                        "bad_agents", "scripted_agents"])),
             slackWebhook: webhook("slack_webhook"),
-            webhook: webhook("webhook")
+            webhook: webhook("webhook"),
+            shared: buildShared(section, directory: directory)
         )
+    }
+
+    /// `guard.shared`: a postgres:// URL, or a mapping with `url`, `password_file`, `edge` and `retention`.
+    private static func buildShared(_ guardSection: Section, directory: String) -> SharedGuardSettings? {
+        guard let node = guardSection.node("shared") else { return nil }
+        let expected = "a postgres:// URL such as postgres://guard@db:5432/swiftdeploy"
+        let isURL = { (text: String) -> String? in
+            guard let url = URLComponents(string: text), ["postgres", "postgresql"].contains(url.scheme ?? ""), url.password == nil else { return nil }
+            return text
+        }
+        let host = ProcessInfo.processInfo.hostName
+        if node.scalar != nil {
+            guard let url = guardSection.value("shared", expected: expected + " (no password in it: password_file or the environment)", isURL) else { return nil }
+            return SharedGuardSettings(url: url, edge: host)
+        }
+        let section = guardSection.section("shared", keys: ["url", "password_file", "edge", "retention"])
+        let url = section.required("url", expected, fallback: "") { section.value("url", expected: expected + " (no password in it: password_file or the environment)", isURL) }
+        let edge = section.value("edge", expected: "a name of letters, digits, '.', '-' or '_' (64 at most)") { text -> String? in
+            text.count <= 64 && !text.isEmpty && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) } ? text : nil
+        } ?? host
+        return SharedGuardSettings(url: url, passwordFile: section.string("password_file").map { absolutePath($0, relativeTo: directory) },
+                                   edge: edge, retention: section.duration("retention", default: .seconds(30 * 86_400)))
     }
 
     /// `guard.rules`: each behaviour rule as `{burst: N, rate: 10/s}` (burst 0 switches it off).

@@ -174,8 +174,9 @@ private func chaos(_ client: some TestClientProtocol, _ body: String) async thro
         let app = DemoApplication.make(config: DemoConfig(port: 0))
         try await app.test(.live) { client in
             let port = try #require(client.port)
-            #expect(HealthProbe.isHealthy(port: port, path: "/healthz"))
-            #expect(!HealthProbe.isHealthy(port: port, path: "/no-such-page"), "a 404 is not healthy")
+            // A generous deadline: the suite runs beside heavy tests on two cores.
+            #expect(HealthProbe.isHealthy(port: port, path: "/healthz", timeout: 20))
+            #expect(!HealthProbe.isHealthy(port: port, path: "/no-such-page", timeout: 20), "a 404 is not healthy")
         }
     }
 

@@ -115,7 +115,11 @@ func isRunning(_ pid: Int32) -> Bool {
         #expect(["stable", "canary"].contains(line["upstream"] as? String ?? ""))
 
         #expect(try await project.run("chaos", "error", "--rate", "0.2").status == 0)
-        _ = try await project.traffic(300)
+        // Traffic keeps flowing while the gate is asked, as on a live site: the 3 s analysis window
+        // always holds fresh requests, however slowly the machine runs each command.
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 50_000)
+        let running = Task { await load.run() }
+        for _ in 0..<200 where load.sent < 300 { try await Task.sleep(for: .milliseconds(50)) }  // bounded: 10 s
         let check = try await project.run("policy", "check", "--policy", "canary_safety")
         #expect(check.status == 1, "the same gate on the live canary, asked directly: \(check.stdout)\(check.stderr)")
         #expect(check.stdout.contains("BLOCK canary_safety"), "\(check.stdout)")
@@ -128,8 +132,9 @@ func isRunning(_ pid: Int32) -> Bool {
 
         #expect(try await project.run("chaos", "recover").status == 0)
         try await Task.sleep(for: .seconds(3.2))  // the 3 s analysis window forgets the faulty requests
-        _ = try await project.traffic(120)
         let promoted = try await project.run("promote")
+        load.stop()
+        _ = await running.value
         #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
         let after = try await project.traffic(50)
         #expect(after.failures == 0)
