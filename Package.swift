@@ -163,6 +163,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
+                "Spawn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

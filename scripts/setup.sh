@@ -4,6 +4,7 @@
 #   - libsqlite3-dev (the guard store, through GRDB)
 #   - docker.io, docker-compose and debootstrap (runtime compose: a Docker engine, Compose v1, and the
 #     Debian base its images start from; the engine is not started here: scripts/dockerd does that)
+#   - postgresql-15 (guard.shared's tests and benchmarks run a private cluster: scripts/postgres)
 #   - the PyPI `regopy` wheel (rego-cpp) and `opa-golib-python-bindings` (the real OPA), pinned by
 #     version and SHA-256, unpacked under .deps/
 # Fast when nothing is missing: it only asks dpkg and looks for the unpacked library.
@@ -12,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'setup: %s\n' "$*"; }
 
 apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip libatomic1 liblsan0 libsqlite3-dev
-              docker.io docker-compose debootstrap)
+              docker.io docker-compose debootstrap postgresql-15)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

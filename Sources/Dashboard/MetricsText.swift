@@ -27,6 +27,15 @@ enum MetricsText {
         gauge("guard_firewall_pending", "Bans and lifts the firewall has not taken yet (retried every second).", Double(guardState.firewallPending))
         registry.makeCounter(name: "guard_firewall_failures_total", labels: [], help: "Firewall batches refused (each is retried).")
             .increment(by: Int64(guardState.firewallFailures))
+        if let shared = guardState.shared {
+            gauge("guard_shared_connected", "1 while the shared decisions database answers.", shared.connected ? 1 : 0)
+            gauge("guard_shared_pending", "Decisions of this edge not yet in the shared database.", Double(shared.pending))
+            for edge in shared.edges {
+                gauge("guard_edge_heartbeat_age_seconds", "Seconds since each edge's last heartbeat.", Double(guardState.at - edge.heartbeat),
+                      [("edge", edge.edge)])
+                gauge("guard_edge_bans_active", "Bans in force on each edge, from its last heartbeat.", Double(edge.bans), [("edge", edge.edge)])
+            }
+        }
         for track in state.deploy?.tracks ?? [] {
             let labels = [("track", track.track), ("version", track.version)]
             gauge("swiftdeploy_track_requests_per_second", "Requests per second per track, from the access log.", track.rps, labels)

@@ -605,6 +605,7 @@ public struct GuardEngine: Sendable {
 
     /// A ban another edge decided; nil when it changes nothing here (already in force, ended, or the
     /// address is shielded on this edge).
+    @discardableResult
     public mutating func adopt(_ ban: BanBook.Ban, condition: String, from edge: String, at second: Int) -> GuardDecision? {
         guard !config.shields(ban.ip), banBook.adopt(ban, at: second) else { return nil }
         var decision = GuardDecision(at: second, action: .ban, ip: ban.ip, duration: ban.until.map { $0 - second },
@@ -616,6 +617,7 @@ public struct GuardEngine: Sendable {
     }
 
     /// An unban another edge made; nil when the address is not banned here.
+    @discardableResult
     public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {
         guard var decision = unbanManually(ip, at: second) else { return nil }
         pending.removeLast()

@@ -57,6 +57,32 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var firewallFailures = 0
     /// The latest audit lines, oldest first.
     public var events: [String]
+    /// The site's shared decisions (`guard.shared`): whether the database answers, what waits to
+    /// reach it, and every edge's last heartbeat; nil when this edge decides alone.
+    public var shared: Shared?
+
+    public struct Shared: Sendable, Equatable, Codable {
+        public struct Edge: Sendable, Equatable, Codable {
+            public var edge: String
+            public var heartbeat: Int
+            public var linesPerSecond: Double
+            public var bans: Int
+
+            public init(edge: String, heartbeat: Int, linesPerSecond: Double, bans: Int) {
+                (self.edge, self.heartbeat, self.linesPerSecond, self.bans) = (edge, heartbeat, linesPerSecond, bans)
+            }
+        }
+
+        public var edge: String
+        public var connected: Bool
+        public var pending: Int
+        public var problem: String?
+        public var edges: [Edge]
+
+        public init(edge: String, connected: Bool, pending: Int, problem: String?, edges: [Edge]) {
+            (self.edge, self.connected, self.pending, self.problem, self.edges) = (edge, connected, pending, problem, edges)
+        }
+    }
 
     public init(at: Int, startedAt: Int, enforcer: String, log: String) {
         (self.at, self.startedAt, self.enforcer, self.log) = (at, startedAt, enforcer, log)

@@ -2,6 +2,7 @@ import Foundation
 import Guard
 import Logging
 import Manifest
+import SharedDecisions
 import ServiceLifecycle
 import Telemetry
 import Vocabulary
@@ -42,6 +43,10 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
+    /// The site's shared decisions (`guard.shared`), when this edge is one of several.
+    let shared: SharedLink?
+    /// Wakes the loop early (a shared decision arrived).
+    private let follower: LogFollower
     /// What the dashboard shows; built by the daemon's loop, read from any thread.
     private var current: GuardSnapshot
     private let publishLock = NSLock()
@@ -49,7 +54,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// - Parameter notifiers: nil builds them from the settings' webhooks (and again on a reload).
     public init(settings: GuardSettings, stateDirectory: String, logPath: String? = nil, enforcer: any Enforcer,
                 notifiers: [any Notifier]? = nil, console: any Console = TerminalConsole(),
-                logger: Logger = Logger(label: "swiftdeploy.guard")) throws(GuardStoreError) {
+                logger: Logger = Logger(label: "swiftdeploy.guard")) throws {
         self.settings = settings
         self.stateDirectory = stateDirectory
         self.logPath = logPath ?? settings.log
@@ -67,6 +72,10 @@ public final class GuardDaemon: @unchecked Sendable {
         parser = GuardLogParser(settings)
         tail = LogTail(path: logPath ?? settings.log, startAtEnd: saved.position == nil, resume: saved.position)
         auditPath = Self.auditPath(stateDirectory: stateDirectory)
+        let follower = LogFollower(path: logPath ?? settings.log)
+        self.follower = follower
+        let local = store, prefix = settings.ipv6Prefix
+        shared = try settings.shared.map { try SharedLink(settings: $0, local: local, ipv6Prefix: prefix) { follower.wake() } }
         current = GuardSnapshot(at: Int(Date().timeIntervalSince1970), startedAt: Int(Date().timeIntervalSince1970),
                                 enforcer: enforcer.name, log: logPath ?? settings.log)
     }
@@ -94,6 +103,11 @@ public final class GuardDaemon: @unchecked Sendable {
         next.zThreshold = engine.config.zScore
         next.top = engine.topClients(10)
         next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
+        next.shared = shared.map { link in
+            let status = link.status
+            return GuardSnapshot.Shared(edge: link.settings.edge, connected: status.connected, pending: status.pending, problem: status.problem,
+                                        edges: status.edges.map { .init(edge: $0.edge, heartbeat: $0.heartbeat, linesPerSecond: $0.linesPerSecond, bans: $0.bans) })
+        }
         publishLock.withLock { current = next }
     }
 
@@ -159,7 +173,8 @@ public final class GuardDaemon: @unchecked Sendable {
     /// the log changes (`LogFollower`: inotify, polling only where that cannot watch) or the next
     /// second, when the timers run and `reloaded()` is asked for new settings (after a SIGHUP).
     public func run(stop: @Sendable () -> Bool = { false }, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
-        let follower = LogFollower(path: logPath)
+        let exchange = await joinSite()
+        defer { exchange?.cancel() }
         try reconcile()
         publish()
         try store.setDaemon(pid: getpid())
@@ -180,12 +195,48 @@ public final class GuardDaemon: @unchecked Sendable {
                 }
                 await follower.wait(until: Self.nextSecond())
             }
-        } onCancelOrGracefulShutdown: {
+        } onCancelOrGracefulShutdown: { [follower] in
             follower.wake()
         }
         step(at: now)
         try store.setDaemon(pid: nil)
         console.say("guard: stopped; \(engine.banBook.active.count) bans stay in the kernel until they expire")
+    }
+
+    /// With `guard.shared`: adopts the site's bans in force and the offences that still count before
+    /// anything is decided here, then keeps exchanging decisions in the background.
+    func joinSite() async -> Task<Void, Never>? {
+        guard let shared else { return nil }
+        let second = now
+        if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
+            adopt(state, at: second)
+            console.say("guard: shared decisions at \(shared.store.url.shown) as edge \(shared.settings.edge): \(engine.banBook.active.count) bans in force after catching up")
+        } else {
+            console.warn("guard: shared decisions: \(shared.status.problem ?? "no answer"); deciding alone and queueing decisions until the database answers")
+        }
+        return Task { [weak self] in
+            await shared.run { [weak self] in
+                let snapshot = self?.snapshot
+                return EdgeStatus(edge: shared.settings.edge, heartbeat: Int(Date().timeIntervalSince1970),
+                                  linesPerSecond: snapshot?.globalRPS ?? 0, bans: snapshot?.bans.count ?? 0)
+            }
+        }
+    }
+
+    /// Other edges' decisions, as they decided them.
+    func adopt(_ decisions: [SharedDecision], at second: Int) {
+        for decision in decisions {
+            let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
+            guard let address = IPAddress(text) else { continue }
+            let ip = address.grouped(ipv6Prefix: settings.ipv6Prefix)
+            switch decision.action {
+            case .ban:
+                let ban = BanBook.Ban(ip: ip, since: decision.since, until: decision.until, offence: decision.offence, reason: decision.reason)
+                engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
+            case .unban:
+                engine.adoptUnban(ip, from: decision.edge, at: second)
+            }
+        }
     }
 
     /// Reads new lines; with `second` (the wall clock), also runs the timers and takes manual requests. Decisions
@@ -205,6 +256,7 @@ public final class GuardDaemon: @unchecked Sendable {
         }
         lines += read.count
         badLines += parser.badLines - badBefore + tail.overlong - overlongBefore
+        if let shared { adopt(shared.take(), at: second ?? now) }
         if let second {
             engine.advance(to: second)
             takeRequests(at: second)
@@ -217,8 +269,18 @@ public final class GuardDaemon: @unchecked Sendable {
         return read.count
     }
 
-    /// Saves what changed (write-ahead: before the firewall or anyone hears of it).
+    /// Saves what changed (write-ahead: before the firewall or anyone hears of it); with
+    /// `guard.shared`, this edge's bans and manual unbans are queued for the site in the same transaction.
     func checkpoint(_ decisions: [GuardDecision]) {
+        for decision in decisions where shared != nil && decision.edge == nil {
+            guard let ip = decision.ip else { continue }
+            if decision.action == .ban, let ban = engine.banBook.active[ip] {
+                unsaved.outgoing.append(.init(action: .ban, ban: ban, condition: decision.condition))
+            } else if decision.action == .unban, decision.condition == "manual" {
+                let lifted = BanBook.Ban(ip: ip, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
+                unsaved.outgoing.append(.init(action: .unban, ban: lifted, condition: decision.condition))
+            }
+        }
         for decision in decisions {
             switch decision.action {
             case .ban:
@@ -238,6 +300,7 @@ public final class GuardDaemon: @unchecked Sendable {
         (unsaved.lines, unsaved.badLines) = (lines, badLines)
         do {
             try store.save(unsaved)
+            if !unsaved.outgoing.isEmpty { shared?.wake() }
             unsaved = GuardStore.Checkpoint()
             if learned.baseline.first != nil { savedThrough = learned.baseline.newest - 1 - Self.lateSeconds }
             if storeProblem != nil { console.say("guard: store writable again; nothing was lost") }
@@ -262,7 +325,8 @@ public final class GuardDaemon: @unchecked Sendable {
         appendAudit(lines)
         for (decision, line) in zip(decisions, lines) {
             logger.log(level: decision.action == .baselineRecalc ? .debug : .notice, "\(line)", metadata: decision.logMetadata)
-            notifiers.forEach { $0.notify(decision) }
+            // One alert per decision, from the edge that decided it.
+            if decision.edge == nil { notifiers.forEach { $0.notify(decision) } }
         }
     }
 

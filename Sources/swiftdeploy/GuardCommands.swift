@@ -234,8 +234,19 @@ struct GuardBench: AsyncParsableCommand {
     @Option(help: "Instead: apply this many bans to nftables in one transaction (root; run it in a namespace of its own).") var apply: Int?
     @Option(help: "Instead: write the generated lines to this file (for timing `guard replay` as a whole process).") var writeLog: String?
     @Option(help: "Format of --write-log: json or combined.") var format: String = "json"
+    @Option(help: "Instead: write --lines decisions from --edges concurrent edges to this guard.shared database (password from SWIFTDEPLOY_GUARD_DB_PASSWORD).")
+    var shared: String?
+    @Option(help: "Concurrent edges for --shared.") var edges: Int = 3
 
     func run() async throws {
+        if let shared {
+            try await Failure.reporting {
+                let figures = try await SharedBenchmark.publish(url: shared, decisions: max(1, lines), edges: max(1, edges))
+                print(String(format: "guard bench --shared: %d decisions from %d edges in %.3f s: %.0f decisions/s",
+                             figures.decisions, figures.edges, figures.seconds, figures.perSecond))
+            }
+            return
+        }
         if let apply {
             try await Failure.reporting {
                 let figures = try FirewallBenchmark.apply(max(1, apply))

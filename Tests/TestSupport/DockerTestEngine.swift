@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 #if canImport(Glibc)
 import Glibc
@@ -66,24 +67,15 @@ public enum DockerTestEngine {
         }
     }
 
-    /// Runs a command to completion, output and error together.
+    /// Runs a command to completion, output and error together (posix_spawn with no descriptor of
+    /// ours beyond 0-2, so a server the command leaves running never holds our pipe open).
     @discardableResult
     static func shell(_ arguments: [String]) throws(Unavailable) -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
+            return try ChildProcess.run(arguments)
         } catch {
             throw Unavailable(description: "cannot run \(arguments[0]): \(error)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
     /// Ids of the containers a project's label names (running or not).

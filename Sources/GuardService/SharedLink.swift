@@ -1,0 +1,221 @@
+import Foundation
+import Guard
+import Manifest
+import SharedDecisions
+import Vocabulary
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// This edge's link to the site's shared decisions (`guard.shared`). What this edge decides is
+/// queued in its own store with the checkpoint (so a database that is away loses nothing) and
+/// sent from there; what the other edges decide is read by id from the last one seen (NOTIFY only
+/// says when to look, so a missed notification costs at most a second) and handed to the daemon.
+/// The edge never waits for the database to ban: it decides alone while the database is away, says
+/// so, and catches up when it returns.
+final class SharedLink: @unchecked Sendable {
+    /// What the dashboard and `/metrics` show of the link.
+    struct Status: Sendable, Equatable {
+        var connected: Bool
+        /// This edge's decisions not yet in the shared database.
+        var pending: Int
+        var problem: String?
+        var edges: [EdgeStatus]
+    }
+
+    let settings: SharedGuardSettings
+    let store: SharedDecisionStore
+    let local: GuardStore
+    let ipv6Prefix: Int
+    private let lock = NSLock()
+    private var inbox: [SharedDecision] = []
+    private var cursor: Int64 = 0
+    private var current = Status(connected: false, pending: 0, problem: nil, edges: [])
+    private let bell = Bell()
+    /// Called when decisions from other edges arrive (the daemon wakes to apply them).
+    private let arrived: @Sendable () -> Void
+
+    init(settings: SharedGuardSettings, local: GuardStore, ipv6Prefix: Int, arrived: @escaping @Sendable () -> Void) throws(SharedStoreError) {
+        self.settings = settings
+        self.local = local
+        self.ipv6Prefix = ipv6Prefix
+        self.arrived = arrived
+        store = try SharedDecisionStore(url: try DatabaseURL(settings.url), password: try Self.password(settings))
+    }
+
+    /// The password: `password_file` (which only root may read), else the environment, else none.
+    static func password(_ settings: SharedGuardSettings) throws(SharedStoreError) -> String? {
+        if let file = settings.passwordFile {
+            var status = stat()
+            guard stat(file, &status) == 0, let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw SharedStoreError("guard.shared.password_file: cannot read \(file)")
+            }
+            guard status.st_mode & 0o077 == 0 else {
+                throw SharedStoreError("guard.shared.password_file: \(file) may be read by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
+            }
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        return environment["SWIFTDEPLOY_GUARD_DB_PASSWORD"] ?? environment["PGPASSWORD"]
+    }
+
+    var status: Status { lock.withLock { current } }
+
+    /// The site's state before this edge decides anything: bans in force and offences that still
+    /// count. Nil when the database does not answer (the edge then starts alone and catches up later).
+    func catchUp(at second: Int, forgiveAfter: Int) async -> [SharedDecision]? {
+        do {
+            try await store.migrate()
+            let (latest, through) = try await store.state(at: second, forgiveAfter: forgiveAfter)
+            lock.withLock {
+                cursor = through
+                current.connected = true
+                current.problem = nil
+            }
+            return latest
+        } catch {
+            note(error)
+            return nil
+        }
+    }
+
+    /// Decisions from other edges that arrived since the last call.
+    func take() -> [SharedDecision] {
+        lock.withLock {
+            defer { inbox.removeAll() }
+            return inbox
+        }
+    }
+
+    /// Something was queued to send, or a notification came: look now.
+    func wake() { bell.ring() }
+
+    /// Sends, receives and beats until cancelled; every failure is reported and retried a second later.
+    func run(heartbeat: @escaping @Sendable () -> EdgeStatus) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listen() }
+            group.addTask { await self.exchange(heartbeat: heartbeat) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func listen() async {
+        while !Task.isCancelled {
+            do {
+                try await store.listen { [bell] in bell.ring() }
+            } catch {
+                if Task.isCancelled { return }
+                note(SharedStoreError("listening on \(store.url.shown): \(error)"))
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func exchange(heartbeat: @Sendable () -> EdgeStatus) async {
+        var migrated = false, nextBeat = 0, nextPrune = 0
+        while !Task.isCancelled {
+            do {
+                if !migrated { try await store.migrate() }
+                migrated = true
+                try await send()
+                let fresh = try await store.decisions(after: lock.withLock { cursor }, excluding: settings.edge)
+                if let last = fresh.last?.id {
+                    lock.withLock {
+                        inbox += fresh
+                        cursor = last
+                    }
+                    arrived()
+                }
+                let second = Int(Date().timeIntervalSince1970)
+                if second >= nextBeat {
+                    try await store.heartbeat(heartbeat())
+                    let edges = try await store.edges()
+                    lock.withLock { current.edges = edges }
+                    nextBeat = second + 5
+                }
+                if second >= nextPrune {
+                    try await store.prune(endedBefore: second - Int(settings.retention.seconds))
+                    nextPrune = second + 3600
+                }
+                lock.withLock {
+                    current.connected = true
+                    current.problem = nil
+                }
+            } catch {
+                note(error)
+            }
+            await bell.wait(upTo: .seconds(1))
+        }
+    }
+
+    /// This edge's queued decisions, oldest first, in batches; each batch leaves the queue once written.
+    private func send() async throws {
+        while true {
+            let queued = try local.outgoing(limit: 5000)
+            lock.withLock { current.pending = queued.count }
+            guard let last = queued.last else { return }
+            try await store.publish(queued.map { shared($0.item) })
+            try local.removeOutgoing(through: last.seq)
+        }
+    }
+
+    func shared(_ item: GuardStore.Outgoing) -> SharedDecision {
+        let ban = item.ban
+        let address = ban.ip.isV4 ? ban.ip.description : "\(ban.ip)/\(ipv6Prefix)"
+        return SharedDecision(edge: settings.edge, action: item.action == .ban ? .ban : .unban, address: address, since: ban.since,
+                              until: item.action == .ban ? ban.until : nil, offence: ban.offence, reason: ban.reason, condition: item.condition)
+    }
+
+    private func note(_ error: any Error) {
+        lock.withLock {
+            current.connected = false
+            current.problem = "\(error)"
+        }
+    }
+}
+
+/// Wakes one waiter, or the next one to wait.
+final class Bell: @unchecked Sendable {
+    private let lock = NSLock()
+    private var rung = false
+    private var waiter: CheckedContinuation<Void, Never>?
+
+    func ring() {
+        let waiting: CheckedContinuation<Void, Never>? = lock.withLock {
+            guard let waiter else {
+                rung = true
+                return nil
+            }
+            self.waiter = nil
+            return waiter
+        }
+        waiting?.resume()
+    }
+
+    /// Returns when rung (at once if it was rung since the last wait), or after `limit`.
+    func wait(upTo limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let now: Bool = self.lock.withLock {
+                        if self.rung {
+                            self.rung = false
+                            return true
+                        }
+                        self.waiter = continuation
+                        return false
+                    }
+                    if now { continuation.resume() }
+                }
+            }
+            group.addTask {
+                if (try? await Task.sleep(for: limit)) != nil { self.ring() }
+            }
+            await group.next()
+            group.cancelAll()
+        }
+        lock.withLock { rung = false }
+    }
+}

@@ -1,0 +1,146 @@
+import Foundation
+import Spawn
+import TestSupport
+import Testing
+
+/// Three guard daemons, each in a network namespace of its own with its own nftables table, share
+/// their decisions through a real PostgreSQL 15 (a private cluster on a unix socket).
+@Suite(.serialized, .enabled(if: NamespacePair.isRoot, "needs root: nftables in network namespaces and a PostgreSQL cluster"))
+struct SharedDecisions {
+    /// One edge: a namespace, a directory with its manifest and access log, a daemon.
+    final class Edge: @unchecked Sendable {
+        let name: String
+        let namespace: String
+        let directory: String
+        let database: PostgresTestCluster
+        var pid: pid_t?
+
+        init(_ name: String, database: PostgresTestCluster) throws {
+            self.name = name
+            self.database = database
+            namespace = "sde\(name)\(String(UInt16.random(in: 0..<UInt16.max), radix: 16))"
+            directory = TestSupport.temporaryDirectory("edge-\(name)")
+            try sh("ip netns add \(namespace) && ip -n \(namespace) link set lo up")
+            FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
+            try """
+                name: site
+                services: { app: { command: [swiftdeploy-demo], port: 3000 } }
+                guard:
+                  log: access.log
+                  enforcer: nftables
+                  shared: { url: "\(database.url)", edge: \(name) }
+                """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        }
+
+        var manifest: String { "\(directory)/swiftdeploy.yaml" }
+        var output: String { (try? String(contentsOfFile: "\(directory)/guard.out", encoding: .utf8)) ?? "" }
+
+        func start() async throws {
+            let before = output.count
+            pid = try ChildProcess.spawn(["ip", "netns", "exec", namespace, TestSupport.product("swiftdeploy"), "guard", "run", "-f", manifest],
+                                         environment: ["SWIFTDEPLOY_GUARD_DB_PASSWORD": database.password], logFile: "\(directory)/guard.out")
+            for _ in 0..<200 where !output.dropFirst(before).contains("guard: following") { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(output.dropFirst(before).contains("guard: following"), "edge \(name) did not start:\n\(output)")
+        }
+
+        func kill9() {
+            guard let pid else { return }
+            // `ip netns exec` execs the daemon, so the pid is the daemon's own.
+            ChildProcess.signal(pid, SIGKILL)
+            self.pid = nil
+        }
+
+        /// The addresses in this edge's kernel set.
+        func kernelSet() -> String {
+            (try? sh("ip netns exec \(namespace) nft list set inet swiftdeploy banned4")) ?? ""
+        }
+
+        func ban(_ address: String, duration: String = "10m") throws {
+            try sh("cd \(directory) && ip netns exec \(namespace) \(TestSupport.product("swiftdeploy")) guard bans add \(address) --duration \(duration)")
+        }
+
+        /// `count` requests from `address`, stamped now, written to the edge's log at once.
+        func flood(from address: String, count: Int) throws {
+            let now = Date().timeIntervalSince1970, stamp = ISO8601DateFormatter().string(from: Date())
+            var text = ""
+            for index in 0..<count {
+                text += "{\"time\":\"\(stamp)\",\"msec\":\(now),\"remote_addr\":\"\(address)\",\"xff\":\"\","
+                    + "\"method\":\"GET\",\"uri\":\"/page/\(index)\",\"status\":200,\"bytes\":512,\"request_time\":0.001,"
+                    + "\"upstream_response_time\":\"0.001\",\"upstream\":\"stable\",\"ua\":\"flood/1.0\"}\n"
+            }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/access.log"))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(text.utf8))
+            try handle.close()
+        }
+
+        func remove() {
+            kill9()
+            _ = try? sh("ip netns del \(namespace)")
+            try? FileManager.default.removeItem(atPath: directory)
+        }
+
+        @discardableResult
+        func sh(_ command: String) throws -> String {
+            let result = try ChildProcess.run(["/bin/sh", "-c", command])
+            guard result.status == 0 else { throw ShellFailure(description: "\(command): \(result.output)") }
+            return result.output
+        }
+    }
+
+    /// Waits (bounded by `limit`) until every edge's kernel set says `present` for `address`; returns the time it took.
+    func until(_ edges: [Edge], hold address: String, _ present: Bool = true, within limit: Duration) async throws -> Duration? {
+        let started = ContinuousClock.now
+        while ContinuousClock.now - started < limit {
+            if edges.allSatisfy({ $0.kernelSet().contains(address) == present }) { return ContinuousClock.now - started }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return nil
+    }
+
+    @Test func threeEdgesShareBansThroughOutagesCrashesAndExpiry() async throws {
+        let database = try PostgresTestCluster.start("shared")
+        defer { database.remove() }
+        let edges = try ["a", "b", "c"].map { try Edge($0, database: database) }
+        defer { edges.forEach { $0.remove() } }
+        let (a, b, c) = (edges[0], edges[1], edges[2])
+        for edge in edges { try await edge.start() }
+
+        // A flood on edge A: A bans it, and B and C have it in their kernel sets within a second.
+        try a.flood(from: "203.0.113.7", count: 3000)
+        #expect(try await until([a], hold: "203.0.113.7", within: .seconds(10)) != nil, "A banned the flood:\n\(a.output)")
+        let spread = try await until([b, c], hold: "203.0.113.7", within: .seconds(1))
+        #expect(spread != nil, "B and C within 1 s:\nB: \(b.kernelSet())\nC: \(c.kernelSet())")
+        #expect(try database.query("SELECT edge || ' ' || action || ' ' || offence FROM guard_decisions WHERE address = '203.0.113.7'") == "a ban 1")
+
+        // The database goes away: B still bans on its own, and A and C get it once it is back.
+        try database.stop()
+        try b.ban("203.0.113.8")
+        #expect(try await until([b], hold: "203.0.113.8", within: .seconds(5)) != nil, "B bans alone:\n\(b.output)")
+        #expect(!a.kernelSet().contains("203.0.113.8") && !c.kernelSet().contains("203.0.113.8"))
+        try database.restart()
+        #expect(try await until([a, c], hold: "203.0.113.8", within: .seconds(10)) != nil, "A and C catch up:\nA: \(a.output)\nC: \(c.output)")
+        #expect(try database.query("SELECT count(*) FROM guard_decisions WHERE address = '203.0.113.8'") == "1", "written once")
+
+        // An edge killed mid-ban misses a decision while it is dead, and catches up when it starts.
+        c.kill9()
+        try a.ban("203.0.113.9")
+        #expect(try await until([a, b], hold: "203.0.113.9", within: .seconds(5)) != nil)
+        #expect(!c.kernelSet().contains("203.0.113.9"))
+        try await c.start()
+        #expect(try await until([c], hold: "203.0.113.9", within: .seconds(5)) != nil, "C caught up:\n\(c.output)")
+
+        // A short ban lifts everywhere when it ends.
+        try b.ban("203.0.113.10", duration: "2s")
+        #expect(try await until(edges, hold: "203.0.113.10", within: .seconds(5)) != nil)
+        #expect(try await until(edges, hold: "203.0.113.10", false, within: .seconds(6)) != nil, "lifted everywhere")
+        // Offences follow the address across edges: the flood's address, banned again on C, is its offence 2.
+        try c.ban("203.0.113.7")
+        var offence = ""
+        for _ in 0..<50 where offence != "c 2" {  // bounded: 5 s
+            try await Task.sleep(for: .milliseconds(100))
+            offence = try database.query("SELECT edge || ' ' || offence FROM guard_decisions WHERE address = '203.0.113.7' ORDER BY id DESC LIMIT 1")
+        }
+        #expect(offence == "c 2")
+    }
+}
