@@ -231,7 +231,9 @@ public final class GuardDaemon: @unchecked Sendable {
             let ip = address.grouped(ipv6Prefix: settings.ipv6Prefix)
             switch decision.action {
             case .ban:
-                let ban = BanBook.Ban(ip: ip, since: decision.since, until: decision.until, offence: decision.offence, reason: decision.reason)
+                // The reason names the edge that decided (the dashboard's and `bans list`'s reason column).
+                let ban = BanBook.Ban(ip: ip, since: decision.since, until: decision.until, offence: decision.offence,
+                                      reason: "\(decision.reason) (edge \(decision.edge))")
                 engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
             case .unban:
                 engine.adoptUnban(ip, from: decision.edge, at: second)

@@ -112,6 +112,15 @@ struct SharedDecisions {
         let spread = try await until([b, c], hold: "203.0.113.7", within: .seconds(1))
         #expect(spread != nil, "B and C within 1 s:\nB: \(b.kernelSet())\nC: \(c.kernelSet())")
         #expect(try database.query("SELECT edge || ' ' || action || ' ' || offence FROM guard_decisions WHERE address = '203.0.113.7'") == "a ban 1")
+        // B's bans list and dashboard name the edge that decided; its /metrics shows the link and the fleet.
+        #expect(try b.sh("cd \(b.directory) && ip netns exec \(b.namespace) \(TestSupport.product("swiftdeploy")) guard bans list").contains("(edge a)"))
+        var metrics = ""
+        for _ in 0..<80 where !["a", "b", "c"].allSatisfy({ metrics.contains("guard_edge_bans_active{edge=\"\($0)\"}") }) {  // bounded: 8 s
+            try await Task.sleep(for: .milliseconds(100))
+            metrics = (try? b.sh("ip netns exec \(b.namespace) curl -s -m 1 http://127.0.0.1:9090/metrics")) ?? ""
+        }
+        #expect(metrics.contains("guard_shared_connected 1"), "\(metrics)")
+        #expect(["a", "b", "c"].allSatisfy { metrics.contains("guard_edge_bans_active{edge=\"\($0)\"}") }, "every edge's heartbeat")
 
         // The database goes away: B still bans on its own, and A and C get it once it is back.
         try database.stop()

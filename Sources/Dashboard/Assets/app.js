@@ -52,6 +52,16 @@ function render(s) {
     return [b.ip, b.reason, b.offence, remaining, cell];
   });
   tick();
+  $('fleet').hidden = !g.shared;
+  if (g.shared) {
+    $('shared').textContent = '(this edge: ' + g.shared.edge + '; database ' + (g.shared.connected ? 'answers' : 'away: ' + (g.shared.problem || '?'))
+      + (g.shared.pending ? '; ' + g.shared.pending + ' decisions queued' : '') + ')';
+    fill($('edges'), g.shared.edges, (e, row) => {
+      row.dataset.edge = e.edge;
+      const age = g.at - e.heartbeat;
+      return [e.edge, el('td', dur(age) + ' ago', age > 15 ? 'block' : ''), fmt(e.linesPerSecond), e.bans];
+    });
+  }
   if (s.deploy) {
     fill($('tracks'), s.deploy.tracks, (t) => [t.track, t.version, el('td', t.healthy ? 'healthy' : 'down', t.healthy ? 'pass' : 'block'),
       t.weight + '%', fmt(t.rps), pct(t.errorRate), t.p99MS === undefined || t.p99MS === null ? '–' : fmt(t.p99MS, 0) + ' ms']);
