@@ -616,6 +616,13 @@ public struct GuardEngine: Sendable {
         return decision
     }
 
+    /// Many bans other edges decided, taken as a restart takes its own store: no decision each (a new
+    /// edge catching up over 100,000 bans writes one summary, not 100,000 audit lines). Returns the
+    /// bans now in force here because of them.
+    public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [BanBook.Ban] {
+        bans.filter { !config.shields($0.ip) && banBook.adopt($0, at: second) }
+    }
+
     /// An unban another edge made; nil when the address is not banned here.
     @discardableResult
     public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {

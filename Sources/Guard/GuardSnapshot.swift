@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// What the guard looks like at one moment, for the dashboard, its JSON API and `/metrics`:
 /// plain values (addresses as text), taken by the daemon once a second.
 public struct GuardSnapshot: Sendable, Codable, Equatable {
@@ -62,24 +64,13 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var shared: Shared?
 
     public struct Shared: Sendable, Equatable, Codable {
-        public struct Edge: Sendable, Equatable, Codable {
-            public var edge: String
-            public var heartbeat: Int
-            public var linesPerSecond: Double
-            public var bans: Int
-
-            public init(edge: String, heartbeat: Int, linesPerSecond: Double, bans: Int) {
-                (self.edge, self.heartbeat, self.linesPerSecond, self.bans) = (edge, heartbeat, linesPerSecond, bans)
-            }
-        }
-
         public var edge: String
         public var connected: Bool
         public var pending: Int
         public var problem: String?
-        public var edges: [Edge]
+        public var edges: [EdgeStatus]
 
-        public init(edge: String, connected: Bool, pending: Int, problem: String?, edges: [Edge]) {
+        public init(edge: String, connected: Bool, pending: Int, problem: String?, edges: [EdgeStatus]) {
             (self.edge, self.connected, self.pending, self.problem, self.edges) = (edge, connected, pending, problem, edges)
         }
     }

@@ -106,7 +106,7 @@ public final class GuardDaemon: @unchecked Sendable {
         next.shared = shared.map { link in
             let status = link.status
             return GuardSnapshot.Shared(edge: link.settings.edge, connected: status.connected, pending: status.pending, problem: status.problem,
-                                        edges: status.edges.map { .init(edge: $0.edge, heartbeat: $0.heartbeat, linesPerSecond: $0.linesPerSecond, bans: $0.bans) })
+                                        edges: status.edges)
         }
         publishLock.withLock { current = next }
     }
@@ -209,7 +209,11 @@ public final class GuardDaemon: @unchecked Sendable {
         guard let shared else { return nil }
         let second = now
         if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
-            adopt(state, at: second)
+            // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
+            for ban in engine.adoptQuietly(state.compactMap(ban), at: second) {
+                unsaved.ban(ban)
+                if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
+            }
             console.say("guard: shared decisions at \(shared.store.url.shown) as edge \(shared.settings.edge): \(engine.banBook.active.count) bans in force after catching up")
         } else {
             console.warn("guard: shared decisions: \(shared.status.problem ?? "no answer"); deciding alone and queueing decisions until the database answers")
@@ -226,19 +230,22 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Other edges' decisions, as they decided them.
     func adopt(_ decisions: [SharedDecision], at second: Int) {
         for decision in decisions {
-            let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
-            guard let address = IPAddress(text) else { continue }
-            let ip = address.grouped(ipv6Prefix: settings.ipv6Prefix)
+            guard let ban = ban(decision) else { continue }
             switch decision.action {
-            case .ban:
-                // The reason names the edge that decided (the dashboard's and `bans list`'s reason column).
-                let ban = BanBook.Ban(ip: ip, since: decision.since, until: decision.until, offence: decision.offence,
-                                      reason: "\(decision.reason) (edge \(decision.edge))")
-                engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
-            case .unban:
-                engine.adoptUnban(ip, from: decision.edge, at: second)
+            case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
+            case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
             }
         }
+    }
+
+    /// A shared decision as this edge's ban (an unban: one that ended when it was lifted). The reason
+    /// names the edge that decided (the dashboard's and `bans list`'s reason column).
+    func ban(_ decision: SharedDecision) -> BanBook.Ban? {
+        let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
+        guard let address = IPAddress(text) else { return nil }
+        return BanBook.Ban(ip: address.grouped(ipv6Prefix: settings.ipv6Prefix), since: decision.since,
+                           until: decision.action == .ban ? decision.until : decision.since, offence: decision.offence,
+                           reason: "\(decision.reason) (edge \(decision.edge))")
     }
 
     /// Reads new lines; with `second` (the wall clock), also runs the timers and takes manual requests. Decisions

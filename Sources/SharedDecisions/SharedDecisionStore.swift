@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Vocabulary
 
 /// The site's decisions in PostgreSQL: every edge appends its bans and unbans to one table and
 /// announces them with NOTIFY; the others read what is new by id. Notifications are only a hint:
