@@ -46,7 +46,7 @@ public struct DiffUseCase: Sendable {
                 console.say(diff, terminator: "")
             }
         }
-        console.say(drifted ? "drift: what runs or the files differ differ from the manifest; `swiftdeploy init` regenerates them (and `deploy` the live config)" : "no drift")
+        console.say(drifted ? "drift: what runs or the files differ from the manifest; `swiftdeploy init` regenerates them (and `deploy` the live config)" : "no drift")
         return drifted
     }
 

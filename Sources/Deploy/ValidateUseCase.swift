@@ -75,8 +75,9 @@ public struct ValidateUseCase: Sendable {
             do {
                 record(.pass, "Docker engine answers", try project.runtime.summary())
                 for image in Set(images).sorted() {
-                    record(Docker.hasImage(image) ? .pass : .fail, "image \(image) exists locally",
-                           Docker.hasImage(image) ? "" : "not found; `swiftdeploy image build` makes it, or docker pull \(image)")
+                    let present = Docker.hasImage(image)
+                    record(present ? .pass : .fail, "image \(image) exists locally",
+                           present ? "" : "not found; `swiftdeploy image build` makes it, or docker pull \(image)")
                 }
             } catch {
                 record(.fail, "Docker engine answers", "\(error)")

@@ -626,20 +626,21 @@ public struct GuardEngine: Sendable {
     /// An unban another edge made; nil when the address is not banned here.
     @discardableResult
     public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {
-        guard var decision = unbanManually(ip, at: second) else { return nil }
-        pending.removeLast()
-        decision.condition = "edge \(edge): manual"
-        decision.edge = edge
-        pending.append(decision)
-        return decision
+        lift(ip, at: second, condition: "edge \(edge): manual", edge: edge)
     }
 
     /// A manual unban; nil when the address was not banned.
     public mutating func unbanManually(_ ip: IPAddress, at second: Int) -> GuardDecision? {
+        lift(ip, at: second, condition: "manual", edge: nil)
+    }
+
+    /// Lifts a ban by hand, here (`edge` nil) or on another edge.
+    private mutating func lift(_ ip: IPAddress, at second: Int, condition: String, edge: String?) -> GuardDecision? {
         guard let ban = banBook.unban(ip) else { return nil }
-        let decision = GuardDecision(at: second, action: .unban, ip: ip, duration: ban.duration, condition: "manual",
+        var decision = GuardDecision(at: second, action: .unban, ip: ip, duration: ban.duration, condition: condition,
                                      rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence,
                                      nextDuration: .some(banBook.nextLength(ip, at: second)))
+        decision.edge = edge
         pending.append(decision)
         return decision
     }

@@ -103,11 +103,7 @@ public final class GuardDaemon: @unchecked Sendable {
         next.zThreshold = engine.config.zScore
         next.top = engine.topClients(10)
         next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
-        next.shared = shared.map { link in
-            let status = link.status
-            return GuardSnapshot.Shared(edge: link.settings.edge, connected: status.connected, pending: status.pending, problem: status.problem,
-                                        edges: status.edges)
-        }
+        next.shared = shared?.status
         publishLock.withLock { current = next }
     }
 

@@ -15,15 +15,6 @@ import Glibc
 /// The edge never waits for the database to ban: it decides alone while the database is away, says
 /// so, and catches up when it returns.
 final class SharedLink: @unchecked Sendable {
-    /// What the dashboard and `/metrics` show of the link.
-    struct Status: Sendable, Equatable {
-        var connected: Bool
-        /// This edge's decisions not yet in the shared database.
-        var pending: Int
-        var problem: String?
-        var edges: [EdgeStatus]
-    }
-
     let settings: SharedGuardSettings
     let store: SharedDecisionStore
     let local: GuardStore
@@ -31,7 +22,8 @@ final class SharedLink: @unchecked Sendable {
     private let lock = NSLock()
     private var inbox: [SharedDecision] = []
     private var cursor: Int64 = 0
-    private var current = Status(connected: false, pending: 0, problem: nil, edges: [])
+    /// What the dashboard and `/metrics` show of the link.
+    private var current: GuardSnapshot.Shared
     private let bell = Bell()
     /// Called when decisions from other edges arrive (the daemon wakes to apply them).
     private let arrived: @Sendable () -> Void
@@ -41,6 +33,7 @@ final class SharedLink: @unchecked Sendable {
         self.local = local
         self.ipv6Prefix = ipv6Prefix
         self.arrived = arrived
+        current = GuardSnapshot.Shared(edge: settings.edge, connected: false, pending: 0, problem: nil, edges: [])
         store = try SharedDecisionStore(url: try DatabaseURL(settings.url), password: try Self.password(settings))
     }
 
@@ -60,7 +53,7 @@ final class SharedLink: @unchecked Sendable {
         return environment["SWIFTDEPLOY_GUARD_DB_PASSWORD"] ?? environment["PGPASSWORD"]
     }
 
-    var status: Status { lock.withLock { current } }
+    var status: GuardSnapshot.Shared { lock.withLock { current } }
 
     /// The site's state before this edge decides anything: bans in force and offences that still
     /// count. Nil when the database does not answer (the edge then starts alone and catches up later).

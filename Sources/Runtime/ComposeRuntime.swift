@@ -108,18 +108,19 @@ public struct ComposeRuntime: Runtime {
         }
     }
 
-    /// The project's network (made by compose with the nginx container, not started yet) and the
-    /// state folders nginx mounts: its configuration readable, its log folder owned by its user.
-    private func prepareProject(_ engine: DockerEngine) throws(ProcessError) {
-        do {
-            try FileManager.default.createDirectory(atPath: configDirectory, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-        } catch {
-            throw ProcessError("cannot create \(configDirectory) and \(logDirectory): \(error.localizedDescription)")
-        }
-        // nginx runs as its own user in the container, so it can write its log but nothing else of ours.
+    /// The state folders nginx mounts: its configuration readable, its log folder owned by its user
+    /// (it can write its log but nothing else of ours).
+    private func prepareFolders() throws(ProcessError) {
+        try FileWriter.makeDirectory(configDirectory)
+        try FileWriter.makeDirectory(logDirectory)
         if geteuid() == 0 { chown(logDirectory, uid_t(ComposeFile.nginxUser.uid), gid_t(ComposeFile.nginxUser.gid)) }
         chmod(configDirectory, 0o755)
+    }
+
+    /// The folders, and the project's network an instance joins (made by compose with the nginx
+    /// container, which is not started yet).
+    private func prepareProject(_ engine: DockerEngine) throws(ProcessError) {
+        try prepareFolders()
         if (try? Docker.run(["network", "inspect", "--format", "{{.Id}}", manifest.network.name])) == nil {
             try requireImage(manifest.nginx.image, field: "nginx.image")
             try compose(engine, ["up", "--no-start", "--no-deps", "nginx"])
@@ -128,7 +129,8 @@ public struct ComposeRuntime: Runtime {
 
     public func route(_ routing: Routing) async throws {
         let engine = try engine()
-        try prepareProject(engine)
+        // An instance was launched first, so the network exists; `up` below makes it otherwise.
+        try prepareFolders()
         try FileWriter.write(nginxConfig(for: routing), to: configFile)
         let name = ComposeFile.nginxName(manifest)
         if let info = Docker.inspect(name), info.state.running {
@@ -147,14 +149,14 @@ public struct ComposeRuntime: Runtime {
         }
     }
 
-    /// Waits until the new nginx container accepts connections on its published port.
+    /// Waits until the new nginx container (on the host's network) answers on the public URL.
     private func waitServing(name: String) async throws {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
             guard let info = Docker.inspect(name), info.state.running else {
                 throw ProcessError("the nginx container \(name) stopped at start-up:\n\(Docker.logs(name))")
             }
-            // Docker's proxy accepts at once; an HTTP answer (any status) means nginx itself serves.
+            // An HTTP answer (any status) means nginx itself serves.
             if (try? await HTTP.get(publicURL, timeout: .seconds(1))) != nil { return }
             try? await Task.sleep(for: .milliseconds(50))
         }

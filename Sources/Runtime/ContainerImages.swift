@@ -55,7 +55,7 @@ public struct ContainerImages: Sendable {
         let root = "\(workDirectory)/rootfs", archive = "\(workDirectory)/base.tar"
         console.say("image: making \(Self.base) with debootstrap from \(mirror) (about a minute)")
         try? FileManager.default.removeItem(atPath: root)
-        try makeDirectory(workDirectory)
+        try FileWriter.makeDirectory(workDirectory)
         let bootstrap = try ChildProcess.run(["debootstrap", "--variant=minbase", "bookworm", root, mirror])
         guard bootstrap.status == 0 else {
             throw ProcessError("debootstrap failed (is debootstrap installed and \(mirror) reachable? scripts/setup.sh installs it):\n\(bootstrap.output.split(separator: "\n").suffix(5).joined(separator: "\n"))")
@@ -97,7 +97,7 @@ public struct ContainerImages: Sendable {
         }
         try ensureBase()
         let context = try context("demo")
-        try makeDirectory("\(context)/lib")
+        try FileWriter.makeDirectory("\(context)/lib")
         try copy(demoBinary, to: "\(context)/swiftdeploy-demo")
         let libraries = try Self.linkedLibraries(demoBinary)
         for library in libraries { try copy(library, to: "\(context)/lib/\((library as NSString).lastPathComponent)") }
@@ -123,16 +123,8 @@ public struct ContainerImages: Sendable {
     private func context(_ name: String) throws(ProcessError) -> String {
         let path = "\(workDirectory)/\(name)"
         try? FileManager.default.removeItem(atPath: path)
-        try makeDirectory(path)
+        try FileWriter.makeDirectory(path)
         return path
-    }
-
-    private func makeDirectory(_ path: String) throws(ProcessError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw ProcessError("cannot create \(path): \(error.localizedDescription)")
-        }
     }
 
     private func copy(_ source: String, to destination: String) throws(ProcessError) {

@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Spawn
 
 /// A file could not be written: which one and the likely cause.
 public struct FileWriteError: Error, Sendable, CustomStringConvertible {
@@ -23,6 +24,15 @@ public enum FileWriter {
                 ? "the disk is full; free some space and run again"
                 : "\(error.localizedDescription) (check the directory exists and is writable)"
             throw FileWriteError(path: path, reason: reason)
+        }
+    }
+
+    /// Creates a folder (and those above it) or says which one could not be made and why.
+    public static func makeDirectory(_ path: String) throws(ProcessError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ProcessError("cannot create \(path): \(error.localizedDescription)")
         }
     }
 

@@ -55,7 +55,7 @@ public struct LocalRuntime: Runtime {
         guard let port = spec.ports.first(where: { PortProbe.isFree($0) }) else {
             throw ProcessError("ports \(spec.ports.map(String.init).joined(separator: " and ")) for the \(track) track are all in use; stop what holds them (ss -ltnp) or change the port in \(manifest.file)")
         }
-        try createDirectory(logDirectory)
+        try FileWriter.makeDirectory(logDirectory)
         let log = "\(logDirectory)/\(manifest.service.name)-\(track)-\(port).log"
         let command = spec.command.map { $0.replacingOccurrences(of: "{port}", with: String(port)) }
         var environment = spec.env
@@ -89,7 +89,7 @@ public struct LocalRuntime: Runtime {
             guard PortProbe.isFree(manifest.nginx.port, host: manifest.nginx.listen) else {
                 throw ProcessError("nginx port \(manifest.nginx.port) is already in use; stop what holds it (ss -ltnp 'sport = :\(manifest.nginx.port)') or change nginx.port in \(manifest.file)")
             }
-            try createDirectory(logDirectory)
+            try FileWriter.makeDirectory(logDirectory)
             _ = try await server.start(logFile: "\(logDirectory)/nginx.log")
         }
         try update { state in
@@ -108,13 +108,5 @@ public struct LocalRuntime: Runtime {
         await nginx.stop()
         for record in state.tracks.values { await retire(record) }
         try? FileManager.default.removeItem(atPath: StackState.file(in: stateDirectory))
-    }
-
-    private func createDirectory(_ path: String) throws(ProcessError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw ProcessError("cannot create \(path): \(error.localizedDescription)")
-        }
     }
 }

@@ -25,13 +25,7 @@ public struct NginxServer: Sendable {
 
     /// Creates the prefix layout nginx expects (logs/, tmp/).
     public func prepare() throws(ProcessError) {
-        for directory in ["logs", "tmp"] {
-            do {
-                try FileManager.default.createDirectory(atPath: "\(prefix)/\(directory)", withIntermediateDirectories: true)
-            } catch {
-                throw ProcessError("cannot create \(prefix)/\(directory): \(error.localizedDescription)")
-            }
-        }
+        for directory in ["logs", "tmp"] { try FileWriter.makeDirectory("\(prefix)/\(directory)") }
     }
 
     /// `nginx -t` on the config; throws nginx's own words when it fails.
