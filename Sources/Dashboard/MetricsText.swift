@@ -30,6 +30,9 @@ enum MetricsText {
         if let shared = guardState.shared {
             gauge("guard_shared_connected", "1 while the shared decisions database answers.", shared.connected ? 1 : 0)
             gauge("guard_shared_pending", "Decisions of this edge not yet in the shared database.", Double(shared.pending))
+            gauge("guard_site_rps", "The whole site's learnable requests per second over the window, summed over the edges.", shared.siteRPS)
+            gauge("guard_site_baseline_mean", "Learned mean of the site's requests per second.", shared.siteBaseline?.mean ?? .nan)
+            gauge("guard_site_edges_reporting", "Edges that reported the site's newest gathered second.", Double(shared.siteEdges))
             for edge in shared.edges {
                 gauge("guard_edge_heartbeat_age_seconds", "Seconds since each edge's last heartbeat.", Double(guardState.at - edge.heartbeat),
                       [("edge", edge.edge)])

@@ -78,24 +78,29 @@ public struct Baseline: Sendable {
     }
 
     /// Adds one learnable request (banned, allow-listed and anomalous clients are never passed in).
-    public mutating func add(at second: Int, error: Bool) {
+    @inline(__always)
+    public mutating func add(at second: Int, error: Bool) { add(at: second, requests: 1, errors: error ? 1 : 0) }
+
+    /// Adds `requests` learnable requests of one second, `errors` of them failed (a site's second,
+    /// summed over its edges, arrives whole).
+    public mutating func add(at second: Int, requests: Int, errors: Int) {
         close(upTo: second)
         if second == newest {
-            pendingCount += 1
-            if error { pendingErrors += 1 }
+            pendingCount += requests
+            pendingErrors += errors
         } else if second > newest - window, let first = firstSecond, second >= first {
             // A late line (nginx stamps a request when it ends; the clock may have ticked since):
             // counted in its own, already closed, second and that second's hour.
             let slot = ((second % window) + window) % window
             let before = counts[slot]
-            counts[slot] += 1
-            if error { errorCounts[slot] += 1 }
+            counts[slot] += requests
+            errorCounts[slot] += errors
             let hour = ((second / 3600) % 24 + 24) % 24
             if hourly[hour].day == second / 86400 {
-                hourly[hour].sum += 1
-                hourly[hour].squares += Double(2 * before + 1)
-                hourly[hour].requests += 1
-                if error { hourly[hour].errors += 1 }
+                hourly[hour].sum += Double(requests)
+                hourly[hour].squares += Double(requests * (2 * before + requests))
+                hourly[hour].requests += requests
+                hourly[hour].errors += errors
             }
         }
     }
@@ -194,5 +199,13 @@ public struct Baseline: Sendable {
         }
         if snapshot.hours.count == 24 { hourly = snapshot.hours }
         recalc(at: newest)
+    }
+
+    /// The same learned data under new settings (a reload changes the window or the floor).
+    public mutating func reshape(window: Int, minPoints: Int, meanFloor: Double) {
+        guard (max(1, window), minPoints, meanFloor) != (self.window, self.minPoints, self.meanFloor) else { return }
+        var rebuilt = Baseline(window: window, minPoints: minPoints, meanFloor: meanFloor)
+        rebuilt.restore(snapshot())
+        self = rebuilt
     }
 }

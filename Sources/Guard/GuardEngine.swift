@@ -10,6 +10,13 @@ public enum GuardRule: String, Sendable, Codable, CodingKeyRepresentable, CaseIt
     case manual
 }
 
+/// The kinds of site-wide alert: the traffic against its learned normal, and login failures spread
+/// over many addresses.
+public enum GlobalAlert: String, Sendable, Codable {
+    case traffic
+    case credentialStuffing = "credential_stuffing"
+}
+
 /// One thing the guard decided, with everything needed to explain it afterwards.
 public struct GuardDecision: Sendable, Equatable {
     public enum Action: String, Sendable, Codable {
@@ -42,6 +49,8 @@ public struct GuardDecision: Sendable, Equatable {
     /// The edge that decided, when another edge of the site did (shared through guard.shared);
     /// nil for this edge's own decisions, the only ones it announces and alerts on.
     public var edge: String?
+    /// For global anomalies: which kind (an edge of a shared site raises each kind once for the site).
+    public var alert: GlobalAlert?
 
     public init(at: Int, action: Action, ip: IPAddress?, duration: Int?, condition: String, rate: Double, baseline: Double,
                 offence: Int = 0, nextDuration: Int?? = .none) {
@@ -96,6 +105,9 @@ public struct GuardEngine: Sendable {
     private var lastStuffingAlert: Int?
     private var lastCapAlert: Int?
     public private(set) var untrackedRequests = 0
+    /// Set while the site's total traffic is judged instead (`guard.shared`, database answering):
+    /// this edge's slice of the traffic raises no traffic alert of its own.
+    public var leavesTrafficAlertsToSite = false
     private var pending: [GuardDecision] = []
 
     /// Every client's per-second buckets, `config.window` of them per slot.
@@ -508,24 +520,36 @@ public struct GuardEngine: Sendable {
            Double(loginFailures.requestTotal) >= config.multiplier * learnedLoginFailures,
            Self.cooledDown(since: lastStuffingAlert, at: second, config.globalCooldown) {
             lastStuffingAlert = second
-            pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil,
+            var decision = GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil,
                                          condition: "credential_stuffing login_failures=\(loginFailures.requestTotal)/\(config.window)s",
-                                         rate: loginFailures.rate, baseline: learnedLoginFailures / Double(config.window)))
+                                         rate: loginFailures.rate, baseline: learnedLoginFailures / Double(config.window))
+            decision.alert = .credentialStuffing
+            pending.append(decision)
         }
-        guard Self.cooledDown(since: lastGlobalAlert, at: second, config.globalCooldown) else { return }
+        guard !leavesTrafficAlertsToSite, Self.cooledDown(since: lastGlobalAlert, at: second, config.globalCooldown) else { return }
         // The summary's fields are read one by one: copying it whole (it holds a string) costs a
         // retain and a release on every line.
         let rate = learnable.rate
-        guard let points = baseline.current?.points, points >= max(config.window, config.minPoints * 60),
-              let mean = baseline.current?.mean, let stddev = baseline.current?.stddev, rate >= mean else { return }
+        guard let points = baseline.current?.points, let mean = baseline.current?.mean, let stddev = baseline.current?.stddev,
+              rate >= mean,
+              let condition = Self.trafficAnomaly(rate: rate, requests: learnable.requestTotal, points: points, mean: mean, stddev: stddev, config: config)
+        else { return }
+        lastGlobalAlert = second
+        var decision = GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil, condition: condition, rate: rate, baseline: mean)
+        decision.alert = .traffic
+        pending.append(decision)
+    }
+
+    /// The global rate rule, for one edge's traffic or the whole site's: `rate` (req/s over the
+    /// window, `requests` in it) against the learned mean and spread once the baseline holds
+    /// `min_points` minutes and a whole window. The alert's condition, or nil.
+    public static func trafficAnomaly(rate: Double, requests: Int, points: Int, mean: Double, stddev: Double, config: GuardConfig) -> String? {
+        guard points >= max(config.window, config.minPoints * 60), rate >= mean, requests >= config.minRequests else { return nil }
         // Per-second counts of independent clients vary at least like a Poisson count: √mean.
         let z = (rate - mean) / max(stddev, mean.squareRoot())
-        let (zLimit, rateLimit) = (config.zScore, config.multiplier * mean)
-        guard learnable.requestTotal >= config.minRequests, z >= zLimit || rate >= rateLimit else { return }
-        lastGlobalAlert = second
-        let condition = z >= zLimit ? String(format: "z=%.2f", z) : String(format: "rate=%.1fx", rate / mean)
-        pending.append(GuardDecision(at: second, action: .globalAnomaly, ip: nil, duration: nil, condition: condition,
-                                     rate: rate, baseline: mean))
+        if z >= config.zScore { return String(format: "z=%.2f", z) }
+        if rate >= config.multiplier * mean { return String(format: "rate=%.1fx", rate / mean) }
+        return nil
     }
 
     /// Whether an alert last raised at `last` (nil: never) may be raised again at `second`. Static, so
@@ -681,11 +705,7 @@ public struct GuardEngine: Sendable {
         var applied = new
         var needRestart: [String] = []
         if new.window != config.window { applied.window = config.window; needRestart.append("guard.window") }
-        if (new.baselineWindow, new.minPoints, new.meanFloor) != (config.baselineWindow, config.minPoints, config.meanFloor) {
-            var rebuilt = Baseline(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
-            rebuilt.restore(baseline.snapshot())
-            baseline = rebuilt
-        }
+        baseline.reshape(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
         banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
         config = applied
         // The allow list or the proxies may have changed: which clients are shielded is decided again.

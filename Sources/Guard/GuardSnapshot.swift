@@ -69,6 +69,11 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         public var pending: Int
         public var problem: String?
         public var edges: [EdgeStatus]
+        /// The whole site's traffic (every edge's learnable requests summed): its rate over the
+        /// window, its learned normal, and how many edges reported its newest second.
+        public var siteRPS: Double = 0
+        public var siteBaseline: Baseline.Summary?
+        public var siteEdges = 0
 
         public init(edge: String, connected: Bool, pending: Int, problem: String?, edges: [EdgeStatus]) {
             (self.edge, self.connected, self.pending, self.problem, self.edges) = (edge, connected, pending, problem, edges)

@@ -74,8 +74,8 @@ public final class GuardDaemon: @unchecked Sendable {
         auditPath = Self.auditPath(stateDirectory: stateDirectory)
         let follower = LogFollower(path: logPath ?? settings.log)
         self.follower = follower
-        let local = store, prefix = settings.ipv6Prefix
-        shared = try settings.shared.map { try SharedLink(settings: $0, local: local, ipv6Prefix: prefix) { follower.wake() } }
+        let local = store, config = engine.config
+        shared = try settings.shared.map { try SharedLink(settings: $0, local: local, config: config) { follower.wake() } }
         current = GuardSnapshot(at: Int(Date().timeIntervalSince1970), startedAt: Int(Date().timeIntervalSince1970),
                                 enforcer: enforcer.name, log: logPath ?? settings.log)
     }
@@ -261,17 +261,36 @@ public final class GuardDaemon: @unchecked Sendable {
         }
         lines += read.count
         badLines += parser.badLines - badBefore + tail.overlong - overlongBefore
-        if let shared { adopt(shared.take(), at: second ?? now) }
+        if let shared {
+            adopt(shared.take(), at: second ?? now)
+            // While the database answers, the site's total traffic is judged there (`SiteTraffic`).
+            engine.leavesTrafficAlertsToSite = shared.status.connected
+        }
         if let second {
             engine.advance(to: second)
             takeRequests(at: second)
             enforce(at: second)
         }
         guard second != nil || engine.hasDecisions else { return read.count }
-        let decisions = engine.drain()
+        let decisions = siteWide(engine.drain())
         checkpoint(decisions)
         handle(decisions)
         return read.count
+    }
+
+    /// With `guard.shared` and the database answering, this edge's site-wide alerts go to the site
+    /// to be claimed (one alert per anomaly for the whole site) and those it claimed come back.
+    func siteWide(_ decisions: [GuardDecision]) -> [GuardDecision] {
+        guard let shared else { return decisions }
+        var kept = decisions
+        if shared.status.connected {
+            kept.removeAll { decision in
+                guard decision.alert != nil, decision.edge == nil else { return false }
+                shared.raise(decision)
+                return true
+            }
+        }
+        return kept + shared.takeClaimed()
     }
 
     /// Saves what changed (write-ahead: before the firewall or anyone hears of it); with
@@ -387,7 +406,9 @@ public final class GuardDaemon: @unchecked Sendable {
     /// New settings after a SIGHUP: thresholds, ban lengths, allow list, trusted proxies, baseline
     /// settings and webhooks apply at once; the log, the enforcer and the window need a restart.
     func reload(_ new: GuardSettings) {
-        var later = engine.reconfigure(GuardConfig(daemon: new))
+        let config = GuardConfig(daemon: new)
+        var later = engine.reconfigure(config)
+        shared?.reconfigure(config)
         if new.log != settings.log { later.append("guard.log") }
         if new.enforcer != settings.enforcer { later.append("guard.enforcer") }
         parser = GuardLogParser(new)

@@ -25,13 +25,21 @@ final class SharedLink: @unchecked Sendable {
     /// What the dashboard and `/metrics` show of the link.
     private var current: GuardSnapshot.Shared
     private let bell = Bell()
+    /// The site's total traffic and its alerts (`SiteTraffic`), fed from the shared table.
+    private var site: SiteTraffic
+    private var siteCursor: Int?
+    private var trafficCursor: Int?
+    /// Site-wide alerts waiting to be claimed, and those this edge claimed (it sends them).
+    private var raised: [GuardDecision] = []
+    private var claimed: [GuardDecision] = []
     /// Called when decisions from other edges arrive (the daemon wakes to apply them).
     private let arrived: @Sendable () -> Void
 
-    init(settings: SharedGuardSettings, local: GuardStore, ipv6Prefix: Int, arrived: @escaping @Sendable () -> Void) throws(SharedStoreError) {
+    init(settings: SharedGuardSettings, local: GuardStore, config: GuardConfig, arrived: @escaping @Sendable () -> Void) throws(SharedStoreError) {
         self.settings = settings
         self.local = local
-        self.ipv6Prefix = ipv6Prefix
+        ipv6Prefix = config.ipv6Prefix
+        site = SiteTraffic(config: config)
         self.arrived = arrived
         current = GuardSnapshot.Shared(edge: settings.edge, connected: false, pending: 0, problem: nil, edges: [])
         store = try SharedDecisionStore(url: try DatabaseURL(settings.url), password: try Self.password(settings))
@@ -81,6 +89,24 @@ final class SharedLink: @unchecked Sendable {
         }
     }
 
+    /// A site-wide alert this edge raised: sent only if no other edge raised the same kind within the
+    /// cooldown (`takeClaimed`), so the site gets one alert per anomaly.
+    func raise(_ alert: GuardDecision) {
+        lock.withLock { raised.append(alert) }
+        bell.ring()
+    }
+
+    /// The site-wide alerts this edge claimed since the last call (its own, or the site's traffic's).
+    func takeClaimed() -> [GuardDecision] {
+        lock.withLock {
+            defer { claimed.removeAll() }
+            return claimed
+        }
+    }
+
+    /// Changed guard settings (SIGHUP): the site's rules follow them.
+    func reconfigure(_ config: GuardConfig) { lock.withLock { site.reconfigure(config) } }
+
     /// Something was queued to send, or a notification came: look now.
     func wake() { bell.ring() }
 
@@ -110,9 +136,11 @@ final class SharedLink: @unchecked Sendable {
         var migrated = false, nextBeat = 0, nextPrune = 0
         while !Task.isCancelled {
             do {
+                try await claimAlerts()
                 if !migrated { try await store.migrate() }
                 migrated = true
                 try await send()
+                try await exchangeTraffic()
                 let fresh = try await store.decisions(after: lock.withLock { cursor }, excluding: settings.edge)
                 if let last = fresh.last?.id {
                     lock.withLock {
@@ -130,6 +158,7 @@ final class SharedLink: @unchecked Sendable {
                 }
                 if second >= nextPrune {
                     try await store.prune(endedBefore: second - Int(settings.retention.seconds))
+                    try await store.prune(trafficBefore: second - lock.withLock { site.config.baselineWindow } - 3600)
                     nextPrune = second + 3600
                 }
                 lock.withLock {
@@ -151,6 +180,57 @@ final class SharedLink: @unchecked Sendable {
             guard let last = queued.last else { return }
             try await store.publish(queued.map { shared($0.item) })
             try local.removeOutgoing(through: last.seq)
+        }
+    }
+
+    /// Seconds an edge's second may still change after it closed (late lines), and seconds more the
+    /// site waits for every edge to have sent it.
+    static let (settling, gathering) = (3, 2)
+
+    /// Publishes this edge's settled seconds from its own store (so an outage's seconds are sent
+    /// when the database returns), then reads the site's newly gathered seconds and judges them.
+    private func exchangeTraffic() async throws {
+        let now = Int(Date().timeIntervalSince1970)
+        let keep = lock.withLock { site.config.baselineWindow }
+        if trafficCursor == nil { trafficCursor = try await store.lastPublished(by: settings.edge) ?? now - keep }
+        let unsent = try local.history(since: max(trafficCursor! + 1, now - keep)).filter { $0.second <= now - Self.settling }
+        try await store.publish(traffic: unsent.map { TrafficSecond(second: $0.second, requests: $0.requests, errors: $0.errors) }, from: settings.edge)
+        if let last = unsent.last { trafficCursor = last.second }
+        let after = lock.withLock { siteCursor } ?? now - keep
+        let gathered = try await store.site(after: after, through: now - Self.settling - Self.gathering)
+        lock.withLock {
+            for second in gathered {
+                // Catching up over old seconds learns from them, but alerts only on what is recent.
+                if let alert = site.add(second), alert.at >= now - 60 { raised.append(alert) }
+            }
+            siteCursor = max(after, now - Self.settling - Self.gathering)
+            current.siteRPS = site.rate
+            current.siteBaseline = site.baseline.current
+            current.siteEdges = site.edges
+        }
+        if lock.withLock({ !raised.isEmpty }) { try await claimAlerts() }
+    }
+
+    /// Claims every raised alert for the site; when the database cannot answer, this edge sends them
+    /// itself (an alert twice is better than none).
+    private func claimAlerts() async throws {
+        let alerts = lock.withLock {
+            defer { raised.removeAll() }
+            return raised
+        }
+        var mine: [GuardDecision] = []
+        defer { lock.withLock { claimed += mine } }
+        for (index, alert) in alerts.enumerated() {
+            do {
+                let kind = (alert.alert ?? .traffic).rawValue
+                let cooldown = lock.withLock { site.config.globalCooldown }
+                if try await store.claimAlert(kind, at: alert.at, cooldown: cooldown, edge: settings.edge, condition: alert.condition) == nil {
+                    mine.append(alert)
+                }
+            } catch {
+                mine += alerts[index...]
+                throw error
+            }
         }
     }
 

@@ -10,7 +10,7 @@ import Vocabulary
 public final class SharedDecisionStore: Sendable {
     /// The NOTIFY channel; the payload is the highest id just written.
     public static let channel = "swiftdeploy_guard"
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
 
     public let url: DatabaseURL
     private let client: PostgresClient
@@ -103,6 +103,26 @@ public final class SharedDecisionStore: Sendable {
                 bans integer NOT NULL)
             """,
         ],
+        [
+            """
+            CREATE TABLE guard_traffic (
+                second bigint NOT NULL,
+                edge text NOT NULL,
+                requests integer NOT NULL,
+                errors integer NOT NULL,
+                PRIMARY KEY (second, edge))
+            """,
+            """
+            CREATE TABLE guard_site_alerts (
+                id bigserial PRIMARY KEY,
+                kind text NOT NULL,
+                at bigint NOT NULL,
+                edge text NOT NULL,
+                condition text NOT NULL,
+                raised_at timestamptz NOT NULL DEFAULT now())
+            """,
+            "CREATE INDEX guard_site_alerts_by_kind ON guard_site_alerts (kind, at DESC)",
+        ],
     ]
 
     // MARK: Decisions
@@ -184,6 +204,75 @@ public final class SharedDecisionStore: Sendable {
         }
     }
 
+    // MARK: The site's traffic
+
+    /// Records this edge's closed seconds (a second sent again replaces the first copy).
+    public func publish(traffic seconds: [TrafficSecond], from edge: String) async throws(SharedStoreError) {
+        guard !seconds.isEmpty else { return }
+        let at = seconds.map { Int64($0.second) }, requests = seconds.map { Int32(clamping: $0.requests) }, errors = seconds.map { Int32(clamping: $0.errors) }
+        try await within(5, "writing \(seconds.count) seconds of traffic") { [client, logger] in
+            try await client.query("""
+                INSERT INTO guard_traffic (second, edge, requests, errors)
+                SELECT s, \(edge), r, e FROM unnest(\(at)::bigint[], \(requests)::integer[], \(errors)::integer[]) AS t(s, r, e)
+                ON CONFLICT (second, edge) DO UPDATE SET requests = EXCLUDED.requests, errors = EXCLUDED.errors
+                """, logger: logger)
+        }
+    }
+
+    /// The newest second `edge` has published (nil: none yet), where it resumes.
+    public func lastPublished(by edge: String) async throws(SharedStoreError) -> Int? {
+        try await within(5, "reading the last published second") { [client, logger] in
+            var last: Int?
+            for try await second in try await client.query("SELECT max(second) FROM guard_traffic WHERE edge = \(edge)", logger: logger).decode(Int64?.self) {
+                last = second.map(Int.init)
+            }
+            return last
+        }
+    }
+
+    /// The site's seconds after `after` up to `through`, summed over the edges, oldest first
+    /// (seconds nobody reported are absent: no traffic).
+    public func site(after: Int, through: Int) async throws(SharedStoreError) -> [TrafficSecond] {
+        guard through > after else { return [] }
+        return try await within(5, "reading the site's traffic") { [client, logger] in
+            var seconds: [TrafficSecond] = []
+            let rows = try await client.query("""
+                SELECT second, sum(requests)::bigint, sum(errors)::bigint, count(*)::bigint FROM guard_traffic
+                WHERE second > \(Int64(after)) AND second <= \(Int64(through)) GROUP BY second ORDER BY second
+                """, logger: logger)
+            for try await (second, requests, errors, edges) in rows.decode((Int64, Int64, Int64, Int64).self) {
+                seconds.append(TrafficSecond(second: Int(second), requests: Int(requests), errors: Int(errors), edges: Int(edges)))
+            }
+            return seconds
+        }
+    }
+
+    /// Claims a site-wide alert of `kind` raised at `at`: nil when this edge is the first to raise
+    /// it within `cooldown` seconds (it sends the alert), else the edge that already did.
+    public func claimAlert(_ kind: String, at: Int, cooldown: Int, edge: String, condition: String) async throws(SharedStoreError) -> String? {
+        try await within(5, "claiming a site alert") { [client, logger] in
+            try await client.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(7420114)", logger: logger)
+                let rows = try await connection.query("""
+                    SELECT edge FROM guard_site_alerts WHERE kind = \(kind) AND at > \(Int64(at - cooldown)) AND at < \(Int64(at + cooldown))
+                    ORDER BY at DESC LIMIT 1
+                    """, logger: logger)
+                for try await raisedBy in rows.decode(String.self) { return raisedBy }
+                try await connection.query("""
+                    INSERT INTO guard_site_alerts (kind, at, edge, condition) VALUES (\(kind), \(Int64(at)), \(edge), \(condition))
+                    """, logger: logger)
+                return nil
+            }
+        }
+    }
+
+    /// Deletes the site's seconds older than `cutoff` (the site's baseline never looks further back).
+    public func prune(trafficBefore cutoff: Int) async throws(SharedStoreError) {
+        try await within(30, "pruning old traffic") { [client, logger] in
+            try await client.query("DELETE FROM guard_traffic WHERE second < \(Int64(cutoff))", logger: logger)
+        }
+    }
+
     // MARK: Edges and retention
 
     /// Records this edge's heartbeat.
@@ -209,8 +298,8 @@ public final class SharedDecisionStore: Sendable {
         }
     }
 
-    /// Deletes decisions that ended (or were lifted) before `cutoff` and that a later decision for the
-    /// same address supersedes or that no longer matter; returns how many.
+    /// Deletes decisions that ended (or were lifted) and site alerts raised before `cutoff`; returns
+    /// how many decisions.
     @discardableResult
     public func prune(endedBefore cutoff: Int) async throws(SharedStoreError) -> Int {
         try await within(30, "pruning ended decisions") { [client, logger] in
@@ -223,6 +312,7 @@ public final class SharedDecisionStore: Sendable {
                 SELECT count(*) FROM gone
                 """, logger: logger)
             for try await deleted in rows.decode(Int64.self) { count = Int(deleted) }
+            try await client.query("DELETE FROM guard_site_alerts WHERE at < \(Int64(cutoff))", logger: logger)
             return count
         }
     }

@@ -61,17 +61,33 @@ struct SharedDecisions {
 
         /// `count` requests from `address`, stamped now, written to the edge's log at once.
         func flood(from address: String, count: Int) throws {
+            try append((0..<count).map { (address, "/page/\($0)", "flood/1.0") })
+        }
+
+        /// One request from each of `clients` (at most 250) addresses in the /24 `prefix`, stamped now:
+        /// many people reading, nobody misbehaving.
+        func visitors(_ clients: Int, prefix: String) throws {
+            try append((0..<clients).map { ("\(prefix).\($0 % 250 + 1)", "/", "Mozilla/5.0 reader") })
+        }
+
+        /// Successful GETs, stamped now, appended to the edge's access log in one write.
+        func append(_ requests: [(address: String, uri: String, agent: String)]) throws {
             let now = Date().timeIntervalSince1970, stamp = ISO8601DateFormatter().string(from: Date())
-            var text = ""
-            for index in 0..<count {
-                text += "{\"time\":\"\(stamp)\",\"msec\":\(now),\"remote_addr\":\"\(address)\",\"xff\":\"\","
-                    + "\"method\":\"GET\",\"uri\":\"/page/\(index)\",\"status\":200,\"bytes\":512,\"request_time\":0.001,"
-                    + "\"upstream_response_time\":\"0.001\",\"upstream\":\"stable\",\"ua\":\"flood/1.0\"}\n"
-            }
+            let text = requests.map { request in
+                "{\"time\":\"\(stamp)\",\"msec\":\(now),\"remote_addr\":\"\(request.address)\",\"xff\":\"\","
+                    + "\"method\":\"GET\",\"uri\":\"\(request.uri)\",\"status\":200,\"bytes\":512,\"request_time\":0.001,"
+                    + "\"upstream_response_time\":\"0.001\",\"upstream\":\"stable\",\"ua\":\"\(request.agent)\"}\n"
+            }.joined()
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/access.log"))
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(text.utf8))
             try handle.close()
+        }
+
+        /// This edge's audit lines for site-wide alerts.
+        var siteAlerts: [String] {
+            let audit = (try? String(contentsOfFile: "\(directory)/.swiftdeploy/guard/guard-audit.log", encoding: .utf8)) ?? ""
+            return audit.split(separator: "\n").map(String.init).filter { $0.contains("GLOBAL_ANOMALY") }
         }
 
         func remove() {
@@ -151,5 +167,48 @@ struct SharedDecisions {
             offence = try database.query("SELECT edge || ' ' || offence FROM guard_decisions WHERE address = '203.0.113.7' ORDER BY id DESC LIMIT 1")
         }
         #expect(offence == "c 2")
+    }
+
+    /// The site's traffic is judged on its total: 25 minutes of normal history (10 req/s on each of
+    /// three edges) is in the shared table, then every edge's traffic rises fivefold at once. No
+    /// edge's own baseline is warm; the site's is, and the site raises exactly one alert, sent by
+    /// one edge.
+    @Test func theSiteRaisesOneAlertForTrafficSpreadOverEveryEdge() async throws {
+        let database = try PostgresTestCluster.start("site")
+        defer { database.remove() }
+        let edges = try ["a", "b", "c"].map { try Edge($0, database: database) }
+        defer { edges.forEach { $0.remove() } }
+        // The first start migrates the schema; the history goes in as the edges' own publishing would
+        // have written it, and restarted edges learn the site's normal from the table.
+        for edge in edges { try await edge.start() }
+        edges.forEach { $0.kill9() }
+        let now = Int(Date().timeIntervalSince1970)
+        _ = try database.query("""
+            INSERT INTO guard_traffic (second, edge, requests, errors)
+            SELECT s, e, 8 + (s % 5), 0 FROM generate_series(\(now - 1500), \(now - 10)) AS s, unnest(ARRAY['a', 'b', 'c']) AS e
+            ON CONFLICT DO NOTHING
+            """)
+        for edge in edges { try await edge.start() }
+        // Fifteen seconds of 200 req/s on every edge (600 for the site against its normal of 30).
+        for second in 0..<15 {
+            for (index, edge) in edges.enumerated() { try edge.visitors(200, prefix: "198.\(18 + index % 2).\(index * 40 + second)") }
+            try await Task.sleep(for: .seconds(1))
+        }
+        var raised = "0"
+        for _ in 0..<100 where raised == "0" {  // bounded: 10 s
+            raised = try database.query("SELECT count(*) FROM guard_site_alerts WHERE kind = 'traffic'")
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let traffic = try database.query("SELECT second, edge, requests FROM guard_traffic WHERE second > \(now) ORDER BY second, edge")
+        #expect(raised == "1", "one site alert; the site's recent seconds:\n\(traffic)")
+        // Every edge judged the same seconds; give the others time to have raised theirs, then count.
+        try await Task.sleep(for: .seconds(3))
+        let alerts = edges.flatMap(\.siteAlerts)
+        #expect(alerts.count == 1, "exactly one edge sent it: \(alerts)")
+        #expect(alerts.first?.contains("condition=site ") == true && alerts.first?.contains("edges=3") == true, "\(alerts)")
+        #expect(try database.query("SELECT count(*) FROM guard_site_alerts") == "1")
+        #expect(try database.query("SELECT count(*) FROM guard_decisions") == "0", "readers were not banned")
+        let metrics = try edges[0].sh("ip netns exec \(edges[0].namespace) curl -s -m 1 http://127.0.0.1:9090/metrics")
+        #expect(metrics.contains("guard_site_edges_reporting 3"), "\(metrics)")
     }
 }

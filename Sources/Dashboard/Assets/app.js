@@ -56,6 +56,9 @@ function render(s) {
   if (g.shared) {
     $('shared').textContent = '(this edge: ' + g.shared.edge + '; database ' + (g.shared.connected ? 'answers' : 'away: ' + (g.shared.problem || '?'))
       + (g.shared.pending ? '; ' + g.shared.pending + ' decisions queued' : '') + ')';
+    const normal = g.shared.siteBaseline;
+    $('site').textContent = 'site: ' + fmt(g.shared.siteRPS) + ' req/s from ' + g.shared.siteEdges + ' edges'
+      + (normal ? '; normal ' + fmt(normal.mean) + ' ± ' + fmt(normal.stddev) + ' req/s (' + normal.source + ')' : '; learning its normal');
     fill($('edges'), g.shared.edges, (e, row) => {
       row.dataset.edge = e.edge;
       const age = g.at - e.heartbeat;
