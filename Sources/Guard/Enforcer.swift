@@ -13,10 +13,26 @@ public protocol Enforcer: Sendable {
     func unban(_ entries: [EnforcedBan]) throws
     /// The addresses the kernel holds now, to reconcile with the stored bans at start.
     func active() throws -> Set<IPAddress>
+    /// Makes the kernel hold exactly `entries` (at start: the bans in force; IPv6 groups by
+    /// `ipv6Prefix`); returns how many other addresses it held and lost, nil when the back end
+    /// replaces its sets in one transaction without listing them.
+    func replace(with entries: [EnforcedBan], ipv6Prefix: Int) throws -> Int?
     /// Removes everything we created.
     func uninstall() throws
     /// Whether the kernel lets bans expire on their own (so they survive the daemon).
     var expiresInKernel: Bool { get }
+}
+
+extension Enforcer {
+    /// Adds the entries, then lifts whatever else the kernel lists.
+    public func replace(with entries: [EnforcedBan], ipv6Prefix: Int) throws -> Int? {
+        try ban(entries)
+        let strays = try active().subtracting(entries.map(\.address)).map {
+            EnforcedBan(address: $0, prefix: $0.isV4 ? 32 : ipv6Prefix, seconds: nil)
+        }
+        try unban(strays)
+        return strays.count
+    }
 }
 
 /// One ban as the firewall sees it: an address (or an IPv6 prefix) and how long.

@@ -11,7 +11,8 @@ import Glibc
 #endif
 
 /// `swiftdeploy guard bans list|add|remove`: through the running daemon when there is one,
-/// otherwise straight on the store and the firewall.
+/// otherwise straight on the store and the firewall; with `guard.shared`, on the whole site's
+/// decisions in PostgreSQL.
 public struct GuardBansUseCase: Sendable {
     public let settings: GuardSettings
     public let stateDirectory: String
@@ -25,22 +26,49 @@ public struct GuardBansUseCase: Sendable {
 
     func openStore() throws -> GuardStore { try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory)) }
 
-    public func list(json: Bool) throws {
+    /// The bans in force: with `guard.shared`, the whole site's from PostgreSQL (each with the edge
+    /// that decided it); else, or when the database does not answer, this edge's own store.
+    public func list(json: Bool) async throws {
         let now = Int(Date().timeIntervalSince1970)
-        let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
+        var active: [ListedBan]?
+        if let shared = settings.shared {
+            do {
+                active = try await siteBans(shared, at: now)
+            } catch {
+                console.warn("guard: the shared decisions did not answer (\(error)); showing this edge's own store")
+            }
+        }
+        let listed = try active ?? openStore().bans().filter { ($0.until ?? Int.max) > now }.map { ban in
+            ListedBan(ip: ban.ip.description, offence: ban.offence, remainingSeconds: ban.until.map { $0 - now } ?? -1, reason: ban.reason)
+        }
         if json {
-            console.say(active.map { ListedBan(ip: $0.ip.description, offence: $0.offence, remainingSeconds: $0.until.map { $0 - now } ?? -1,
-                                               reason: $0.reason) }.jsonLine)
+            console.say(listed.jsonLine)
             return
         }
-        if active.isEmpty { console.say("no active bans"); return }
-        let rows = [["ip", "offence", "remaining", "reason"]] + active.map { ban in
-            [ban.ip.description, String(ban.offence), ban.until.map { Duration.seconds($0 - now).readable } ?? "permanent", ban.reason]
+        if listed.isEmpty { console.say("no active bans"); return }
+        let site = settings.shared != nil
+        let rows = [["ip", "offence", "remaining", "reason"] + (site ? ["edge"] : [])] + listed.map { ban in
+            [ban.ip, String(ban.offence), ban.remainingSeconds < 0 ? "permanent" : Duration.seconds(ban.remainingSeconds).readable, ban.reason]
+                + (site ? [ban.edge ?? "-"] : [])
         }
         TextTable.lines(rows).forEach { console.say($0) }
     }
 
-    public func change(add: Bool, ip text: String, seconds: Int?) throws {
+    /// The site's bans in force, each address's latest decision.
+    func siteBans(_ shared: SharedGuardSettings, at now: Int) async throws -> [ListedBan] {
+        let store = try SharedLink.open(shared)
+        defer { store.close() }
+        try await store.migrate()
+        let latest = try await store.state(at: now, forgiveAfter: 0).latest
+        return latest.filter { $0.isInForce(at: now) }.sorted { $0.address < $1.address }.map { decision in
+            ListedBan(ip: decision.address, offence: decision.offence, remainingSeconds: decision.until.map { $0 - now } ?? -1,
+                      reason: decision.reason, edge: decision.edge)
+        }
+    }
+
+    /// Bans or lifts by hand: through the daemon when one runs here (it shares the decision), else
+    /// decided here and, with `guard.shared`, sent to the site at once.
+    public func change(add: Bool, ip text: String, seconds: Int?) async throws {
         guard let ip = IPAddress(text) else { throw GuardCommandError.notAnAddress(text) }
         if add, GuardConfig(daemon: settings).shields(ip.grouped(ipv6Prefix: settings.ipv6Prefix)) {
             throw GuardCommandError.shielded(ip.description)
@@ -62,6 +90,14 @@ public struct GuardBansUseCase: Sendable {
         daemon.checkpoint(decisions)
         daemon.handle(decisions)
         if daemon.storeProblem != nil { throw GuardCommandError.notSaved }
+        guard let shared = daemon.shared else { return }
+        do {
+            try await shared.flush()
+            console.say("guard: shared with the site at \(shared.store.url.shown)")
+        } catch {
+            console.warn("guard: the shared decisions did not answer (\(error)); the decision is queued here and sent when this edge's daemon runs")
+        }
+        shared.store.close()
     }
 }
 
@@ -71,8 +107,14 @@ public struct ListedBan: Codable, Sendable, Equatable {
     public var offence: Int
     public var remainingSeconds: Int
     public var reason: String
+    /// With `guard.shared`: the edge that decided it.
+    public var edge: String?
+
+    public init(ip: String, offence: Int, remainingSeconds: Int, reason: String, edge: String? = nil) {
+        (self.ip, self.offence, self.remainingSeconds, self.reason, self.edge) = (ip, offence, remainingSeconds, reason, edge)
+    }
 
     enum CodingKeys: String, CodingKey {
-        case ip, offence, remainingSeconds = "remaining_s", reason
+        case ip, offence, remainingSeconds = "remaining_s", reason, edge
     }
 }

@@ -155,13 +155,11 @@ public final class GuardDaemon: @unchecked Sendable {
         let expired = engine.banBook.active.values.filter { ($0.until ?? Int.max) <= second }.count
         let backlog = step(at: second)
         let stored = engine.banBook.active.values.map { entry($0, at: second) }
-        try enforcer.ban(stored)
-        let ours = Set(engine.banBook.active.keys)
-        let strays = try enforcer.active().subtracting(ours).map { enforced($0, seconds: nil) }
-        try enforcer.unban(strays)
+        let strays = try enforcer.replace(with: stored, ipv6Prefix: settings.ipv6Prefix)
         let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
             ?? "baseline: learning from zero"
-        console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(strays.count) stray kernel entries removed, \(backlog) log lines caught up; \(learned)")
+        let kernel = strays.map { "\($0) stray kernel entries removed" } ?? "kernel sets replaced in one transaction"
+        console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(kernel), \(backlog) log lines caught up; \(learned)")
     }
 
     /// Runs until the task is cancelled, its service group shuts down gracefully (both end the wait at

@@ -42,7 +42,18 @@ final class SharedLink: @unchecked Sendable {
         site = SiteTraffic(config: config)
         self.arrived = arrived
         current = GuardSnapshot.Shared(edge: settings.edge, connected: false, pending: 0, problem: nil, edges: [])
-        store = try SharedDecisionStore(url: try DatabaseURL(settings.url), password: try Self.password(settings))
+        store = try Self.open(settings)
+    }
+
+    /// The site's store as `guard.shared` describes it (not yet connected: the first query connects).
+    static func open(_ settings: SharedGuardSettings) throws(SharedStoreError) -> SharedDecisionStore {
+        try SharedDecisionStore(url: try DatabaseURL(settings.url), password: try password(settings))
+    }
+
+    /// Sends what this edge has queued now, once (`guard bans add|remove` while no daemon runs here).
+    func flush() async throws {
+        try await store.migrate()
+        try await send()
     }
 
     /// The password: `password_file` (which only root may read), else the environment, else none.

@@ -17,10 +17,12 @@ public final class SharedDecisionStore: Sendable {
     private let running: Task<Void, Never>
     private let logger: Logger
 
+    private let problems = ConnectionProblems()
+
     /// - Parameter password: from `guard.shared.password_file` or the environment; nil for trust or peer authentication.
-    public init(url: DatabaseURL, password: String?, logger: Logger = Logger(label: "swiftdeploy.guard.shared")) throws(SharedStoreError) {
+    public init(url: DatabaseURL, password: String?) throws(SharedStoreError) {
         self.url = url
-        self.logger = logger
+        logger = problems.logger
         let client = PostgresClient(configuration: try url.configuration(password: password), backgroundLogger: logger)
         self.client = client
         running = Task { await client.run() }
@@ -33,6 +35,7 @@ public final class SharedDecisionStore: Sendable {
 
     /// Runs `body`, or throws when it takes longer than `seconds` (an unreachable server must not
     /// hold an edge up: it goes on deciding alone and says so).
+    @discardableResult
     func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(SharedStoreError) -> T {
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
@@ -43,7 +46,11 @@ public final class SharedDecisionStore: Sendable {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    throw SharedStoreError("\(what): no answer from \(url.shown) within \(seconds) s")
+                    let password = problems.latest?.contains("Password") == true || problems.latest?.contains("28P01") == true
+                        ? "; give the password in guard.shared.password_file or SWIFTDEPLOY_GUARD_DB_PASSWORD" : ""
+                    let reason = problems.latest.map { " (last connection attempt: \($0)\(password))" }
+                        ?? " (is the server running and reachable? check guard.shared.url)"
+                    throw SharedStoreError("\(what): no answer from \(url.shown) within \(seconds) s\(reason)")
                 }
                 return value
             }
@@ -59,7 +66,7 @@ public final class SharedDecisionStore: Sendable {
     /// Brings the schema to the current version (once, whichever edge comes first: the migration
     /// holds an advisory lock).
     public func migrate() async throws(SharedStoreError) {
-        try await within(10, "migrating the shared schema") { [client, logger] in
+        try await within(5, "migrating the shared schema") { [client, logger] in
             try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(7420113)", logger: logger)
                 try await connection.query("""

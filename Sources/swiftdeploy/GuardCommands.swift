@@ -185,7 +185,7 @@ struct BansList: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
-            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
+            try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
         }
     }
 }
@@ -205,7 +205,7 @@ struct BansAdd: AsyncParsableCommand {
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
             let seconds = duration == "permanent" ? nil : DurationText.parse(duration).map { Int($0.seconds) }
-            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
+            try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
                 .change(add: true, ip: ip, seconds: seconds)
         }
     }
@@ -219,7 +219,7 @@ struct BansRemove: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
-            try GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
+            try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
                 .change(add: false, ip: ip, seconds: nil)
         }
     }

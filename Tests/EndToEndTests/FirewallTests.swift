@@ -137,6 +137,26 @@ struct KernelFirewall {
         #expect(ContinuousClock.now - started >= .milliseconds(1500))
     }
 
+    /// At start the kernel is made to hold exactly the bans in force: a stray entry (a ban lifted
+    /// while no daemon ran) goes, the kept ones stay, for both families.
+    @Test(arguments: backEnds)
+    func replaceLeavesExactlyTheBansInForce(backEnd: String) throws {
+        let pair = try NamespacePair()
+        let firewall = enforcer(backEnd, in: pair.server)
+        try firewall.install()
+        defer { try? firewall.uninstall() }
+        let client = EnforcedBan(address: IPAddress(pair.clientV4)!, seconds: 600)
+        let clientV6 = EnforcedBan(address: IPAddress(pair.clientV6)!.masked(to: 64), prefix: 64, seconds: 600)
+        let kept = EnforcedBan(address: IPAddress("192.0.2.10")!, seconds: 600)
+        try firewall.ban([client, clientV6, kept])
+        #expect(!pair.reachable(pair.serverV4) && !pair.reachable(pair.serverV6))
+        let fresh = EnforcedBan(address: IPAddress("192.0.2.11")!, seconds: nil)
+        let lost = try firewall.replace(with: [kept, fresh], ipv6Prefix: 64)
+        #expect(try firewall.active() == [kept.address, fresh.address])
+        #expect(pair.reachable(pair.serverV4) && pair.reachable(pair.serverV6), "\(backEnd): the strays are lifted")
+        #expect(lost == nil || lost == 2, "\(backEnd) says how many it lifted, or that it replaced without listing")
+    }
+
     /// What `guard bench --apply` measures, checked: 100,000 bans in one transaction all reach the kernel.
     @Test func hundredThousandBansGoInAsOneTransaction() throws {
         let pair = try NamespacePair()

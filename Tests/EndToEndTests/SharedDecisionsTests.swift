@@ -1,4 +1,5 @@
 import Foundation
+import GuardService
 import Spawn
 import TestSupport
 import Testing
@@ -56,7 +57,14 @@ struct SharedDecisions {
         }
 
         func ban(_ address: String, duration: String = "10m") throws {
-            try sh("cd \(directory) && ip netns exec \(namespace) \(TestSupport.product("swiftdeploy")) guard bans add \(address) --duration \(duration)")
+            try guardCommand("bans add \(address) --duration \(duration)")
+        }
+
+        /// `swiftdeploy guard ARGUMENTS` on this edge (in its namespace, with the database password).
+        @discardableResult
+        func guardCommand(_ arguments: String) throws -> String {
+            try sh("cd \(directory) && ip netns exec \(namespace) env SWIFTDEPLOY_GUARD_DB_PASSWORD=\(database.password) "
+                + "\(TestSupport.product("swiftdeploy")) guard \(arguments)")
         }
 
         /// `count` requests from `address`, stamped now, written to the edge's log at once.
@@ -128,8 +136,10 @@ struct SharedDecisions {
         let spread = try await until([b, c], hold: "203.0.113.7", within: .seconds(1))
         #expect(spread != nil, "B and C within 1 s:\nB: \(b.kernelSet())\nC: \(c.kernelSet())")
         #expect(try database.query("SELECT edge || ' ' || action || ' ' || offence FROM guard_decisions WHERE address = '203.0.113.7'") == "a ban 1")
-        // B's bans list and dashboard name the edge that decided; its /metrics shows the link and the fleet.
-        #expect(try b.sh("cd \(b.directory) && ip netns exec \(b.namespace) \(TestSupport.product("swiftdeploy")) guard bans list").contains("(edge a)"))
+        // B's bans list is the site's, and names the edge that decided; its /metrics shows the link and the fleet.
+        let listed = try b.guardCommand("bans list --json")
+        let bans = try? JSONDecoder().decode([ListedBan].self, from: Data(listed.utf8))
+        #expect(bans?.map(\.ip) == ["203.0.113.7"] && bans?.first?.edge == "a" && bans?.first?.offence == 1, "\(listed)")
         var metrics = ""
         for _ in 0..<80 where !["a", "b", "c"].allSatisfy({ metrics.contains("guard_edge_bans_active{edge=\"\($0)\"}") }) {  // bounded: 8 s
             try await Task.sleep(for: .milliseconds(100))
@@ -146,6 +156,16 @@ struct SharedDecisions {
         try database.restart()
         #expect(try await until([a, c], hold: "203.0.113.8", within: .seconds(10)) != nil, "A and C catch up:\nA: \(a.output)\nC: \(c.output)")
         #expect(try database.query("SELECT count(*) FROM guard_decisions WHERE address = '203.0.113.8'") == "1", "written once")
+
+        // A host of the site without a running daemon bans by hand: the decision goes straight to the site.
+        let admin = try Edge("d", database: database)
+        defer { admin.remove() }
+        try admin.ban("203.0.113.20")
+        #expect(try await until(edges, hold: "203.0.113.20", within: .seconds(2)) != nil, "every edge applies it")
+        #expect(try database.query("SELECT edge FROM guard_decisions WHERE address = '203.0.113.20'") == "d")
+        // Without the password the site's list says what is missing, and shows this host's own store.
+        let refused = try admin.sh("cd \(admin.directory) && ip netns exec \(admin.namespace) \(TestSupport.product("swiftdeploy")) guard bans list 2>&1")
+        #expect(refused.contains("SWIFTDEPLOY_GUARD_DB_PASSWORD") && refused.contains("203.0.113.20"), "\(refused)")
 
         // An edge killed mid-ban misses a decision while it is dead, and catches up when it starts.
         c.kill9()
