@@ -46,9 +46,7 @@ public final class SharedDecisionStore: Sendable {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    let password = problems.latest?.contains("Password") == true || problems.latest?.contains("28P01") == true
-                        ? "; give the password in guard.shared.password_file or SWIFTDEPLOY_GUARD_DB_PASSWORD" : ""
-                    let reason = problems.latest.map { " (last connection attempt: \($0)\(password))" }
+                    let reason = problems.latest.map { " (last connection attempt: \($0)\(Self.hint(for: $0)))" }
                         ?? " (is the server running and reachable? check guard.shared.url)"
                     throw SharedStoreError("\(what): no answer from \(url.shown) within \(seconds) s\(reason)")
                 }
@@ -59,6 +57,18 @@ public final class SharedDecisionStore: Sendable {
         } catch {
             throw SharedStoreError("\(what) on \(url.shown) failed: \(String(reflecting: error))")
         }
+    }
+
+    /// What to do about a connection error postgres-nio reported, as far as it tells.
+    static func hint(for problem: String) -> String {
+        let hints = [
+            ("Password", "give the password in guard.shared.password_file or SWIFTDEPLOY_GUARD_DB_PASSWORD"),
+            ("28P01", "the password or the role is wrong"),
+            ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by the CA in sslrootcert, or does not name the URL's host"),
+            ("28000", "pg_hba.conf refuses this role, database or address (or asks for TLS: set sslmode)"),
+            ("3D000", "the database does not exist"),
+        ]
+        return hints.first { problem.contains($0.0) }.map { "; \($0.1)" } ?? ""
     }
 
     // MARK: Schema

@@ -231,4 +231,39 @@ struct SharedDecisions {
         let metrics = try edges[0].sh("ip netns exec \(edges[0].namespace) curl -s -m 1 http://127.0.0.1:9090/metrics")
         #expect(metrics.contains("guard_site_edges_reporting 3"), "\(metrics)")
     }
+
+    /// An existing PostgreSQL reached over TLS (`sslmode=verify-full`): the server's certificate is
+    /// checked against the CA the URL names. The right CA reads the site's bans; another CA is
+    /// refused with the reason, and the command falls back to the host's own store.
+    @Test func verifyFullTrustsOnlyTheNamedCertificateAuthority() throws {
+        let database = try PostgresTestCluster.start("tls", tls: true)
+        defer { database.remove() }
+        let url = try #require(database.tlsURL)
+        let directory = TestSupport.temporaryDirectory("tls-edge")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cli = TestSupport.product("swiftdeploy")
+        func list(_ url: String) throws -> String {
+            try """
+                name: site
+                services: { app: { command: [swiftdeploy-demo], port: 3000 } }
+                guard: { log: access.log, enforcer: dry-run, shared: { url: "\(url)", edge: tls } }
+                """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
+            return try ChildProcess.run(["/bin/sh", "-c", "cd \(directory) && SWIFTDEPLOY_GUARD_DB_PASSWORD=\(database.password) \(cli) guard bans list 2>&1"]).output
+        }
+        _ = try list(url)  // migrates the schema over TLS
+        _ = try database.query("""
+            INSERT INTO guard_decisions (edge, action, address, since, until, offence, reason, condition)
+            VALUES ('a', 'ban', '192.0.2.50', extract(epoch from now())::bigint, NULL, 1, 'manual', 'manual')
+            """)
+        let trusted = try list(url)
+        #expect(trusted.contains("192.0.2.50") && trusted.contains("permanent"), "\(trusted)")
+
+        let otherCA = "\(directory)/other-ca.crt"
+        let made = try ChildProcess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=someone else",
+                                         "-keyout", "\(directory)/other-ca.key", "-out", otherCA])
+        #expect(made.status == 0, "\(made.output)")
+        let refused = try list(url.replacingOccurrences(of: "sslrootcert=\(database.directory)/ca.crt", with: "sslrootcert=\(otherCA)"))
+        #expect(refused.contains("did not answer") && refused.contains("certificate"), "the reason is the certificate:\n\(refused)")
+        #expect(refused.contains("no active bans"), "and the host's own store is shown:\n\(refused)")
+    }
 }
