@@ -109,7 +109,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ]
+            ],
+            resources: [.embedInCode("Units/swiftdeploy-guard.service")]
         ),
         .target(
             name: "Deploy",
@@ -183,7 +184,10 @@ let package = Package(
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
-        .testTarget(name: "GuardServiceTests", dependencies: ["GuardService", "Guard", "Manifest", "Vocabulary"]),
+        .testTarget(
+            name: "GuardServiceTests",
+            dependencies: ["GuardService", "Guard", "Manifest", "Vocabulary", "Spawn", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",

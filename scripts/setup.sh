@@ -13,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'setup: %s\n' "$*"; }
 
 apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip libatomic1 liblsan0 libsqlite3-dev
-              docker.io docker-compose debootstrap postgresql-15)
+              docker.io docker-compose debootstrap postgresql-15 dpkg-dev lintian logrotate systemd openssl jq)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then

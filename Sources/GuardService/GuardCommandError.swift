@@ -7,6 +7,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case unreadableLog(String, reason: String)
     /// A manual ban or unban reached the firewall but not the store.
     case notSaved
+    /// Writing, removing or starting the systemd unit failed.
+    case unit(String)
 
     public var description: String {
         switch self {
@@ -15,6 +17,7 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
         case .noSuchLog(let path): "no such log: \(path) (check guard.log in the manifest, or pass --log)"
         case .unreadableLog(let path, let reason): "cannot read \(path): \(reason) (run as a user who may read it)"
         case .notSaved: "the change is in the firewall but not in the store; see the message above"
+        case .unit(let problem): "guard unit: \(problem)"
         }
     }
 }

@@ -47,6 +47,8 @@ public final class GuardDaemon: @unchecked Sendable {
     let shared: SharedLink?
     /// Wakes the loop early (a shared decision arrived).
     private let follower: LogFollower
+    /// systemd's notify socket (`Type=notify`): ready, reloading, stopping, the watchdog's heartbeat.
+    let systemd = SystemdNotify()
     /// What the dashboard shows; built by the daemon's loop, read from any thread.
     private var current: GuardSnapshot
     private let publishLock = NSLock()
@@ -175,15 +177,23 @@ public final class GuardDaemon: @unchecked Sendable {
         let waking = follower.isWatching ? "woken by inotify" : "polled every 10 ms, inotify cannot watch it"
         console.say("guard: following \(logPath) (\(settings.logFormat.rawValue), \(waking)); audit log \(auditPath); store \(store.path)")
         if let refusal = tail.refusal { console.warn("guard: \(refusal)") }
+        systemd.ready(status: statusLine)
         var lastTick = now
         await withTaskCancellationOrGracefulShutdownHandler {
             while !stop() && !Task.isCancelled && !Task.isShuttingDownGracefully {
                 let second = now
                 if second != lastTick {
                     lastTick = second
-                    if let new = reloaded() { reload(new) }
+                    if let new = reloaded() {
+                        systemd.reloading()
+                        reload(new)
+                        systemd.ready(status: statusLine)
+                    }
                     step(at: second)
                     publish()
+                    // The watchdog hears from the loop itself: a loop that hangs stops the heartbeat.
+                    systemd.alive()
+                    if second % 5 == 0 { systemd.status(statusLine) }
                 } else {
                     step(at: nil)
                 }
@@ -192,9 +202,16 @@ public final class GuardDaemon: @unchecked Sendable {
         } onCancelOrGracefulShutdown: { [follower] in
             follower.wake()
         }
+        systemd.stopping()
         step(at: now)
         try store.setDaemon(pid: nil)
         console.say("guard: stopped; \(engine.banBook.active.count) bans stay in the kernel until they expire")
+    }
+
+    /// One line for `systemctl status`.
+    var statusLine: String {
+        let snapshot = self.snapshot
+        return String(format: "following %@: %.1f req/s, %d bans in force, %d lines read", logPath, snapshot.globalRPS, snapshot.bans.count, lines)
     }
 
     /// With `guard.shared`: adopts the site's bans in force and the offences that still count before

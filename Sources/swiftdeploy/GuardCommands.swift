@@ -16,7 +16,7 @@ import GuardService
 struct GuardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guard", abstract: "The edge guard: detect abusive clients in nginx's log and ban them.",
-        subcommands: [GuardRun.self, GuardReplay.self, GuardEvaluate.self, GuardBans.self, GuardBench.self, GuardUninstall.self])
+        subcommands: [GuardRun.self, GuardReplay.self, GuardEvaluate.self, GuardBans.self, GuardBench.self, GuardInstall.self, GuardUninstall.self])
 }
 
 struct GuardRun: AsyncParsableCommand {
@@ -31,8 +31,10 @@ struct GuardRun: AsyncParsableCommand {
     /// cleanly (its last step, then the dashboard); SIGHUP reloads the manifest's guard settings.
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // a daemon's log is read while it runs
-        // Decisions are structured records on standard output, beside the daemon's own lines.
-        LoggingSystem.bootstrap { StreamLogHandler.standardOutput(label: $0) }
+        // Decisions are structured records: journal entries with fields under systemd, else lines
+        // on standard output beside the daemon's own.
+        let journal = JournalLogHandler.outputIsJournal()
+        LoggingSystem.bootstrap { journal ? JournalLogHandler(label: $0) as any LogHandler : StreamLogHandler.standardOutput(label: $0) }
         try await Failure.reporting {
             let project = try Project(file: manifest.file)
             let console = TerminalConsole()
@@ -279,13 +281,43 @@ struct GuardBench: AsyncParsableCommand {
     }
 }
 
-struct GuardUninstall: AsyncParsableCommand {
+struct GuardInstall: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "uninstall", abstract: "Remove swiftdeploy's firewall table, sets and rules (nothing else is touched).")
+        commandName: "install",
+        abstract: "Run the guard as a systemd service: write swiftdeploy-guard.service, then enable and start it.",
+        discussion: "For a build from source; the Debian package ships the same unit. Needs root. On a host without systemd the unit is written and the commands to start it are printed.")
     @OptionGroup var manifest: ManifestOption
+    @Option(help: "State directory for the service (default: the manifest's state_dir).") var stateDir: String?
+    @Option(help: "The swiftdeploy binary the service runs (default: this one).") var binary: String?
+    @Option(help: "Where to write the unit.") var unitDirectory: String = GuardUnit.directory
+    @Flag(help: "Print the unit instead of writing it.") var print = false
+    @Flag(help: "Write the unit, but do not enable or start it.") var noStart = false
 
     func run() async throws {
         try await Failure.reporting {
+            let file = URL(fileURLWithPath: manifest.file).standardizedFileURL.path
+            let state = try stateDir ?? Project(file: file).manifest.stateDirectory
+            let executable = try binary ?? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let unit = GuardUnit(binary: executable, manifest: file, stateDirectory: URL(fileURLWithPath: state).standardizedFileURL.path)
+            if print {
+                Swift.print(unit.text, terminator: "")
+                return
+            }
+            for line in try unit.install(into: unitDirectory, start: !noStart) { Swift.print("guard: \(line)") }
+        }
+    }
+}
+
+struct GuardUninstall: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "uninstall",
+        abstract: "Stop and remove the guard's systemd unit, and remove swiftdeploy's firewall table, sets and rules (nothing else is touched).")
+    @OptionGroup var manifest: ManifestOption
+    @Option(help: "Where the unit was written.") var unitDirectory: String = GuardUnit.directory
+
+    func run() async throws {
+        try await Failure.reporting {
+            if let removed = try GuardUnit.uninstall(from: unitDirectory) { print("guard: \(removed)") }
             let project = try Project(file: manifest.file)
             let enforcer = EnforcerChoice.make(project.manifest.guardSettings.enforcer) { print($0) }
             try enforcer.uninstall()
