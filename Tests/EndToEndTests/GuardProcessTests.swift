@@ -28,9 +28,10 @@ import Vocabulary
         }
 
         /// Starts the daemon and waits (bounded) until it follows the log; returns its pid.
-        func start() async throws -> pid_t {
+        func start(environment: [String: String] = [:]) async throws -> pid_t {
             let before = (try? String(contentsOfFile: output, encoding: .utf8))?.count ?? 0
-            let pid = try ChildProcess.spawn([TestSupport.product("swiftdeploy"), "guard", "run", "-f", manifest], logFile: output)
+            let pid = try ChildProcess.spawn([TestSupport.product("swiftdeploy"), "guard", "run", "-f", manifest], environment: environment,
+                                             logFile: output)
             try await waitFor("guard: following", after: before)
             return pid
         }
@@ -154,6 +155,29 @@ import Vocabulary
         try await daemon.waitFor("guard: stopped")
         for _ in 0..<100 where ChildProcess.isAlive(pid) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(!ChildProcess.isAlive(pid), "SIGTERM ends it")
+    }
+
+    /// Under systemd (`Type=notify`): READY once it follows the log, the watchdog's heartbeat from
+    /// its loop, RELOADING then READY around a SIGHUP, STOPPING on SIGTERM, on the socket in
+    /// NOTIFY_SOCKET (here one the test listens on).
+    @Test func tellsSystemdReadyAliveReloadingAndStopping() async throws {
+        let daemon = try Daemon(guardSection: "  log: access.log\n  enforcer: dry-run\n")
+        defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
+        let systemd = try DatagramListener()
+        let pid = try await daemon.start(environment: ["NOTIFY_SOCKET": systemd.path, "WATCHDOG_USEC": "2000000"])
+        let ready = systemd.messages(until: "READY=1", within: .seconds(5))
+        #expect(ready.last?.hasPrefix("READY=1\nSTATUS=following \(daemon.log)") == true, "\(ready)")
+        let beats = systemd.messages(until: "WATCHDOG=1", within: .seconds(3))
+        #expect(beats.last == "WATCHDOG=1", "a heartbeat within the watchdog's half interval: \(beats)")
+        kill(pid, SIGHUP)
+        let reload = systemd.messages(until: "READY=1", within: .seconds(5))
+        let reloading = reload.firstIndex { $0.hasPrefix("RELOADING=1\nMONOTONIC_USEC=") }
+        #expect(reloading != nil && reload.last?.hasPrefix("READY=1") == true, "RELOADING, then READY: \(reload)")
+        kill(pid, SIGTERM)
+        let stop = systemd.messages(until: "STOPPING=1", within: .seconds(5))
+        #expect(stop.last == "STOPPING=1", "\(stop)")
+        for _ in 0..<100 where ChildProcess.isAlive(pid) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!ChildProcess.isAlive(pid))
     }
 
     /// SIGTERM and SIGINT (the service group's graceful shutdown) end the daemon at once, not at its
