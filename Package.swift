@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "DashboardTests",
             dependencies: [
-                "Dashboard", "Guard", "Telemetry", "Vocabulary",
+                "Dashboard", "Guard", "Telemetry", "Vocabulary", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -201,7 +201,7 @@ let package = Package(
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [
-                "DemoService", "Telemetry", "Vocabulary",
+                "DemoService", "Telemetry", "Vocabulary", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

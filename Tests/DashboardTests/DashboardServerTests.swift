@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Telemetry
+import TestSupport
 import Testing
 import Vocabulary
 
@@ -85,6 +86,36 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
                 let history = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: Any]
                 #expect((history["seconds"] as! [[String: Any]]).first?["requests"] as? Int == 9)
                 #expect((history["hours"] as! [[String: Any]]).first?["hour"] as? Int == 8)
+            }
+        }
+    }
+
+    /// The shipped Grafana dashboard asks only for series (and labels) the guard's /metrics has:
+    /// a renamed metric breaks this test, not the operator's dashboard.
+    @Test func grafanaDashboardQueriesSeriesThatExist() async throws {
+        let source = FixedSource()
+        var shared = GuardSnapshot.Shared(edge: "a", connected: true, pending: 0, problem: nil,
+                                          edges: [EdgeStatus(edge: "a", heartbeat: 1_800_000_099, linesPerSecond: 10, bans: 1)])
+        shared.siteRPS = 30
+        shared.siteBaseline = Baseline.Summary(mean: 28, stddev: 3, errorRate: 0, points: 1800, source: "rolling")
+        source.snapshot.shared = shared
+        let dashboard = try GrafanaDashboard.load()
+        #expect(Set(dashboard.panels.map(\.id)).count == dashboard.panels.count, "panel ids are unique")
+        try await app(source).test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = try PrometheusText(parsing: String(buffer: response.body))
+                var checked = 0
+                for (panel, target) in dashboard.queries {
+                    let series = GrafanaDashboard.series(in: target.expr, prefixes: ["guard_", "swiftdeploy_"])
+                    for name in series {
+                        #expect(!text.matching(name).isEmpty, "\(panel): \(name) is not in /metrics")
+                        checked += 1
+                    }
+                    for label in GrafanaDashboard.labels(in: target.legendFormat) where !series.isEmpty {
+                        #expect(series.contains { text.matching($0).contains { $0.labels[label] != nil } }, "\(panel): no series has the label \(label)")
+                    }
+                }
+                #expect(checked >= 20, "the guard's and the deploy side's panels were checked (\(checked) series)")
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Telemetry
+import TestSupport
 import Testing
 
 @testable import DemoService
@@ -86,6 +87,26 @@ private func chaos(_ client: some TestClientProtocol, _ body: String) async thro
             // Buckets are cumulative and non-decreasing.
             let buckets = text.samples.filter { $0.name == "http_request_duration_seconds_bucket" }.map(\.value)
             #expect(buckets == buckets.sorted())
+        }
+    }
+
+    /// The shipped Grafana dashboard's app panels ask for series the demo's /metrics has.
+    @Test func grafanaDashboardQueriesTheAppsSeries() async throws {
+        let dashboard = try GrafanaDashboard.load()
+        let app = DemoApplication.make(config: DemoConfig(mode: .canary))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/", method: .get)
+            let text = try await metrics(client)
+            let queries = dashboard.queries.filter { !GrafanaDashboard.series(in: $0.target.expr, prefixes: ["http_"]).isEmpty }
+            #expect(queries.count >= 2)
+            for (panel, target) in queries {
+                for name in GrafanaDashboard.series(in: target.expr, prefixes: ["http_"]) {
+                    #expect(!text.matching(name).isEmpty, "\(panel): \(name) is not in the demo's /metrics")
+                }
+                for label in GrafanaDashboard.labels(in: target.legendFormat) where label != "le" {
+                    #expect(text.samples.contains { $0.name.hasPrefix("http_") && $0.labels[label] != nil }, "\(panel): no series has \(label)")
+                }
+            }
         }
     }
 
