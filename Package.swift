@@ -197,7 +197,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Runtime", "Vocabulary", "TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Runtime", "Vocabulary", "TestSupport", "Spawn"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [

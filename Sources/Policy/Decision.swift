@@ -75,9 +75,16 @@ public struct Decision: Sendable, Equatable, Codable {
                         duration: duration, unanswered: nil)
     }
 
-    private static func text(_ value: JSONValue) -> String {
-        if case .string(let string) = value { return string }
-        return value.description
+    /// A figure as a person reads it: 0.235, 480.12, 12 (the policy's input keeps full precision).
+    static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let string): return string
+        case .number(let number) where number.isFinite:
+            if number == number.rounded(), abs(number) < 1e15 { return String(Int64(number)) }
+            let digits = abs(number) < 1 ? String(format: "%.3g", number) : String(format: "%.2f", number)
+            return digits.contains(".") && !digits.contains("e") ? String(digits.reversed().drop { $0 == "0" }.reversed()).trimmingCharacters(in: ["."]) : digits
+        default: return value.description
+        }
     }
 
     enum CodingKeys: String, CodingKey {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Deploy
 import Manifest
 import Policy
@@ -55,10 +56,12 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Generate, check the infrastructure policy, start (or replace, with zero failed requests) the stable track behind nginx.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "Deploy even when the infrastructure policy denies (recorded in history).") var force = false
+    @OptionGroup var lock: LockOption
 
     func run() async throws {
         try await Failure.reporting {
-            try await Stack(project: Project(file: manifest.file)).deploy(force: force)
+            let stack = try Stack(project: Project(file: manifest.file))
+            try await stack.changing("deploy", wait: lock.wait) { try await stack.deploy(force: force) }
         }
     }
 }
@@ -76,11 +79,14 @@ struct CanaryStart: AsyncParsableCommand {
     @Option(help: "Command for the canary (local runtime), e.g. \"swiftdeploy-demo --port {port}\".") var command: String?
     @Option(help: "Percentage of traffic for the canary, 0-100 (default: the manifest's canary.weight).") var weight: Int?
     @Flag(help: "Start even when the infrastructure policy denies (recorded in history).") var force = false
+    @OptionGroup var lock: LockOption
 
     func run() async throws {
         try await Failure.reporting {
-            try await Stack(project: Project(file: manifest.file)).startCanary(
-                weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image, force: force)
+            let stack = try Stack(project: Project(file: manifest.file))
+            try await stack.changing("canary start", wait: lock.wait) {
+                try await stack.startCanary(weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image, force: force)
+            }
         }
     }
 }
@@ -94,6 +100,7 @@ struct Promote: AsyncParsableCommand {
     @Option(help: "Progressive weights, e.g. 10,25,50,100: analysis at every step, rollback on the first deny.") var steps: String?
     @Option(help: "Time at each step before it is judged, e.g. 30s.") var interval: String = "30s"
     @Flag(help: "Bypass the policy gate (loudly recorded in history).") var force = false
+    @OptionGroup var lock: LockOption
 
     func validate() throws {
         if let target, !["canary", "stable"].contains(target) {
@@ -115,11 +122,13 @@ struct Promote: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             let stack = try Stack(project: Project(file: manifest.file))
-            switch target {
-            case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
-            case "stable": try await stack.rollback()
-            default:
-                try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: DurationText.parse(interval)!, force: force)
+            try await stack.changing(["promote", target].compactMap { $0 }.joined(separator: " "), wait: lock.wait) {
+                switch target {
+                case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
+                case "stable": try await stack.rollback()
+                default:
+                    try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: DurationText.parse(interval)!, force: force)
+                }
             }
         }
     }
@@ -128,9 +137,13 @@ struct Promote: AsyncParsableCommand {
 struct Rollback: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Send all traffic to stable and stop the canary (always allowed).")
     @OptionGroup var manifest: ManifestOption
+    @OptionGroup var lock: LockOption
 
     func run() async throws {
-        try await Failure.reporting { try await Stack(project: Project(file: manifest.file)).rollback() }
+        try await Failure.reporting {
+            let stack = try Stack(project: Project(file: manifest.file))
+            try await stack.changing("rollback", wait: lock.wait) { try await stack.rollback() }
+        }
     }
 }
 
@@ -197,10 +210,12 @@ struct Teardown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop nginx and every track and remove runtime state.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "Also remove the generated files and the whole state directory (history included).") var clean = false
+    @OptionGroup var lock: LockOption
 
     func run() async throws {
         try await Failure.reporting {
-            try await Stack(project: Project(file: manifest.file)).teardown(clean: clean)
+            let stack = try Stack(project: Project(file: manifest.file))
+            try await stack.changing("teardown", wait: lock.wait) { try await stack.teardown(clean: clean) }
         }
     }
 }
@@ -300,3 +315,48 @@ struct PolicyEngineOptions: ParsableArguments {
 }
 
 extension PolicyEngines: ExpressibleByArgument {}
+
+/// `--wait`, for every command that changes the stack (they hold the project's lock while they run).
+struct LockOption: ParsableArguments {
+    @Flag(help: "When another command is changing this stack, wait for it instead of refusing.") var wait = false
+}
+
+struct LockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lock", abstract: "The project's deploy lock: who holds it, and forgetting a finished holder's record.",
+        subcommands: [Status.self, Release.self])
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Who holds the lock (exit 1 while it is held).")
+        @OptionGroup var manifest: ManifestOption
+
+        func run() async throws {
+            var held = false
+            try await Failure.reporting {
+                let now = Int(Date().timeIntervalSince1970)
+                switch try ProjectLock.state(stateDirectory: Project(file: manifest.file).manifest.stateDirectory) {
+                case .held(let holder):
+                    held = true
+                    print("lock: held by pid \(holder.pid) on \(holder.host): swiftdeploy \(holder.command), since \(ISO8601.format(holder.since)) (\(Duration.seconds(now - holder.since).readable))")
+                case .free(let last):
+                    print("lock: free" + (last.map { "; last held by pid \($0.pid) (swiftdeploy \($0.command), \(ISO8601.format($0.since))), which has ended" } ?? ""))
+                }
+            }
+            if held { throw ExitCode(1) }
+        }
+    }
+
+    struct Release: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget the record a finished holder left; refused while a command holds the lock.",
+            discussion: "The lock is the kernel's: it is released when its holder ends, however it ends (crash or kill included).")
+        @OptionGroup var manifest: ManifestOption
+
+        func run() async throws {
+            try await Failure.reporting {
+                let last = try ProjectLock.release(stateDirectory: Project(file: manifest.file).manifest.stateDirectory)
+                print("lock: free" + (last.map { " (forgot pid \($0.pid)'s record: swiftdeploy \($0.command))" } ?? ""))
+            }
+        }
+    }
+}

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
+import Deploy
 import Foundation
 import Manifest
 import Runtime
 import NIOCore
 import TestSupport
 import Testing
+import Vocabulary
 
 /// A project in a temporary directory with free ports, driven through the real `swiftdeploy`
 /// binary on either runtime: real nginx, real rego-cpp, and real `swiftdeploy-demo` processes
@@ -309,6 +311,42 @@ final class SteadyLoad: @unchecked Sendable {
         let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"event\":\"promote_step\""))
         #expect(history.contains("\"reason\":\"canary_safety denied at 50%\""))
+    }
+
+    /// One change at a time: while a stepped promotion runs (it holds the project's lock for its
+    /// whole analysis), a rollback is refused naming it; with --wait the rollback queues, runs after
+    /// it, and history holds the promotion and then the rollback, never interleaved.
+    @Test func aChangeWhileAnotherRunsIsRefusedOrQueued() async throws {
+        let project = try LifecycleProject("e2e-lock")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "10").status == 0)
+        let load = SteadyLoad(url: project.url, workers: 1, maxRequests: 20_000)
+        let running = Task { await load.run() }
+        let promotion = Task { try await project.run("promote", "--steps", "50,100", "--interval", "3s") }
+        let state = "\(project.directory)/.swiftdeploy"
+        var holder: ProjectLock.Holder?
+        for _ in 0..<200 where holder == nil {  // bounded: 10 s for the promotion to take the lock
+            if case .held(let held) = try ProjectLock.state(stateDirectory: state) { holder = held } else { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(holder?.command == "promote")
+        let refused = try await project.run("rollback")
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("another command is changing this stack: pid \(holder?.pid ?? 0)") && refused.stderr.contains("`swiftdeploy promote`"),
+                "\(refused.stderr)")
+        let status = try await project.run("lock", "status")
+        #expect(status.status == 1 && status.stdout.contains("lock: held by pid \(holder?.pid ?? 0)"), "\(status.stdout)")
+        let queued = try await project.run("rollback", "--wait")
+        let promoted = try await promotion.value
+        load.stop()
+        _ = await running.value
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        #expect(queued.status == 0 && queued.stdout.contains("lock: waiting for pid \(holder?.pid ?? 0)"), "\(queued.stdout)\(queued.stderr)")
+        let events = try String(contentsOfFile: "\(state)/history.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try? JSONDecoder().decode([String: JSONValue].self, from: Data($0.utf8))["event"]?.string }
+        let changes = events.filter { ["promote_step", "promote", "rollback"].contains($0) }
+        #expect(changes == ["promote_step", "promote_step", "promote", "rollback"], "\(events)")
+        #expect(try await project.run("lock", "status").stdout.hasPrefix("lock: free"))
     }
 
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {

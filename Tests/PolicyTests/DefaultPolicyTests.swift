@@ -218,3 +218,13 @@ func with(_ base: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
         #expect(!RegoLibrary.isTrusted(library))
     }
 }
+
+/// The violations table shows figures as a person reads them, not as a double prints.
+struct ViolationFigures {
+    @Test(arguments: [(JSONValue.number(0.23529411764705882), "0.235"), (.number(480.1234), "480.12"), (.number(12), "12"),
+                      (.number(12.5), "12.5"), (.number(0.0004), "0.0004"), (.number(-3.25), "-3.25"), (.string("0.05"), "0.05"),
+                      (.null, "null")])
+    func figuresAreRounded(value: JSONValue, shown: String) {
+        #expect(Decision.text(value) == shown)
+    }
+}

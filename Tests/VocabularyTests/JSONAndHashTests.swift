@@ -28,3 +28,13 @@ import Vocabulary
         #expect(SHA256.hex(Array(message.utf8)) == expected)
     }
 }
+
+/// JSON's numbers stay numbers and its booleans booleans, whatever Foundation's decoder would
+/// convert (`POST /chaos` with `"rate": 1` was refused as a boolean).
+struct JSONValueKinds {
+    @Test func oneIsANumberAndTrueIsABoolean() throws {
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"a":1,"b":1.0,"c":true,"d":0,"e":false,"f":0.5}"#.utf8))
+        #expect(value["a"] == .number(1) && value["b"] == .number(1) && value["d"] == .number(0) && value["f"] == .number(0.5))
+        #expect(value["c"] == .bool(true) && value["e"] == .bool(false))
+    }
+}
