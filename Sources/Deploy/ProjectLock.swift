@@ -24,7 +24,8 @@ public final class ProjectLock: @unchecked Sendable {
             (self.pid, self.command, self.since, self.host) = (pid, command, since, host)
         }
 
-        func described(now: Int) -> String {
+        /// `pid 12 on web-1 (`swiftdeploy deploy`, started …, 8 s ago)`.
+        public func described(now: Int) -> String {
             "pid \(pid) on \(host) (`swiftdeploy \(command)`, started \(ISO8601.format(since)), \(Duration.seconds(max(0, now - since)).readable) ago)"
         }
     }

@@ -337,9 +337,9 @@ struct LockCommand: AsyncParsableCommand {
                 switch try ProjectLock.state(stateDirectory: Project(file: manifest.file).manifest.stateDirectory) {
                 case .held(let holder):
                     held = true
-                    print("lock: held by pid \(holder.pid) on \(holder.host): swiftdeploy \(holder.command), since \(ISO8601.format(holder.since)) (\(Duration.seconds(now - holder.since).readable))")
+                    print("lock: held by \(holder.described(now: now))")
                 case .free(let last):
-                    print("lock: free" + (last.map { "; last held by pid \($0.pid) (swiftdeploy \($0.command), \(ISO8601.format($0.since))), which has ended" } ?? ""))
+                    print("lock: free" + (last.map { "; last held by \($0.described(now: now)), which has ended" } ?? ""))
                 }
             }
             if held { throw ExitCode(1) }
