@@ -26,21 +26,26 @@ public struct Stack: Sendable {
     }
 
     var manifest: Manifest { project.manifest }
+    /// The releases that became stable, for `releases` and `rollback --to`.
+    public var releases: Releases { Releases(stateDirectory: manifest.stateDirectory) }
     var gate: PolicyGate { PolicyGate(engine: engine, console: console, history: history) }
 
     func hostInput() -> JSONValue { HostProbe().read(diskPath: manifest.stateDirectory).input }
 
-    /// `deploy`: generate, gate on the host, then start (or replace) the stable track behind nginx.
+    /// `deploy`: generate, gate on the host, then start (or replace) the stable track behind nginx;
+    /// `release` starts a kept release instead of the manifest's (`rollback --to`).
     @discardableResult
-    public func deploy(force: Bool = false) async throws -> String {
+    public func deploy(force: Bool = false, release: Release? = nil) async throws -> String {
         let started = ContinuousClock.now
-        console.say("deploy: \(manifest.name) \(manifest.service.version)")
+        var spec = release?.spec ?? TrackSpec.stable(manifest)
+        spec.ports = TrackSpec.slots(manifest.service.port)
+        console.say("deploy: \(manifest.name) \(spec.version)" + (release.map { " (release \($0.number) of \(ISO8601.format(Int($0.at.timeIntervalSince1970))))" } ?? ""))
         let written = try InitUseCase(project: project, console: console).run(out: nil)
         try history.record(.initialise, ["files": .array(written.map { .string($0.path) })])
         console.say("  runtime \(try runtime.summary())")
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
-        let instance = try await runtime.launch(.stable, TrackSpec.stable(manifest))
+        let instance = try await runtime.launch(.stable, spec)
         console.say("  stable  \(manifest.service.name) \(instance.version) healthy on \(instance.address) (\(instance.instance))")
         do {
             try await runtime.route(Routing(stablePort: instance.port, canary: before.routing?.canary))
@@ -59,6 +64,7 @@ public struct Stack: Sendable {
             "version": .string(instance.version), "port": .number(Double(instance.port)), "instance": .string(instance.instance.description),
             "replaced": before.tracks[.stable].map { .string($0.version) } ?? .null, "forced": .bool(force),
             "seconds": .number((elapsed.seconds * 1000).rounded() / 1000),
+            "release": .number(Double(try releases.record(spec, via: release == nil ? "deploy" : "rollback --to", project: project).number)),
         ])
         console.say("ready: \(runtime.publicURL) (stable \(instance.version), \(String(format: "%.2f", elapsed.seconds)) s)")
         return runtime.publicURL
@@ -143,8 +149,9 @@ public struct Stack: Sendable {
         }
         await runtime.retire(canary)
         await runtime.retire(stable)
+        let release = try releases.record(promoted.spec, via: "promote", project: project)
         try history.record(.promote, ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
-                                       "steps": .array(steps.map { .number(Double($0)) })])
+                                       "steps": .array(steps.map { .number(Double($0)) }), "release": .number(Double(release.number))])
         console.say("promote: \(promoted.version) is stable (\(promoted.instance), port \(promoted.port)); \(stable.version) retired")
         if promoted.version != manifest.service.version {
             console.say("  note: set services.\(manifest.service.name).version to \(promoted.version) in \(manifest.file) so the next deploy keeps it")
@@ -178,6 +185,14 @@ public struct Stack: Sendable {
         await runtime.retire(canary)
         try history.record(.rollback, ["canary": .string(canary.version), "stable": .string(stable.version), "reason": .string(reason)])
         console.say("rollback: all traffic to stable \(stable.version); canary \(canary.version) stopped")
+    }
+
+    /// `rollback --to VERSION`: the newest kept release of that version becomes stable again, through
+    /// the same gate and the same zero-downtime move as a deploy (a running canary is stopped first).
+    public func rollback(to version: String, force: Bool) async throws {
+        let release = try releases.newest(version)
+        if try runtime.state().tracks[.canary] != nil { try await rollback(reason: "rollback --to \(version)") }
+        try await deploy(force: force, release: release)
     }
 
     /// `chaos`: tells a running demo instance to misbehave (or recover).

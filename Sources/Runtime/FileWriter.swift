@@ -14,11 +14,22 @@ public struct FileWriteError: Error, Sendable, CustomStringConvertible {
 
 /// Atomic writes with messages that name the file and the likely cause.
 public enum FileWriter {
-    public static func write(_ text: String, to file: String) throws(FileWriteError) {
+    /// - Parameter privately: readable by the owner only (0600), from the moment the file exists.
+    public static func write(_ text: String, to file: String, privately: Bool = false) throws(FileWriteError) {
         let path = ManifestLoader.absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath)
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            if privately {
+                let temporary = "\(path).\(getpid()).tmp"
+                let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
+                guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
+                let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+                try handle.write(contentsOf: Data(text.utf8))
+                try handle.synchronize()
+                guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+            } else {
+                try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
         } catch {
             let reason = (error as NSError).code == NSFileWriteOutOfSpaceError
                 ? "the disk is full; free some space and run again"

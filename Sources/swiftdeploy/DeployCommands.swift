@@ -135,14 +135,20 @@ struct Promote: AsyncParsableCommand {
 }
 
 struct Rollback: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Send all traffic to stable and stop the canary (always allowed).")
+    static let configuration = CommandConfiguration(
+        abstract: "Send all traffic to stable and stop the canary (always allowed); with --to, make an earlier release stable again.",
+        discussion: "`rollback --to VERSION` starts the newest kept release of that version (`swiftdeploy releases`) through the infrastructure policy and the same zero-downtime move as a deploy.")
     @OptionGroup var manifest: ManifestOption
+    @Option(help: "A kept release's version to make stable again.") var to: String?
+    @Flag(help: "With --to: go ahead even when the infrastructure policy denies (recorded in history).") var force = false
     @OptionGroup var lock: LockOption
 
     func run() async throws {
         try await Failure.reporting {
             let stack = try Stack(project: Project(file: manifest.file))
-            try await stack.changing("rollback", wait: lock.wait) { try await stack.rollback() }
+            try await stack.changing(to.map { "rollback --to \($0)" } ?? "rollback", wait: lock.wait) {
+                if let to { try await stack.rollback(to: to, force: force) } else { try await stack.rollback() }
+            }
         }
     }
 }
@@ -358,5 +364,49 @@ struct LockCommand: AsyncParsableCommand {
                 print("lock: free" + (last.map { " (forgot pid \($0.pid)'s record: swiftdeploy \($0.command))" } ?? ""))
             }
         }
+    }
+}
+
+struct ReleasesCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "releases", abstract: "The kept releases (each one that became stable), newest last; `rollback --to VERSION` restarts one.")
+    @OptionGroup var manifest: ManifestOption
+    @Flag(help: "JSON output (environment values left out).") var json = false
+
+    func run() async throws {
+        try await Failure.reporting {
+            let stack = try Stack(project: Project(file: manifest.file))
+            let releases = try stack.releases.all()
+            let stable = try stack.runtime.state().tracks[.stable]
+            let current = releases.last { $0.starts(stable?.spec) }?.number
+            if json {
+                print(releases.map { ListedRelease($0, current: $0.number == current) }.jsonLine)
+                return
+            }
+            guard !releases.isEmpty else { print("no releases yet: the first deploy records one"); return }
+            let rows = [["#", "version", "runs", "via", "at", ""]] + releases.map { release in
+                [String(release.number), release.version, release.runs, release.via, ISO8601.format(Int(release.at.timeIntervalSince1970)),
+                 release.number == current ? "stable now" : ""]
+            }
+            TextTable.lines(rows).forEach { print($0) }
+        }
+    }
+}
+
+/// One release in `releases --json`: what ran, never its environment's values.
+struct ListedRelease: Codable {
+    var number: Int
+    var version: String
+    var runs: String
+    var via: String
+    var at: String
+    var environment: [String]
+    var current: Bool
+
+    init(_ release: Release, current: Bool) {
+        (number, version, runs, via) = (release.number, release.version, release.runs, release.via)
+        at = ISO8601.format(Int(release.at.timeIntervalSince1970))
+        environment = release.spec.env.keys.sorted()
+        self.current = current
     }
 }

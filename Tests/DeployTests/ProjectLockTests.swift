@@ -1,4 +1,5 @@
 import Deploy
+import Runtime
 import Foundation
 import Spawn
 import Testing
@@ -62,5 +63,27 @@ struct ProjectLockTests {
         waitpid(holder, &status, 0)
         let lock = try await ProjectLock.acquire(stateDirectory: state, command: "deploy")
         lock.release()
+    }
+}
+
+/// The kept releases: numbered, the oldest dropped past `keep`, private, found by version.
+struct ReleasesTests {
+    @Test func keepsTheLastNAndFindsTheNewestOfAVersion() throws {
+        let directory = try temporaryProject(shop)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let project = try Project(file: "\(directory)/swiftdeploy.yaml")
+        let releases = Releases(stateDirectory: project.manifest.stateDirectory, keep: 3)
+        #expect(try releases.all().isEmpty)
+        for (index, version) in ["1.0", "1.1", "1.0", "1.2", "1.3"].enumerated() {
+            let spec = TrackSpec(command: ["app", "--v", version], image: nil, ports: [3000], version: version, env: ["TOKEN": "s\(index)"])
+            try releases.record(spec, via: "deploy", project: project, at: Date(timeIntervalSince1970: Double(1_800_000_000 + index)))
+        }
+        #expect(try releases.all().map(\.number) == [3, 4, 5])
+        #expect(try releases.newest("1.0").number == 3)
+        #expect(try releases.newest("1.0").spec.env == ["TOKEN": "s2"])
+        let missing = #expect(throws: LifecycleError.self) { try releases.newest("1.1") }
+        #expect(missing?.description.contains("kept: 1.0, 1.2, 1.3") == true, "\(missing?.description ?? "")")
+        #expect(try FileManager.default.attributesOfItem(atPath: releases.path)[.posixPermissions] as? Int == 0o600)
+        #expect(try releases.newest("1.3").starts(TrackSpec(command: ["app", "--v", "1.3"], image: nil, ports: [13000], version: "1.3", env: ["TOKEN": "s4"])))
     }
 }

@@ -349,6 +349,42 @@ final class SteadyLoad: @unchecked Sendable {
         #expect(try await project.run("lock", "status").stdout.hasPrefix("lock: free"))
     }
 
+    /// Kamal's `rollback VERSION`: every release that became stable is kept; `rollback --to` makes an
+    /// earlier one stable again through the host policy and the zero-downtime move, under load.
+    @Test func rollbackToAnEarlierReleaseUnderLoad() async throws {
+        let project = try LifecycleProject("e2e-releases")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start").status == 0)
+        _ = try await project.traffic(40)  // the canary's analysis needs its minimum of requests
+        let promoted = try await project.run("promote")
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        #expect(try await project.traffic(10).versions == ["2.0.0": 10])
+        let listed = try await project.run("releases", "--json")
+        let releases = try JSONDecoder().decode([[String: JSONValue]].self, from: Data(listed.stdout.utf8))
+        #expect(releases.map { $0["version"]?.string } == ["1.0.0", "2.0.0"] && releases.map { $0["via"]?.string } == ["deploy", "promote"], "\(listed.stdout)")
+        #expect(releases.first?["runs"]?.string?.hasPrefix("swiftdeploy-demo --port") == true, "the command that ran (runtime local)")
+        #expect(releases.last?["current"] == .bool(true) && releases.first?["current"] == .bool(false))
+
+        let unknown = try await project.run("rollback", "--to", "9.9.9")
+        #expect(unknown.status == 1 && unknown.stderr.contains("no release 9.9.9 is kept; kept: 1.0.0, 2.0.0"), "\(unknown.stderr)")
+
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 20_000)
+        let running = Task { await load.run() }
+        let back = try await project.run("rollback", "--to", "1.0.0")
+        load.stop()
+        let outcome = await running.value
+        #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
+        #expect(back.stdout.contains("PASS infrastructure"), "the same gate as a deploy: \(back.stdout)")
+        #expect(outcome.failed == 0 && outcome.sent > 0, "\(outcome.failed) of \(outcome.sent) requests failed during the rollback: \(outcome.firstFailure ?? "")")
+        #expect(try await project.traffic(10).versions == ["1.0.0": 10])
+        let table = try await project.run("releases")
+        #expect(table.stdout.split(separator: "\n").last?.contains("1.0.0") == true && table.stdout.contains("rollback --to")
+                && table.stdout.split(separator: "\n").last?.contains("stable now") == true, "\(table.stdout)")
+        let mode = try FileManager.default.attributesOfItem(atPath: "\(project.directory)/.swiftdeploy/releases.json")[.posixPermissions] as? Int
+        #expect(mode == 0o600, "the releases keep their environment: owner only")
+    }
+
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {
         let directory = TestSupport.temporaryDirectory("e2e-compose")
         defer { try? FileManager.default.removeItem(atPath: directory) }
