@@ -32,6 +32,8 @@ public struct Service: Sendable, Equatable {
     public var port: Int
     public var version: String
     public var env: [String: String]
+    /// `env_file`: secrets for every instance, read when it starts (absolute path).
+    public var envFile: String? = nil
     public var healthcheck: Healthcheck
     public var canary: Canary?
 }
@@ -50,6 +52,8 @@ public struct Canary: Sendable, Equatable {
     public var weight: Int
     public var port: Int
     public var env: [String: String]
+    /// The canary's own `env_file`, else the service's.
+    public var envFile: String? = nil
 }
 
 public struct NginxSettings: Sendable, Equatable {

@@ -60,7 +60,7 @@ public enum ManifestLoader {
         }
         let stateDirectory = absolutePath(top.string("state_dir", default: ".swiftdeploy"), relativeTo: directory)
         let runtime: RuntimeKind = top.choice("runtime", default: .local)
-        let service = buildService(top, runtime: runtime)
+        let service = buildService(top, runtime: runtime, directory: directory)
         let nginx = buildNginx(top.section("nginx", keys: ["port", "listen", "proxy_timeout", "contact", "binary", "sticky", "image"]))
         if service.port == nginx.port || service.canary?.port == nginx.port {
             reader.fail(top.section("nginx", keys: []).node("port")?.mark ?? top.mark, "nginx.port",
@@ -97,9 +97,17 @@ public enum ManifestLoader {
         )
     }
 
-    static let serviceKeys = ["image", "command", "port", "version", "env", "healthcheck", "canary"]
+    static let serviceKeys = ["image", "command", "port", "version", "env", "env_file", "healthcheck", "canary"]
 
-    private static func buildService(_ top: Section, runtime: RuntimeKind) -> Service {
+    /// `env_file`, made absolute, and refused unless only its owner may read it.
+    private static func envFile(_ section: Section, directory: String) -> String? {
+        guard let text = section.string("env_file") else { return nil }
+        let path = absolutePath(text, relativeTo: directory)
+        if let problem = EnvFile.problem(at: path) { section.reader.fail(section.node("env_file")?.mark, section.field("env_file"), problem) }
+        return path
+    }
+
+    private static func buildService(_ top: Section, runtime: RuntimeKind, directory: String) -> Service {
         let services = top.section("services", keys: [])
         guard let serviceName = services.order.first else {
             top.missing("services", "one service, e.g. services: { app: { command: [...], port: 3000 } }")
@@ -130,7 +138,7 @@ public enum ManifestLoader {
         }
         var canary: Canary?
         if section.has("canary") {
-            let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env"])
+            let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env", "env_file"])
             let canaryImage = canarySection.string("image") ?? image
             let canaryCommand = canarySection.list("command", expected: "command words") { $0 } ?? command
             let canaryVersion = canarySection.required("version", "the canary's version, e.g. 1.1.0", fallback: "0.0.0") { canarySection.string("version") }
@@ -138,11 +146,13 @@ public enum ManifestLoader {
                 image: canaryImage, command: canaryCommand, version: canaryVersion,
                 weight: canarySection.int("weight", in: 0...100, default: 10),
                 port: canarySection.int("port", in: 1...65535, default: port == 65535 ? port - 1 : port + 1),
-                env: canarySection.stringMap("env")
+                env: canarySection.stringMap("env"),
+                envFile: envFile(canarySection, directory: directory) ?? envFile(section, directory: directory)
             )
         }
         return Service(
             name: serviceName, image: image, command: command, port: port, version: version, env: section.stringMap("env"),
+            envFile: envFile(section, directory: directory),
             healthcheck: Healthcheck(path: healthPath, timeout: health.duration("timeout", default: .seconds(60)),
                                      interval: health.duration("interval", default: .milliseconds(500))),
             canary: canary

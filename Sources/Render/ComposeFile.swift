@@ -40,9 +40,11 @@ public enum ComposeFile {
         /// stable or canary.
         public var mode: String
         public var env: [String: String]
+        /// Secrets: Docker reads this file itself (`--env-file`), so no value is in an argument or the compose file.
+        public var envFile: String?
 
-        public init(image: String, port: Int, version: String, mode: String, env: [String: String]) {
-            (self.image, self.port, self.version, self.mode, self.env) = (image, port, version, mode, env)
+        public init(image: String, port: Int, version: String, mode: String, env: [String: String], envFile: String? = nil) {
+            (self.image, self.port, self.version, self.mode, self.env, self.envFile) = (image, port, version, mode, env, envFile)
         }
     }
 
@@ -57,11 +59,11 @@ public enum ComposeFile {
         let network = manifest.network.name
         var services = OrderedMap<ComposeService>()
         services[service.name] = app(manifest, Instance(image: service.image ?? "", port: service.port, version: service.version,
-                                                        mode: "stable", env: service.env))
+                                                        mode: "stable", env: service.env, envFile: service.envFile))
         if let canary = service.canary {
             services["\(service.name)-canary"] = app(manifest, Instance(image: canary.image ?? service.image ?? "", port: canary.port,
                                                                         version: canary.version, mode: "canary",
-                                                                        env: service.env.merging(canary.env) { $1 }))
+                                                                        env: service.env.merging(canary.env) { $1 }, envFile: canary.envFile))
         }
         // nginx shares the host's network, as on runtime local: it sees each client's own address
         // (Docker's port proxy would show its own instead, and the guard would see one client), the
@@ -128,6 +130,7 @@ public enum ComposeFile {
         return ComposeService(
             image: instance.image,
             containerName: instanceName(manifest, port: instance.port),
+            envFile: instance.envFile.map { [$0] },
             environment: environment,
             labels: OrderedMap([projectLabelKey: manifest.name, "\(labelPrefix).role": "app", "\(labelPrefix).track": instance.mode,
                                 "\(labelPrefix).version": instance.version]),
@@ -151,6 +154,7 @@ public enum ComposeFile {
         var containerName: String? = nil
         var command: [String]? = nil
         var user: String? = nil
+        var envFile: [String]? = nil
         var environment: OrderedMap<String>? = nil
         var labels: OrderedMap<String>? = nil
         var expose: [String]? = nil
@@ -170,7 +174,9 @@ public enum ComposeFile {
         enum CodingKeys: String, CodingKey {
             case image
             case containerName = "container_name"
-            case command, user, environment, labels, expose, ports, volumes, tmpfs
+            case command, user
+            case envFile = "env_file"
+            case environment, labels, expose, ports, volumes, tmpfs
             case readOnly = "read_only"
             case networks
             case networkMode = "network_mode"
@@ -213,6 +219,7 @@ extension ComposeFile.ComposeService {
         var arguments = ["run", "--detach"]
         if let containerName { arguments += ["--name", containerName] }
         if let user { arguments += ["--user", user] }
+        for file in envFile ?? [] { arguments += ["--env-file", file] }
         for key in environment?.keys ?? [] { arguments += ["--env", "\(key)=\(environment![key]!)"] }
         for key in labels?.keys ?? [] { arguments += ["--label", "\(key)=\(labels![key]!)"] }
         arguments += (expose ?? []).flatMap { ["--expose", $0] } + (ports ?? []).flatMap { ["--publish", $0] }

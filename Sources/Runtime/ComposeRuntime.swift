@@ -75,7 +75,8 @@ public struct ComposeRuntime: Runtime {
         let name = ComposeFile.instanceName(manifest, port: port)
         if Docker.inspect(name) != nil { try Docker.run(["rm", "--force", name]) }  // a stopped leftover of an earlier run
         try prepareProject(engine)
-        let instance = ComposeFile.Instance(image: image, port: port, version: spec.version, mode: track.rawValue, env: spec.env)
+        if let envFile = spec.envFile, let problem = EnvFile.problem(at: envFile) { throw ProcessError("env_file: \(problem)") }
+        let instance = ComposeFile.Instance(image: image, port: port, version: spec.version, mode: track.rawValue, env: spec.env, envFile: spec.envFile)
         let id = try Docker.run(ComposeFile.runArguments(manifest, instance)).trimmingCharacters(in: .whitespacesAndNewlines)
         do {
             try await waitHealthy(id: id, port: port)

@@ -58,7 +58,7 @@ public struct LocalRuntime: Runtime {
         try FileWriter.makeDirectory(logDirectory)
         let log = "\(logDirectory)/\(manifest.service.name)-\(track)-\(port).log"
         let command = spec.command.map { $0.replacingOccurrences(of: "{port}", with: String(port)) }
-        var environment = spec.env
+        var environment = try spec.environment()
         environment["PORT"] = String(port)
         environment["MODE"] = track.rawValue
         environment["APP_VERSION"] = spec.version

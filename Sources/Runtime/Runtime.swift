@@ -13,13 +13,23 @@ public struct TrackSpec: Sendable, Equatable, Codable {
     public var ports: [Int]
     public var version: String
     public var env: [String: String]
+    /// Secrets (`env_file`): the file's path, read when an instance starts; its values are never stored.
+    public var envFile: String?
 
-    public init(command: [String], image: String?, ports: [Int], version: String, env: [String: String]) {
+    public init(command: [String], image: String?, ports: [Int], version: String, env: [String: String], envFile: String? = nil) {
         self.command = command
         self.image = image
         self.ports = ports
         self.version = version
         self.env = env
+        self.envFile = envFile
+    }
+
+    /// The instance's variables: the env_file's, then `env` over them (as Compose does).
+    public func environment() throws(EnvFileError) -> [String: String] {
+        guard let envFile else { return env }
+        if let problem = EnvFile.problem(at: envFile) { throw EnvFileError(description: "env_file: \(problem)") }
+        return try EnvFile.read(envFile).merging(env) { $1 }
     }
 
     /// A port's other slot: 10000 above it, or below when that would pass 65535.
@@ -28,13 +38,14 @@ public struct TrackSpec: Sendable, Equatable, Codable {
     /// The manifest's stable and canary tracks.
     public static func stable(_ manifest: Manifest) -> TrackSpec {
         let service = manifest.service
-        return TrackSpec(command: service.command ?? [], image: service.image, ports: slots(service.port), version: service.version, env: service.env)
+        return TrackSpec(command: service.command ?? [], image: service.image, ports: slots(service.port), version: service.version, env: service.env,
+                         envFile: service.envFile)
     }
 
     public static func canary(_ manifest: Manifest) -> TrackSpec? {
         guard let canary = manifest.service.canary else { return nil }
         return TrackSpec(command: canary.command ?? [], image: canary.image, ports: slots(canary.port), version: canary.version,
-                         env: manifest.service.env.merging(canary.env) { $1 })
+                         env: manifest.service.env.merging(canary.env) { $1 }, envFile: canary.envFile)
     }
 }
 

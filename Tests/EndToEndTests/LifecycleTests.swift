@@ -52,6 +52,10 @@ struct LifecycleProject {
 
     @discardableResult
     func run(_ arguments: String..., environment: [String: String] = [:]) async throws -> TestSupport.CommandResult {
+        try await run(arguments, environment: environment)
+    }
+
+    func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> TestSupport.CommandResult {
         try await TestSupport.runDetached("swiftdeploy", arguments, in: directory, environment: environment)
     }
 
@@ -383,6 +387,43 @@ final class SteadyLoad: @unchecked Sendable {
                 && table.stdout.split(separator: "\n").last?.contains("stable now") == true, "\(table.stdout)")
         let mode = try FileManager.default.attributesOfItem(atPath: "\(project.directory)/.swiftdeploy/releases.json")[.posixPermissions] as? Int
         #expect(mode == 0o600, "the releases keep their environment: owner only")
+    }
+
+    /// `env_file` secrets reach the instance's environment and nothing the tool writes or prints:
+    /// not its output, status, history, stack state, releases or the generated files.
+    @Test func envFileSecretsReachTheAppAndNothingElse() async throws {
+        let secret = "s3cr3t-\(UUID().uuidString.prefix(12))"
+        let project = try LifecycleProject("e2e-secrets")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        let envFile = "\(project.directory)/app.env"
+        try "API_TOKEN=\(secret)\n".write(toFile: envFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: envFile)
+        let manifest = "\(project.directory)/swiftdeploy.yaml"
+        let text = try String(contentsOfFile: manifest, encoding: .utf8)
+        try text.replacingOccurrences(of: "    version: 1.0.0\n", with: "    version: 1.0.0\n    env_file: app.env\n")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        var said = ""
+        for arguments in [["deploy"], ["canary", "start"], ["status", "--once", "--json"], ["status", "--once"], ["releases", "--json"], ["audit"]] {
+            let result = try await project.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stdout)\(result.stderr)")
+            said += result.stdout + result.stderr
+        }
+        let state = try JSONDecoder.sorted.decode(StackState.self, from: Data(contentsOf: URL(fileURLWithPath: "\(project.directory)/.swiftdeploy/stack.json")))
+        for track in [Track.stable, .canary] {
+            guard case .process(let pid, _) = try #require(state.tracks[track]).instance else { Issue.record("not a process"); continue }
+            let environ = try Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/environ")).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            #expect(environ.contains("API_TOKEN=\(secret)"), "the \(track) instance has the secret")
+        }
+        #expect(!said.contains(secret), "no command printed it")
+        let written = try FileManager.default.subpathsOfDirectory(atPath: project.directory).filter { !$0.hasPrefix(".swiftdeploy/logs") && $0 != "app.env" }
+        for file in written {
+            let contents = (try? String(contentsOfFile: "\(project.directory)/\(file)", encoding: .utf8)) ?? ""
+            #expect(!contents.contains(secret), "\(file) holds the secret")
+        }
+        // Made readable by others, the file is refused before anything starts, naming the fix.
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: envFile)
+        let refused = try await project.run("deploy")
+        #expect(refused.status == 1 && refused.stderr.contains("chmod 600") && !refused.stderr.contains(secret), "\(refused.stderr)")
     }
 
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {

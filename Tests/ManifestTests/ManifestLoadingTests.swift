@@ -237,3 +237,61 @@ private let minimal = """
         }
     }
 }
+
+/// `env_file`: secrets only their owner may read, parsed without ever showing a value.
+struct EnvFileSecrets {
+    let directory = NSTemporaryDirectory() + "swiftdeploy-env-\(UUID().uuidString.prefix(8))"
+
+    func write(_ text: String, mode: Int) throws -> String {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = "\(directory)/app.env"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: path)
+        return path
+    }
+
+    func manifest(_ envFile: String) -> String {
+        """
+        name: shop
+        services:
+          web:
+            command: [shop-server]
+            port: 4000
+            env_file: \(envFile)
+            canary: { version: 2.0.0 }
+        """
+    }
+
+    @Test func readsCommentsExportsQuotesAndTheLastOfARepeatedKey() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try write("# the shop's secrets\n\nDB_PASSWORD=\"p4ss word\"\nexport API_TOKEN='t0k3n'\nEMPTY=\nAPI_TOKEN=newer\n", mode: 0o600)
+        #expect(try EnvFile.read(path) == ["DB_PASSWORD": "p4ss word", "API_TOKEN": "newer", "EMPTY": ""])
+        let loaded = try ManifestLoader.parse(yaml: manifest("app.env"), file: "\(directory)/swiftdeploy.yaml", directory: directory)
+        #expect(loaded.service.envFile == path)
+        #expect(loaded.service.canary?.envFile == path, "the canary uses the service's unless it has its own")
+    }
+
+    @Test func aFileOthersMayReadIsRefusedNamingTheFieldAndTheFix() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        _ = try write("DB_PASSWORD=hunter2\n", mode: 0o644)
+        let refused = #expect(throws: ManifestError.self) {
+            try ManifestLoader.parse(yaml: manifest("app.env"), file: "\(directory)/swiftdeploy.yaml", directory: directory)
+        }
+        let text = refused?.problems.map(\.description).joined(separator: "\n") ?? ""
+        #expect(text.contains("services.web.env_file") && text.contains("mode 644") && text.contains("chmod 600"), "\(text)")
+        #expect(text.contains("swiftdeploy.yaml:6"), "names the line: \(text)")
+        #expect(!text.contains("hunter2"))
+    }
+
+    @Test func aBrokenLineIsNamedButNeverShown() throws {
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = try write("GOOD=1\nthis-is-the-secret-itself\n", mode: 0o600)
+        let error = #expect(throws: EnvFileError.self) { try EnvFile.read(path) }
+        #expect(error?.description.contains("\(path):2: expected KEY=VALUE") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("this-is-the-secret-itself") == false)
+        let missing = #expect(throws: ManifestError.self) {
+            try ManifestLoader.parse(yaml: manifest("nowhere.env"), file: "\(directory)/swiftdeploy.yaml", directory: directory)
+        }
+        #expect(missing?.problems.map(\.description).joined().contains("does not exist") == true)
+    }
+}
