@@ -26,6 +26,7 @@ public struct Stack: Sendable {
     }
 
     var manifest: Manifest { project.manifest }
+    var hooks: Hooks { Hooks(manifest: manifest, console: console, history: history) }
     /// The releases that became stable, for `releases` and `rollback --to`.
     public var releases: Releases { Releases(stateDirectory: manifest.stateDirectory) }
     var gate: PolicyGate { PolicyGate(engine: engine, console: console, history: history) }
@@ -45,6 +46,7 @@ public struct Stack: Sendable {
         console.say("  runtime \(try runtime.summary())")
         try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
+        try await hooks.run(.preDeploy, version: spec.version, previous: before.tracks[.stable]?.version, url: runtime.publicURL)
         let instance = try await runtime.launch(.stable, spec)
         console.say("  stable  \(manifest.service.name) \(instance.version) healthy on \(instance.address) (\(instance.instance))")
         do {
@@ -67,6 +69,7 @@ public struct Stack: Sendable {
             "release": .number(Double(try releases.record(spec, via: release == nil ? "deploy" : "rollback --to", project: project).number)),
         ])
         console.say("ready: \(runtime.publicURL) (stable \(instance.version), \(String(format: "%.2f", elapsed.seconds)) s)")
+        try await hooks.run(.postDeploy, version: instance.version, previous: before.tracks[.stable]?.version, url: runtime.publicURL)
         return runtime.publicURL
     }
 
@@ -123,6 +126,7 @@ public struct Stack: Sendable {
         guard let canary = state.tracks[.canary], let stable = state.tracks[.stable] else {
             throw LifecycleError("no canary runs for \(manifest.name); start one with `swiftdeploy canary start`")
         }
+        try await hooks.run(.prePromote, version: canary.version, previous: stable.version, url: runtime.publicURL)
         for (index, weight) in steps.enumerated() {
             try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: canary.port, weight: weight)))
             try history.record(.promoteStep, ["weight": .number(Double(weight)), "step": .number(Double(index + 1))])
@@ -156,6 +160,7 @@ public struct Stack: Sendable {
         if promoted.version != manifest.service.version {
             console.say("  note: set services.\(manifest.service.name).version to \(promoted.version) in \(manifest.file) so the next deploy keeps it")
         }
+        try await hooks.run(.postPromote, version: promoted.version, previous: stable.version, url: runtime.publicURL)
     }
 
     private func checkCanary(force: Bool) async throws {
@@ -172,7 +177,7 @@ public struct Stack: Sendable {
     }
 
     /// `rollback`: always allowed; all traffic to stable and the canary stopped.
-    public func rollback(reason: String = "requested") async throws {
+    public func rollback(reason: String = "requested", hook: Bool = true) async throws {
         let state = try runtime.state()
         guard let stable = state.tracks[.stable] else { throw LifecycleError("no stable track runs; nothing to roll back to") }
         try await runtime.route(Routing(stablePort: stable.port))
@@ -185,14 +190,17 @@ public struct Stack: Sendable {
         await runtime.retire(canary)
         try history.record(.rollback, ["canary": .string(canary.version), "stable": .string(stable.version), "reason": .string(reason)])
         console.say("rollback: all traffic to stable \(stable.version); canary \(canary.version) stopped")
+        if hook { try await hooks.run(.onRollback, version: stable.version, previous: canary.version, url: runtime.publicURL) }
     }
 
     /// `rollback --to VERSION`: the newest kept release of that version becomes stable again, through
     /// the same gate and the same zero-downtime move as a deploy (a running canary is stopped first).
     public func rollback(to version: String, force: Bool) async throws {
         let release = try releases.newest(version)
-        if try runtime.state().tracks[.canary] != nil { try await rollback(reason: "rollback --to \(version)") }
+        let before = try runtime.state().tracks[.stable]?.version
+        if try runtime.state().tracks[.canary] != nil { try await rollback(reason: "rollback --to \(version)", hook: false) }
         try await deploy(force: force, release: release)
+        try await hooks.run(.onRollback, version: release.version, previous: before, url: runtime.publicURL)
     }
 
     /// `chaos`: tells a running demo instance to misbehave (or recover).

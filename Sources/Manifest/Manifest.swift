@@ -14,9 +14,27 @@ public struct Manifest: Sendable, Equatable {
     public var policy: PolicySettings
     public var guardSettings: GuardSettings
     public var dashboard: DashboardSettings
+    /// Commands run around lifecycle events (`hooks:`), by event.
+    public var hooks: [HookEvent: Hook] = [:]
     /// The manifest file this was read from (absolute), and its directory, against which relative paths resolve.
     public var file: String
     public var directory: String
+}
+
+/// When a hook runs: before a change (a failing pre-hook aborts it) or after it.
+public enum HookEvent: String, Sendable, CaseIterable, Codable {
+    case preDeploy = "pre_deploy", postDeploy = "post_deploy", prePromote = "pre_promote", postPromote = "post_promote"
+    case onRollback = "on_rollback"
+
+    public var isPre: Bool { self == .preDeploy || self == .prePromote }
+}
+
+/// One hook: a shell command (run with /bin/sh -c in the manifest's folder) and how long it may take.
+public struct Hook: Sendable, Equatable {
+    public var run: String
+    public var timeout: Duration
+
+    public init(run: String, timeout: Duration = .seconds(60)) { (self.run, self.timeout) = (run, timeout) }
 }
 
 public enum RuntimeKind: String, Sendable, CaseIterable {

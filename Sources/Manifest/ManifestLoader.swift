@@ -49,7 +49,7 @@ public enum ManifestLoader {
         return plain(first) && text.utf8.allSatisfy { plain($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
     }
 
-    static let topKeys = ["name", "state_dir", "runtime", "services", "nginx", "network", "policy", "guard", "dashboard"]
+    static let topKeys = ["name", "state_dir", "runtime", "services", "nginx", "network", "policy", "guard", "dashboard", "hooks"]
 
     private static func build(root: Node?, reader: FieldReader, file: String, directory: String) -> Manifest {
         if root == nil { reader.fail(nil, "", "the manifest is empty; it needs at least `name` and `services`", kind: .missingField) }
@@ -93,8 +93,25 @@ public enum ManifestLoader {
             name: name, stateDirectory: stateDirectory, runtime: runtime, service: service, nginx: nginx,
             network: network, policy: policy, guardSettings: guardSettings,
             dashboard: DashboardSettings(listen: listen, token: token),
+            hooks: buildHooks(top.section("hooks", keys: HookEvent.allCases.map(\.rawValue))),
             file: absolutePath(file, relativeTo: FileManager.default.currentDirectoryPath), directory: directory
         )
+    }
+
+    /// `hooks`: each event a command string, or `{run: "…", timeout: 30s}`.
+    private static func buildHooks(_ section: Section) -> [HookEvent: Hook] {
+        var hooks: [HookEvent: Hook] = [:]
+        for event in HookEvent.allCases {
+            guard let node = section.node(event.rawValue) else { continue }
+            if node.scalar != nil {
+                if let run = section.string(event.rawValue) { hooks[event] = Hook(run: run) }
+                continue
+            }
+            let hook = section.section(event.rawValue, keys: ["run", "timeout"])
+            let run = hook.required("run", "the command to run, e.g. run: scripts/smoke-test.sh", fallback: "") { hook.string("run") }
+            hooks[event] = Hook(run: run, timeout: hook.duration("timeout", default: .seconds(60)))
+        }
+        return hooks
     }
 
     static let serviceKeys = ["image", "command", "port", "version", "env", "env_file", "healthcheck", "canary"]

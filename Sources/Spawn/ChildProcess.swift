@@ -105,6 +105,45 @@ public enum ChildProcess {
         return pid
     }
 
+    /// Runs a command for at most `limit`: its exit status (nil when it was still running at the
+    /// limit, and was killed with everything it started) and its combined output.
+    public static func run(_ arguments: [String], environment: [String: String] = [:], limit: Duration) async throws(ProcessError)
+        -> (status: Int32?, output: String) {
+        let executable = try resolve(arguments[0])
+        let log = NSTemporaryDirectory() + "swiftdeploy-run-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).log"
+        let fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw ProcessError("cannot create \(log): \(String(cString: strerror(errno)))") }
+        defer { unlink(log) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        let pid: pid_t
+        do {
+            pid = try start(executable, arguments, environment: environment, actions: &actions)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        let deadline = ContinuousClock.now + limit
+        var status: Int32 = 0
+        var exited = false
+        while ContinuousClock.now < deadline {
+            if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if !exited {
+            kill(-pid, SIGKILL)  // its own session: whatever it started goes too
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard exited else { return (nil, output) }
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), output)
+    }
+
     /// Runs a command to completion and returns its exit status and combined output; `input`, when
     /// given, is written to its stdin (`nft -f -` reads its script there), otherwise stdin is empty.
     public static func run(

@@ -426,6 +426,40 @@ final class SteadyLoad: @unchecked Sendable {
         #expect(refused.status == 1 && refused.stderr.contains("chmod 600") && !refused.stderr.contains(secret), "\(refused.stderr)")
     }
 
+    /// Hooks around the lifecycle, with the release in their environment: a failing pre_promote is
+    /// a manual gate (nothing changes, its output says why), post hooks and on_rollback follow.
+    @Test func hooksRunAroundTheLifecycleAndAFailingPreHookStopsTheChange() async throws {
+        let log = "hooks.log"
+        let line = "echo $SWIFTDEPLOY_EVENT $SWIFTDEPLOY_VERSION after=$SWIFTDEPLOY_PREVIOUS_VERSION $SWIFTDEPLOY_PROJECT >> \(log)"
+        let project = try LifecycleProject("e2e-hooks", extra: """
+            hooks:
+              pre_deploy: "\(line)"
+              post_deploy: "\(line)"
+              pre_promote: { run: "test -f approved || { echo 'waiting for a person: touch approved'; exit 3; }", timeout: 5s }
+              post_promote: "\(line)"
+              on_rollback: "\(line)"
+            """)
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        let lines = { ((try? String(contentsOfFile: "\(project.directory)/\(log)", encoding: .utf8)) ?? "").split(separator: "\n").map(String.init) }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(lines() == ["pre_deploy 1.0.0 after= \(project.name)", "post_deploy 1.0.0 after= \(project.name)"])
+        #expect(try await project.run("canary", "start").status == 0)
+        _ = try await project.traffic(40)
+        let gated = try await project.run("promote")
+        #expect(gated.status == 1)
+        #expect(gated.stderr.contains("hook pre_promote failed (exit 3)") && gated.stderr.contains("waiting for a person: touch approved")
+                && gated.stderr.contains("nothing was changed"), "\(gated.stderr)")
+        #expect(try await project.traffic(40).versions.count == 2, "both tracks still serve")
+        FileManager.default.createFile(atPath: "\(project.directory)/approved", contents: nil)
+        let promoted = try await project.run("promote")
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        #expect(try await project.run("rollback", "--to", "1.0.0").status == 0)
+        #expect(lines().suffix(4) == ["post_promote 2.0.0 after=1.0.0 \(project.name)", "pre_deploy 1.0.0 after=2.0.0 \(project.name)",
+                                      "post_deploy 1.0.0 after=2.0.0 \(project.name)", "on_rollback 1.0.0 after=2.0.0 \(project.name)"], "\(lines())")
+        let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
+        #expect(history.contains("\"hook\":\"pre_promote\"") && history.contains("\"outcome\":\"exit 3\""))
+    }
+
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {
         let directory = TestSupport.temporaryDirectory("e2e-compose")
         defer { try? FileManager.default.removeItem(atPath: directory) }
