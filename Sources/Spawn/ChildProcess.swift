@@ -90,44 +90,37 @@ public enum ChildProcess {
     public static func spawn(
         _ arguments: [String], environment: [String: String] = [:], logFile: String
     ) throws(ProcessError) -> pid_t {
-        let executable = try resolve(arguments[0])
         let fd = open(logFile, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ProcessError("cannot open log file \(logFile): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        let pid = try start(arguments, environment: environment, output: fd)
+        reapInBackground(pid)
+        return pid
+    }
+
+    /// Starts `arguments` with no input and its output and errors into `output`.
+    private static func start(_ arguments: [String], environment: [String: String], output: Int32) throws(ProcessError) -> pid_t {
+        let executable = try resolve(arguments[0])
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        let pid = try start(executable, arguments, environment: environment, actions: &actions)
-        reapInBackground(pid)
-        return pid
+        posix_spawn_file_actions_adddup2(&actions, output, 1)
+        posix_spawn_file_actions_adddup2(&actions, output, 2)
+        return try start(executable, arguments, environment: environment, actions: &actions)
     }
 
     /// Runs a command for at most `limit`: its exit status (nil when it was still running at the
     /// limit, and was killed with everything it started) and its combined output.
     public static func run(_ arguments: [String], environment: [String: String] = [:], limit: Duration) async throws(ProcessError)
         -> (status: Int32?, output: String) {
-        let executable = try resolve(arguments[0])
         let log = NSTemporaryDirectory() + "swiftdeploy-run-\(getpid())-\(UInt32.random(in: 0..<UInt32.max)).log"
         let fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ProcessError("cannot create \(log): \(String(cString: strerror(errno)))") }
         defer { unlink(log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        let pid: pid_t
-        do {
-            pid = try start(executable, arguments, environment: environment, actions: &actions)
-        } catch {
-            close(fd)
-            throw error
-        }
+        let started: Result<pid_t, ProcessError> = Result { () throws(ProcessError) in try start(arguments, environment: environment, output: fd) }
         close(fd)
+        let pid = try started.get()
         let deadline = ContinuousClock.now + limit
         var status: Int32 = 0
         var exited = false
