@@ -133,14 +133,14 @@ public struct Stack: Sendable {
             console.say("promote: step \(index + 1)/\(steps.count): canary takes \(weight)%, watching for \(interval.manifestText)")
             try await Task.sleep(for: interval)
             do {
-                try await checkCanary(force: force)
+                try await checkCanary(force: force, analysed: try await conclusive(step: index + 1, of: steps.count, weight: weight))
             } catch let blocked as PolicyBlocked {
                 console.warn("promote: rolling back at \(weight)%")
                 try await rollback(reason: "canary_safety denied at \(weight)%")
                 throw blocked
             }
         }
-        if steps.isEmpty { try await checkCanary(force: force) }
+        if steps.isEmpty { try await checkCanary(force: force, analysed: analyseCanary()) }
         // The canary's release becomes stable: started in stable mode on stable's other slot.
         var spec = canary.spec
         let slots = TrackSpec.slots(manifest.service.port)
@@ -163,8 +163,32 @@ public struct Stack: Sendable {
         try await hooks.run(.postPromote, version: promoted.version, previous: stable.version, url: runtime.publicURL)
     }
 
-    private func checkCanary(force: Bool) async throws {
-        let (decision, input) = try await analyseCanary()
+    /// A step's analysis once the canary has had `min_requests` in the window: until then the step
+    /// is inconclusive (neither passed nor failed), says so, and waits up to `canary_safety.deadline`;
+    /// past it the analysis as it stands decides (too few requests: a deny).
+    private func conclusive(step: Int, of steps: Int, weight: Int) async throws -> (decision: Decision, input: JSONValue) {
+        let limits = manifest.policy.canarySafety
+        let deadline = ContinuousClock.now + limits.deadline
+        var lastSaid: ContinuousClock.Instant?
+        while true {
+            let analysed = try await analyseCanary()
+            let requests = Int(analysed.input["requests"]?.number ?? 0)
+            guard requests < limits.minRequests, ContinuousClock.now < deadline else { return analysed }
+            if lastSaid.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true {
+                let left = deadline - ContinuousClock.now
+                console.say("promote: step \(step)/\(steps) at \(weight)%: inconclusive, \(requests) of \(limits.minRequests) requests in the last \(limits.window.manifestText); waiting for traffic (at most \(Duration.seconds(Int(left.seconds.rounded())).readable) more)")
+                if lastSaid == nil {
+                    try history.record(.promoteStep, ["weight": .number(Double(weight)), "step": .number(Double(step)), "inconclusive": .bool(true),
+                                                      "requests": .number(Double(requests))])
+                }
+                lastSaid = ContinuousClock.now
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func checkCanary(force: Bool, analysed: (decision: Decision, input: JSONValue)) async throws {
+        let (decision, input) = analysed
         try history.record(decision, input: input, forced: force && !decision.allow)
         PolicyReport.lines(decision, input: input).forEach { decision.allow ? console.say("  \($0)") : console.warn("  \($0)") }
         guard decision.allow else {

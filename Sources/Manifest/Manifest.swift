@@ -121,6 +121,8 @@ public struct CanarySafetyLimits: Sendable, Equatable {
     public var maxP99LatencyMS: Double
     public var minRequests: Int
     public var window: Duration
+    /// How long a step of `promote --steps` may wait for `minRequests` before it counts as failed.
+    public var deadline: Duration = .seconds(600)
 }
 
 public enum EnforcerKind: String, Sendable, CaseIterable {

@@ -202,7 +202,7 @@ public enum ManifestLoader {
 
     private static func buildPolicy(_ section: Section, directory: String) -> PolicySettings {
         let infrastructure = section.section("infrastructure", keys: ["max_cpu_load", "min_disk_free_gb", "max_mem_used_pct"])
-        let canary = section.section("canary_safety", keys: ["max_error_rate", "max_p99_latency_ms", "min_requests", "window"])
+        let canary = section.section("canary_safety", keys: ["max_error_rate", "max_p99_latency_ms", "min_requests", "window", "deadline"])
         let opaURL = section.value("opa_url", expected: "an http:// or https:// URL such as http://127.0.0.1:8181") { text -> String? in
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
             return text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -222,7 +222,8 @@ public enum ManifestLoader {
                 maxErrorRate: canary.fraction("max_error_rate", default: 0.05),
                 maxP99LatencyMS: canary.double("max_p99_latency_ms", in: 0...3_600_000, default: 500),
                 minRequests: canary.int("min_requests", in: 0...1_000_000_000, default: 20),
-                window: canary.duration("window", default: .seconds(30))
+                window: canary.duration("window", default: .seconds(30)),
+                deadline: canary.duration("deadline", default: .seconds(600))
             )
         )
     }

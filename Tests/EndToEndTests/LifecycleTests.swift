@@ -21,6 +21,7 @@ struct LifecycleProject {
 
     init(_ label: String, runtime: RuntimeKind = .local,
          policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }",
+         canarySafety: String = "{ max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s }",
          extra: String = "") throws {
         if runtime == .compose { try DockerTestEngine.prepare() }
         name = "\(label)-\(runtime.rawValue)"
@@ -43,7 +44,7 @@ struct LifecycleProject {
             nginx: { port: \(nginxPort) }
             policy:
               \(policy)
-              canary_safety: { max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s }
+              canary_safety: \(canarySafety)
             \(extra)
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
     }
@@ -458,6 +459,43 @@ final class SteadyLoad: @unchecked Sendable {
                                       "post_deploy 1.0.0 after=2.0.0 \(project.name)", "on_rollback 1.0.0 after=2.0.0 \(project.name)"], "\(lines())")
         let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"hook\":\"pre_promote\"") && history.contains("\"outcome\":\"exit 3\""))
+    }
+
+    /// A step without enough requests is neither passed nor failed: it says so and waits for
+    /// traffic (here it comes once the wait is on record), and past the deadline it counts as failed.
+    @Test func aQuietStepIsInconclusiveAndWaitsForTrafficUpToTheDeadline() async throws {
+        let project = try LifecycleProject("e2e-quiet",
+                                           canarySafety: "{ max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s, deadline: 30s }")
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
+        let promotion = Task { try await project.run("promote", "--steps", "50,100", "--interval", "1s") }
+        let history = "\(project.directory)/.swiftdeploy/history.jsonl"
+        var waiting = false
+        for _ in 0..<200 where !waiting {  // bounded: 10 s for the first step to find too little traffic
+            waiting = ((try? String(contentsOfFile: history, encoding: .utf8)) ?? "").contains("\"inconclusive\":true")
+            if !waiting { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(waiting, "the quiet step is on record as inconclusive")
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 20_000)
+        let running = Task { await load.run() }
+        let promoted = try await promotion.value
+        load.stop()
+        _ = await running.value
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        #expect(promoted.stdout.contains("promote: step 1/2 at 50%: inconclusive, 0 of 20 requests in the last 3s; waiting for traffic"), "\(promoted.stdout)")
+        #expect(try await project.traffic(10).versions == ["2.0.0": 10])
+
+        // With a 2 s deadline and no traffic at all, the step fails when the deadline passes, and rolls back.
+        let manifest = "\(project.directory)/swiftdeploy.yaml"
+        try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(of: "deadline: 30s", with: "deadline: 2s")
+            .write(toFile: manifest, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .seconds(3.2))  // the 3 s window forgets the earlier load
+        #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
+        let started = ContinuousClock.now
+        let starved = try await project.run("promote", "--steps", "50", "--interval", "1s")
+        #expect(starved.status == 1 && starved.stderr.contains("promote: rolling back at 50%") && starved.stderr.contains("requests"), "\(starved.stderr)")
+        #expect(ContinuousClock.now - started < .seconds(15), "the deadline ends the wait")
     }
 
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {
