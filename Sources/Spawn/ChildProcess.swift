@@ -121,16 +121,19 @@ public enum ChildProcess {
         let started: Result<pid_t, ProcessError> = Result { () throws(ProcessError) in try start(arguments, environment: environment, output: fd) }
         close(fd)
         let pid = try started.get()
-        let deadline = ContinuousClock.now + limit
-        var status: Int32 = 0
-        var exited = false
-        while ContinuousClock.now < deadline {
-            if waitpid(pid, &status, WNOHANG) == pid { exited = true; break }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        if !exited {
-            kill(-pid, SIGKILL)  // its own session: whatever it started goes too
-            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // Watched from a thread of its own: a busy concurrency pool must not stretch the limit.
+        let (exited, status) = await withCheckedContinuation { (continuation: CheckedContinuation<(Bool, Int32), Never>) in
+            Thread.detachNewThread {
+                let deadline = ContinuousClock.now + limit
+                var status: Int32 = 0
+                while ContinuousClock.now < deadline {
+                    if waitpid(pid, &status, WNOHANG) == pid { return continuation.resume(returning: (true, status)) }
+                    usleep(10_000)
+                }
+                kill(-pid, SIGKILL)  // its own session: whatever it started goes too
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                continuation.resume(returning: (false, status))
+            }
         }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         guard exited else { return (nil, output) }

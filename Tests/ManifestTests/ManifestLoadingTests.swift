@@ -149,7 +149,7 @@ private let minimal = """
         ("unknown key with suggestion", minimal + "\nnginx: { proxy_timout: 5s }",
          ["swiftdeploy.yaml:6:10: nginx.proxy_timout: unknown key; did you mean `proxy_timeout`?"]),
         ("unknown top-level key", minimal + "\nfrobnicate: true",
-         ["swiftdeploy.yaml:6:1: frobnicate: unknown key; expected one of: name, state_dir, runtime, services, nginx, network, policy, guard, dashboard"]),
+         ["swiftdeploy.yaml:6:1: frobnicate: unknown key; expected one of: name, state_dir, runtime, services, nginx, network, policy, guard, dashboard, hooks"]),
         ("dashboard beyond loopback without a token", minimal + "\ndashboard: { listen: 0.0.0.0:9090 }",
          ["swiftdeploy.yaml:6:22: dashboard.listen: 0.0.0.0:9090 is reachable beyond this host, so dashboard.token is required (e.g. token: ${DASHBOARD_TOKEN})"]),
         ("service name that is not plain", "name: shop\nservices:\n  \"web;rm -rf\": { command: [x], port: 4000 }\n",
