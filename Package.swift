@@ -29,6 +29,7 @@ let package = Package(
         .target(
             name: "Web",
             dependencies: [
+                "Vocabulary",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

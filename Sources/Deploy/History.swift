@@ -8,9 +8,12 @@ import Vocabulary
 /// The audit report is made from it.
 public struct History: Sendable {
     public let path: String
+    /// Told of every event once it is written (the lifecycle's webhooks).
+    let notices: LifecycleNotices?
 
-    public init(stateDirectory: String) {
+    public init(stateDirectory: String, notices: LifecycleNotices? = nil) {
         path = "\(stateDirectory)/history.jsonl"
+        self.notices = notices
     }
 
     /// Appends one event. History is evidence, so a failure to write it is reported, not swallowed.
@@ -29,6 +32,7 @@ public struct History: Sendable {
         } catch {
             throw FileWriteError(path: path, reason: "\(error.localizedDescription) (is the disk full?)")
         }
+        notices?.announce(event)
     }
 
     /// Appends an event of `kind` with its details.

@@ -123,11 +123,19 @@ public final class ProjectLock: @unchecked Sendable {
 }
 
 extension Stack {
-    /// Runs a change to the stack while holding the project's lock.
+    /// Runs a change to the stack while holding the project's lock; its announcements are sent
+    /// (or given up on) before it returns.
     public func changing<T>(_ command: String, wait: Bool, _ body: () async throws -> T) async throws -> T {
         let lock = try await ProjectLock.acquire(stateDirectory: manifest.stateDirectory, command: command, wait: wait, console: console)
         defer { lock.release() }
-        return try await body()
+        do {
+            let result = try await body()
+            await history.notices?.flush()
+            return result
+        } catch {
+            await history.notices?.flush()
+            throw error
+        }
     }
 }
 

@@ -22,7 +22,7 @@ public struct Stack: Sendable {
         self.console = console
         self.engine = engine ?? PolicySetup(manifest: project.manifest).engine()
         runtime = project.runtime
-        history = History(stateDirectory: project.manifest.stateDirectory)
+        history = History(stateDirectory: project.manifest.stateDirectory, notices: LifecycleNotices(manifest: project.manifest))
     }
 
     var manifest: Manifest { project.manifest }

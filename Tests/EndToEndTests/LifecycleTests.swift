@@ -1,3 +1,5 @@
+import HummingbirdTesting
+import Hummingbird
 import AsyncHTTPClient
 import Deploy
 import Foundation
@@ -496,6 +498,31 @@ final class SteadyLoad: @unchecked Sendable {
         let starved = try await project.run("promote", "--steps", "50", "--interval", "1s")
         #expect(starved.status == 1 && starved.stderr.contains("promote: rolling back at 50%") && starved.stderr.contains("requests"), "\(starved.stderr)")
         #expect(ContinuousClock.now - started < .seconds(15), "the deadline ends the wait")
+    }
+
+    /// The lifecycle tells the guard's webhooks what happens: a Slack stand-in on loopback (its
+    /// first post fails, and is retried) hears the deploy, the canary, the block and the rollback,
+    /// each once, before each command exits.
+    @Test func lifecycleEventsReachTheGuardsSlackWebhook() async throws {
+        let receiver = WebhookReceiver(failFirst: 1)
+        try await receiver.app().test(.live) { client in
+            let project = try LifecycleProject("e2e-notices", extra: """
+                guard: { slack_webhook: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX" }
+                """)
+            defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+            #expect(try await project.run("deploy").status == 0)
+            #expect(try await project.run("canary", "start").status == 0)
+            #expect(try await project.run("chaos", "error", "--rate", "1").status == 0, "rate 1 is a valid rate")
+            _ = try await project.traffic(40)
+            #expect(try await project.run("promote").status == 1)
+            #expect(try await project.run("rollback").status == 0)
+            let texts = receiver.received.compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))["text"] }
+            let lines = texts.flatMap { $0.split(separator: "\n").map(String.init) }
+            #expect(lines.filter { $0.contains("1.0.0 is stable") }.count == 1, "\(lines)")
+            #expect(lines.filter { $0.contains("canary 2.0.0 started with 50% of traffic") }.count == 1, "\(lines)")
+            #expect(lines.filter { $0.contains("canary_safety blocks: error_rate 1 exceeds maximum 0.05") }.count == 1, "\(lines)")
+            #expect(lines.filter { $0.contains("rolled back (requested)") }.count == 1, "\(lines)")
+        }
     }
 
     @Test func composeRuntimeWithoutDockerEngineSaysSo() throws {
