@@ -4,6 +4,7 @@ import Guard
 import Telemetry
 import TestSupport
 import Testing
+import Spawn
 import Vocabulary
 import GuardService
 
@@ -17,7 +18,7 @@ final class NamespacePair: @unchecked Sendable {
     var clientV4: String { "10.251.\(subnet).2" }
     var serverV6: String { "fd00:251:\(String(subnet, radix: 16))::1" }
     var clientV6: String { "fd00:251:\(String(subnet, radix: 16))::2" }
-    private var http: Process?
+    private var http: pid_t?
 
     static var isRoot: Bool { getuid() == 0 }
 
@@ -38,19 +39,18 @@ final class NamespacePair: @unchecked Sendable {
             try sh("ip -n \(ns) link set lo up")
             try sh("ip -n \(ns) link set \(dev) up")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
-        process.arguments = ["netns", "exec", server, "python3", "-m", "http.server", "8000", "--bind", "::"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        http = process
+        // posix_spawn with no descriptor of ours (not Foundation's Process): a long-lived server must
+        // not inherit the descriptors by which Foundation notices its other children exit.
+        http = try ChildProcess.spawn(["ip", "netns", "exec", server, "python3", "-m", "http.server", "8000", "--bind", "::"], logFile: "/dev/null")
         for _ in 0..<100 where !reachable(serverV4) { usleep(50_000) }  // bounded: 5 s for the server to listen
     }
 
     deinit {
         // SIGKILL: a child of a test thread inherits its blocked signals, so SIGTERM may never arrive.
-        if let http { kill(http.processIdentifier, SIGKILL); http.waitUntilExit() }
+        if let http {
+            kill(http, SIGKILL)
+            while ChildProcess.isAlive(http) { usleep(10_000) }
+        }
         _ = try? sh("ip netns del \(server)")
         _ = try? sh("ip netns del \(client)")
     }

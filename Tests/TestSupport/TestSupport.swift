@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Spawn
 
 #if canImport(Glibc)
 import Glibc
@@ -147,11 +148,11 @@ final class LockedData: @unchecked Sendable {
 /// `scripts/setup.sh` installs), on a free loopback port for the length of one test.
 public final class OPAServer: @unchecked Sendable {
     public let url: String
-    private let process: Process
+    private let pid: pid_t
 
-    private init(url: String, process: Process) {
+    private init(url: String, pid: pid_t) {
         self.url = url
-        self.process = process
+        self.pid = pid
     }
 
     /// The project's root: the folder above `.build` holding `scripts/`.
@@ -165,34 +166,37 @@ public final class OPAServer: @unchecked Sendable {
     }
 
     /// Starts a server (requests must carry `token` when one is given) and waits until it listens.
+    /// Started with posix_spawn and no descriptor of ours (not Foundation's Process): a long-lived
+    /// server must not inherit the descriptors by which Foundation notices its other children exit,
+    /// or their `waitUntilExit` never returns.
     public static func start(token: String? = nil, environment: [String: String] = [:]) throws -> OPAServer {
-        let process = Process()
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "\(repositoryRoot)/scripts/opa-server", "--addr", "127.0.0.1:0"] + (token.map { ["--token", $0] } ?? [])
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // The first line says where it listens (or why it could not start).
-        var line = Data()
-        while let byte = try output.fileHandleForReading.read(upToCount: 1), let first = byte.first, first != 0x0A { line.append(first) }
-        let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on ") else {
-            process.terminate()
-            throw StartFailure(description: "scripts/opa-server did not start: \(text) (run scripts/setup.sh)")
+        let log = NSTemporaryDirectory() + "swiftdeploy-opa-\(UUID().uuidString.prefix(8)).log"
+        defer { unlink(log) }
+        let pid = try ChildProcess.spawn(["python3", "\(repositoryRoot)/scripts/opa-server", "--addr", "127.0.0.1:0"] + (token.map { ["--token", $0] } ?? []),
+                                         environment: environment, logFile: log)
+        // The first line says where it listens (or why it could not start); bounded: 20 s.
+        var text = ""
+        for _ in 0..<400 {
+            text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            if text.contains("\n") || !ChildProcess.isAlive(pid) { break }
+            usleep(50_000)
         }
-        return OPAServer(url: "http://" + text.dropFirst("listening on ".count), process: process)
+        let first = text.split(separator: "\n").first.map(String.init) ?? text
+        guard first.hasPrefix("listening on ") else {
+            kill(pid, SIGKILL)
+            throw StartFailure(description: "scripts/opa-server did not start: \(first) (run scripts/setup.sh)")
+        }
+        return OPAServer(url: "http://" + first.dropFirst("listening on ".count), pid: pid)
     }
 
     public struct StartFailure: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// Kills the server (SIGKILL: nothing of it needs to be kept) and reaps it.
+    /// Kills the server (SIGKILL: nothing of it needs to be kept); it is reaped in the background.
     public func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        kill(pid, SIGKILL)
+        while ChildProcess.isAlive(pid) { usleep(10_000) }
     }
 
     /// Runs `body` with a fresh server's URL, stopping the server after.
