@@ -51,12 +51,18 @@ struct ProjectLockTests {
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
         let path = ProjectLock.path(stateDirectory: state)
         // util-linux flock holds the lock itself (--close: the sleeping child does not inherit it).
-        let holder = try ChildProcess.spawn(["flock", "--close", path, "sleep", "5"], logFile: "/dev/null")
-        for _ in 0..<100 {
+        // It sleeps far longer than the test waits for it: it only ever ends by the SIGKILL below.
+        let holder = try ChildProcess.spawn(["flock", "--close", path, "sleep", "600"], logFile: "/dev/null")
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
             if case .held = try ProjectLock.state(stateDirectory: state) { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        guard case .held = try ProjectLock.state(stateDirectory: state) else { Issue.record("the other process never held it"); return }
+        guard case .held = try ProjectLock.state(stateDirectory: state) else {
+            ChildProcess.signal(holder, SIGKILL)
+            Issue.record("the other process never held it")
+            return
+        }
         await #expect(throws: LockError.self) { try await ProjectLock.acquire(stateDirectory: state, command: "deploy") }
         ChildProcess.signal(holder, SIGKILL)
         var status: Int32 = 0
