@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         .target(name: "Vocabulary"),
@@ -31,6 +34,7 @@ let package = Package(
             dependencies: [
                 "Vocabulary",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
@@ -60,7 +64,8 @@ let package = Package(
         .target(
             name: "Runtime",
             dependencies: [
-                "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn", "Web",
+                "Manifest", "Render", "Telemetry", "Vocabulary", "Spawn", "Web", "EdgeTLS",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             resources: [.embedInCode("Images/demo.Dockerfile"), .embedInCode("Images/nginx.Dockerfile")]
         ),
@@ -95,6 +100,14 @@ let package = Package(
             ]
         ),
         .target(
+            name: "EdgeTLS",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .target(
             name: "SharedDecisions",
             dependencies: [
                 "Vocabulary",
@@ -116,8 +129,9 @@ let package = Package(
         .target(
             name: "Deploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "GuardEvaluation",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "GuardEvaluation", "EdgeTLS",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .target(
@@ -135,7 +149,7 @@ let package = Package(
             name: "swiftdeploy",
             dependencies: [
                 "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Guard", "GuardService", "Dashboard",
-                "Deploy", "GuardEvaluation",
+                "Deploy", "GuardEvaluation", "EdgeTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -172,7 +186,8 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime"], exclude: ["Golden", "compose-spec.json"]),
+        .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(
             name: "PolicyTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import GuardEvaluation
 import NIOHTTP1
@@ -12,9 +13,12 @@ public struct DemoTrafficUseCase: Sendable {
     public let scenario: Scenario
     public let baseURL: String
     public let console: any Console
+    /// Over HTTPS, the client that trusts the edge's certificate.
+    public let client: HTTPClient
 
-    public init(scenario: Scenario, baseURL: String, console: any Console = TerminalConsole()) {
+    public init(scenario: Scenario, baseURL: String, client: HTTPClient = .shared, console: any Console = TerminalConsole()) {
         self.scenario = scenario
+        self.client = client
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.console = console
     }
@@ -61,6 +65,6 @@ public struct DemoTrafficUseCase: Sendable {
         let headers = [("X-Forwarded-For", generated.address)] + (generated.agent.isEmpty ? [] : [("User-Agent", generated.agent)])
             + (post ? [("Content-Type", "application/x-www-form-urlencoded")] : [])
         return try? await HTTP.send(post ? .POST : .GET, baseURL + generated.path, headers: headers,
-                                    body: post ? "user=admin&password=guess" : nil, timeout: .seconds(5), limit: 1 << 20).status
+                                    body: post ? "user=admin&password=guess" : nil, timeout: .seconds(5), limit: 1 << 20, client: client).status
     }
 }

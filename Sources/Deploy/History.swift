@@ -64,7 +64,7 @@ public struct History: Sendable {
 public struct HistoryEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case initialise = "init", deploy, policy, canaryStart = "canary_start", promoteStep = "promote_step", promote, rollback
-        case chaos, teardown, statusScrape = "status_scrape", hook
+        case chaos, teardown, statusScrape = "status_scrape", hook, tls
     }
 
     public var event: Kind

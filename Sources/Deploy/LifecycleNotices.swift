@@ -51,6 +51,8 @@ public struct LifecycleNotices: Sendable {
             return ":no_entry: \(name): \(decision.policy.rawValue) blocks" + (event.forced == true ? " (forced past it)" : "") + ": \(reasons)"
         case .hook:
             return details["ok"] == .bool(false) ? ":warning: \(name): hook \(text("hook")) failed (\(text("outcome")))" : nil
+        case .tls:
+            return ":lock: \(name): nginx reloaded its certificate (expires \(text("expires")), \(text("days_left")) days left)"
         case .initialise, .chaos, .teardown, .statusScrape:
             return nil
         }

@@ -60,7 +60,8 @@ public struct Stack: Sendable {
             await runtime.retire(old)
             console.say("  replaced \(old.version) (\(old.instance), port \(old.port)) after nginx drained it")
         }
-        try await HealthWait.until200("\(runtime.publicURL)\(manifest.service.healthcheck.path)", timeout: manifest.service.healthcheck.timeout)
+        try await HealthWait.until200("\(runtime.publicURL)\(manifest.service.healthcheck.path)", timeout: manifest.service.healthcheck.timeout,
+                                      client: runtime.edgeClient)
         let elapsed = ContinuousClock.now - started
         try history.record(.deploy, [
             "version": .string(instance.version), "port": .number(Double(instance.port)), "instance": .string(instance.instance.description),

@@ -1,3 +1,4 @@
+import EdgeTLS
 import Foundation
 import Manifest
 import Render
@@ -11,6 +12,8 @@ public struct ValidateUseCase: Sendable {
         case pass = "PASS"
         case fail = "FAIL"
         case skip = "SKIP"
+        /// Worth fixing soon, but not a failure (a certificate near its end, a self-signed one).
+        case warn = "WARN"
     }
 
     public struct Check: Sendable, Equatable {
@@ -84,12 +87,26 @@ public struct ValidateUseCase: Sendable {
                 for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
             }
         }
-        if let own = project.runtime.runningNginx() {
-            record(.pass, "nginx port \(manifest.nginx.port) is free", "held by this stack's own nginx (\(own.instance))")
-        } else if PortProbe.isFree(manifest.nginx.port, host: manifest.nginx.listen) {
-            record(.pass, "nginx port \(manifest.nginx.port) is free")
-        } else {
-            record(.fail, "nginx port \(manifest.nginx.port) is free", "in use; find the holder with ss -ltnp 'sport = :\(manifest.nginx.port)'")
+        let own = project.runtime.runningNginx()
+        for port in edgePorts(manifest) {
+            if let own {
+                record(.pass, "nginx port \(port) is free", "held by this stack's own nginx (\(own.instance))")
+            } else if PortProbe.isFree(port, host: manifest.nginx.listen) {
+                record(.pass, "nginx port \(port) is free")
+            } else {
+                record(.fail, "nginx port \(port) is free", "in use; find the holder with ss -ltnp 'sport = :\(port)'")
+            }
+        }
+        if let tls = manifest.nginx.tls {
+            do {
+                let certificate = try EdgeCertificate(certificateFile: tls.certificate, keyFile: tls.key)
+                record(.pass, "TLS certificate and key belong together", certificate.summary)
+                for warning in certificate.warnings { record(.warn, "TLS certificate", warning) }
+            } catch {
+                record(.fail, "TLS certificate and key belong together", error.description)
+                record(.skip, "nginx -t accepts the generated config", "it needs a certificate nginx can load")
+                return checks
+            }
         }
         let nginx = nginxTest(project)
         record(nginx.outcome, nginx.name, nginx.detail)
@@ -105,6 +122,7 @@ public struct ValidateUseCase: Sendable {
         do {
             let server = NginxServer(binary: project.manifest.nginx.binary, prefix: prefix, configFile: "\(prefix)/nginx.conf")
             try server.prepare()
+            try installEdgeCertificate(project.manifest, nextTo: server.configFile)
             try FileWriter.write(config, to: server.configFile)
             try server.test()
             return Check(outcome: .pass, name: name, detail: "")

@@ -83,6 +83,26 @@ public struct NginxSettings: Sendable, Equatable {
     /// Keep each client on one track (split by client address) rather than splitting per request.
     public var sticky: Bool
     public var image: String
+    /// `nginx.tls`: HTTPS at the edge; nil serves plain HTTP on `port`.
+    public var tls: EdgeTLSSettings? = nil
+}
+
+/// HTTPS at the edge: the certificate and key nginx serves, the port it listens on, and what
+/// plain HTTP on `nginx.port` does (redirect, or serve as well).
+public struct EdgeTLSSettings: Sendable, Equatable {
+    /// PEM: the leaf, then its intermediates (certbot's fullchain.pem), absolute.
+    public var certificate: String
+    /// PEM private key (certbot's privkey.pem), absolute.
+    public var key: String
+    public var port: Int
+    /// Plain HTTP answers 308 to the same URL over HTTPS; false serves it over both.
+    public var redirect: Bool
+    /// Strict-Transport-Security max-age; zero sends no header.
+    public var hsts: Duration
+
+    public init(certificate: String, key: String, port: Int = 443, redirect: Bool = true, hsts: Duration = .seconds(31_536_000)) {
+        (self.certificate, self.key, self.port, self.redirect, self.hsts) = (certificate, key, port, redirect, hsts)
+    }
 }
 
 public struct NetworkSettings: Sendable, Equatable {

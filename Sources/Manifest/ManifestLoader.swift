@@ -61,10 +61,15 @@ public enum ManifestLoader {
         let stateDirectory = absolutePath(top.string("state_dir", default: ".swiftdeploy"), relativeTo: directory)
         let runtime: RuntimeKind = top.choice("runtime", default: .local)
         let service = buildService(top, runtime: runtime, directory: directory)
-        let nginx = buildNginx(top.section("nginx", keys: ["port", "listen", "proxy_timeout", "contact", "binary", "sticky", "image"]))
+        let nginxSection = top.section("nginx", keys: ["port", "listen", "proxy_timeout", "contact", "binary", "sticky", "image", "tls"])
+        let nginx = buildNginx(nginxSection, directory: directory)
         if service.port == nginx.port || service.canary?.port == nginx.port {
-            reader.fail(top.section("nginx", keys: []).node("port")?.mark ?? top.mark, "nginx.port",
+            reader.fail(nginxSection.node("port")?.mark ?? top.mark, "nginx.port",
                         "nginx and the service cannot both use port \(nginx.port)")
+        }
+        if let tls = nginx.tls, [nginx.port, service.port, service.canary?.port].contains(tls.port) {
+            reader.fail(nginxSection.section("tls", keys: []).node("port")?.mark ?? top.mark, "nginx.tls.port",
+                        "HTTPS needs a port of its own; \(tls.port) is already nginx.port or a service's port")
         }
         if let canary = service.canary, canary.port == service.port {
             reader.fail(top.mark, "services.\(service.name).canary.port", "the canary needs its own port; \(canary.port) is the stable one")
@@ -186,8 +191,8 @@ public enum ManifestLoader {
         }
     }
 
-    private static func buildNginx(_ section: Section) -> NginxSettings {
-        NginxSettings(
+    private static func buildNginx(_ section: Section, directory: String) -> NginxSettings {
+        var settings = NginxSettings(
             port: section.int("port", in: 1...65535, default: 8080),
             listen: section.value("listen", expected: "an IP address to bind, such as 127.0.0.1 or 0.0.0.0") { IPAddress($0) != nil ? $0 : nil } ?? "127.0.0.1",
             proxyTimeout: section.duration("proxy_timeout", default: .seconds(15)),
@@ -198,6 +203,16 @@ public enum ManifestLoader {
             sticky: section.bool("sticky", default: false),
             image: section.string("image", default: "nginx:1.27-alpine")
         )
+        if section.node("tls") != nil {
+            let tls = section.section("tls", keys: ["certificate", "key", "port", "redirect", "hsts"])
+            let certificate = tls.required("certificate", "the PEM certificate chain, e.g. /etc/letsencrypt/live/example.com/fullchain.pem (or make one: swiftdeploy tls self-signed)", fallback: "") { tls.string("certificate") }
+            let key = tls.required("key", "the PEM private key, e.g. /etc/letsencrypt/live/example.com/privkey.pem", fallback: "") { tls.string("key") }
+            settings.tls = EdgeTLSSettings(
+                certificate: absolutePath(certificate, relativeTo: directory), key: absolutePath(key, relativeTo: directory),
+                port: tls.int("port", in: 1...65535, default: 443), redirect: tls.bool("redirect", default: true),
+                hsts: tls.duration("hsts", default: .seconds(31_536_000)))
+        }
+        return settings
     }
 
     private static func buildPolicy(_ section: Section, directory: String) -> PolicySettings {

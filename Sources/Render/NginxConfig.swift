@@ -56,9 +56,6 @@ public enum NginxConfig {
     ///   - routing: the ports nginx proxies to and the canary's share.
     ///   - manifestHash: SHA-256 of the manifest text, written into the header.
     public static func render(_ manifest: Manifest, target: NginxTarget, routing: Routing, manifestHash: String) -> String {
-        let service = manifest.service
-        let timeout = manifest.nginx.proxyTimeout
-        let connectTimeout = min(timeout, .seconds(5))
         let stableAddress = "127.0.0.1:\(routing.stablePort)"
         var out = GeneratedHeader.lines(comment: "#", manifestHash: manifestHash, manifestName: manifest.name)
         out += """
@@ -80,7 +77,7 @@ public enum NginxConfig {
                 scgi_temp_path \(target == .local ? "tmp/scgi" : "/tmp/scgi");
 
                 # One JSON object per request; read by `swiftdeploy guard` and canary analysis.
-                log_format swiftdeploy escape=json '{\(logFormatBody)}';
+                log_format swiftdeploy escape=json '{\(logFormatBody())}';
                 access_log \(target.accessLog) swiftdeploy;
 
 
@@ -95,11 +92,26 @@ public enum NginxConfig {
         } else {
             out += "    map \"\" $swiftdeploy_track {\n        default stable;\n    }\n"
         }
-        out += """
+        let listen = hostPart(manifest.nginx.listen)
+        if let tls = manifest.nginx.tls {
+            out += server(manifest, listen: ["\(listen):\(tls.port) ssl http2"], extra: secure(tls))
+            out += tls.redirect ? redirect(listen: "\(listen):\(manifest.nginx.port)", to: tls.port, accessLog: target.accessLog)
+                                : server(manifest, listen: ["\(listen):\(manifest.nginx.port)"])
+        } else {
+            out += server(manifest, listen: ["\(listen):\(manifest.nginx.port)"])
+        }
+        out += "}\n"
+        return out
+    }
 
-                server {
-                    listen \(hostPart(manifest.nginx.listen)):\(manifest.nginx.port);
-                    add_header X-Deployed-By swiftdeploy always;
+    /// One server that proxies to the tracks, with the JSON error pages.
+    static func server(_ manifest: Manifest, listen: [String], extra: String = "") -> String {
+        let timeout = manifest.nginx.proxyTimeout
+        let connectTimeout = min(timeout, .seconds(5))
+        var out = "\n    server {\n"
+        out += listen.map { "        listen \($0);\n" }.joined()
+        out += "        add_header X-Deployed-By swiftdeploy always;\n" + extra
+        out += """
 
                     location / {
                         proxy_pass http://swiftdeploy_$swiftdeploy_track;
@@ -119,19 +131,72 @@ public enum NginxConfig {
             out += "        error_page \(code) /_swiftdeploy/\(code).json;\n"
             out += "        location = /_swiftdeploy/\(code).json {\n"
             out += "            internal;\n            default_type application/json;\n"
-            out += "            return \(code) '\(errorBody(error: error, code: code, service: service.name, contact: manifest.nginx.contact))';\n"
+            out += "            return \(code) '\(errorBody(error: error, code: code, service: manifest.service.name, contact: manifest.nginx.contact))';\n"
             out += "        }\n"
         }
-        out += "    }\n}\n"
+        return out + "    }\n"
+    }
+
+    /// TLS 1.2 and 1.3 with forward-secret AEAD ciphers only (Mozilla's "intermediate" profile),
+    /// no session tickets (their key would never rotate), OCSP stapling (nginx staples when the
+    /// chain names a responder and holds the issuer) and HSTS. The pair is the checked copy
+    /// installed beside nginx.conf.
+    static func secure(_ tls: EdgeTLSSettings) -> String {
+        var out = """
+                    ssl_certificate \(installedCertificate);
+                    ssl_certificate_key \(installedKey);
+                    ssl_protocols TLSv1.2 TLSv1.3;
+                    ssl_ciphers \(ciphers);
+                    ssl_prefer_server_ciphers off;
+                    ssl_session_cache shared:swiftdeploy_tls:10m;
+                    ssl_session_timeout 1d;
+                    ssl_session_tickets off;
+                    ssl_stapling on;
+                    ssl_stapling_verify on;
+
+            """
+        if tls.hsts > .zero {
+            out += "        add_header Strict-Transport-Security \"max-age=\(Int(tls.hsts.seconds))\" always;\n"
+        }
         return out
     }
 
-    static var logFormatBody: String {
+    /// Where nginx.conf finds the checked certificate and key, relative to its own folder.
+    public static let installedCertificate = "tls/certificate.pem"
+    public static let installedKey = "tls/key.pem"
+
+    static let ciphers = ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
+                          "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+                          "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-GCM-SHA384"].joined(separator: ":")
+
+    /// Plain HTTP that sends every request to the same URL over HTTPS (308 keeps the method and body).
+    /// Its requests are logged like the others, so the guard sees a client probing over HTTP too.
+    static func redirect(listen: String, to port: Int, accessLog: String) -> String {
+        """
+
+            log_format swiftdeploy_redirect escape=json '{\(logFormatBody(track: "\"\""))}';
+
+            server {
+                listen \(listen);
+                access_log \(accessLog) swiftdeploy_redirect;
+                add_header X-Deployed-By swiftdeploy always;
+                location / {
+                    return 308 https://$host\(port == 443 ? "" : ":\(port)")$request_uri;
+                }
+            }
+
+        """
+    }
+
+
+    /// - Parameter track: what the `upstream` field says; the redirect server names no track, so
+    ///   its 308s never count in a track's figures.
+    static func logFormatBody(track: String = "\"$swiftdeploy_track\"") -> String {
         let values: [String: String] = [
             "time": "\"$time_iso8601\"", "msec": "$msec", "remote_addr": "\"$remote_addr\"", "xff": "\"$http_x_forwarded_for\"",
             "method": "\"$request_method\"", "uri": "\"$request_uri\"", "status": "$status", "bytes": "$body_bytes_sent",
             "request_time": "$request_time", "upstream_response_time": "\"$upstream_response_time\"",
-            "upstream": "\"$swiftdeploy_track\"", "ua": "\"$http_user_agent\"",
+            "upstream": track, "ua": "\"$http_user_agent\"",
         ]
         return logFields.map { "\"\($0)\":\(values[$0]!)" }.joined(separator: ",")
     }

@@ -132,6 +132,7 @@ public struct ComposeRuntime: Runtime {
         let engine = try engine()
         // An instance was launched first, so the network exists; `up` below makes it otherwise.
         try prepareFolders()
+        try installEdgeCertificate(manifest, nextTo: configFile, owner: (UInt32(ComposeFile.nginxUser.uid), UInt32(ComposeFile.nginxUser.gid)))
         try FileWriter.write(nginxConfig(for: routing), to: configFile)
         let name = ComposeFile.nginxName(manifest)
         if let info = Docker.inspect(name), info.state.running {
@@ -158,7 +159,7 @@ public struct ComposeRuntime: Runtime {
                 throw ProcessError("the nginx container \(name) stopped at start-up:\n\(Docker.logs(name))")
             }
             // An HTTP answer (any status) means nginx itself serves.
-            if (try? await HTTP.get(publicURL, timeout: .seconds(1))) != nil { return }
+            if (try? await HTTP.get(publicURL, timeout: .seconds(1), client: edgeClient)) != nil { return }
             try? await Task.sleep(for: .milliseconds(50))
         }
         throw ProcessError("the nginx container \(name) did not answer on \(publicURL) within 10 s; see `docker logs \(name)`")

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Vocabulary
 import Web
@@ -15,7 +16,7 @@ public enum HealthWait {
     ///   runtime sees: Docker's health still `starting`); it throws when the instance can never
     ///   become healthy (its process exited, its container stopped), which ends the wait at once.
     public static func until200(
-        _ url: String, timeout: Duration, interval: Duration = .milliseconds(100),
+        _ url: String, timeout: Duration, interval: Duration = .milliseconds(100), client: HTTPClient = .shared,
         notYet: @Sendable () throws -> String? = { nil }
     ) async throws -> Void {
         let deadline = ContinuousClock.now + timeout
@@ -25,7 +26,7 @@ public enum HealthWait {
                 lastSeen = reason
             } else {
                 do {
-                    let reply = try await HTTP.get(url)
+                    let reply = try await HTTP.get(url, client: client)
                     if reply.status == 200 { return }
                     lastSeen = "HTTP \(reply.status)"
                 } catch {

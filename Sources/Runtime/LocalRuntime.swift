@@ -82,12 +82,13 @@ public struct LocalRuntime: Runtime {
     public func route(_ routing: Routing) async throws {
         let server = nginx
         try server.prepare()
+        try installEdgeCertificate(manifest, nextTo: server.configFile)
         try FileWriter.write(nginxConfig(for: routing), to: server.configFile)
         if server.runningPid() != nil {
             try await server.reload()
         } else {
-            guard PortProbe.isFree(manifest.nginx.port, host: manifest.nginx.listen) else {
-                throw ProcessError("nginx port \(manifest.nginx.port) is already in use; stop what holds it (ss -ltnp 'sport = :\(manifest.nginx.port)') or change nginx.port in \(manifest.file)")
+            for port in edgePorts(manifest) where !PortProbe.isFree(port, host: manifest.nginx.listen) {
+                throw ProcessError("nginx port \(port) is already in use; stop what holds it (ss -ltnp 'sport = :\(port)') or change \(port == manifest.nginx.port ? "nginx.port" : "nginx.tls.port") in \(manifest.file)")
             }
             try FileWriter.makeDirectory(logDirectory)
             _ = try await server.start(logFile: "\(logDirectory)/nginx.log")

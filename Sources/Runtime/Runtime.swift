@@ -1,5 +1,9 @@
+import Foundation
+import AsyncHTTPClient
+import EdgeTLS
 import Manifest
 import Render
+import Web
 import Spawn
 import Telemetry
 import Vocabulary
@@ -79,6 +83,19 @@ public protocol Runtime: Sendable {
     func runningNginx() -> (instance: Instance, configFile: String)?
 }
 
+/// Checks the manifest's certificate and key (`nginx.tls`) and copies them beside `configFile`,
+/// where the rendered nginx.conf reads them; nothing when TLS is off. A pair that fails the checks
+/// never reaches nginx: the running edge keeps the pair it has.
+public func installEdgeCertificate(_ manifest: Manifest, nextTo configFile: String, owner: (uid: UInt32, gid: UInt32)? = nil) throws(EdgeTLSError) {
+    guard let tls = manifest.nginx.tls else { return }
+    let folder = (configFile as NSString).deletingLastPathComponent
+    try EdgeCertificate(certificateFile: tls.certificate, keyFile: tls.key)
+        .install(certificateTo: "\(folder)/\(NginxConfig.installedCertificate)", keyTo: "\(folder)/\(NginxConfig.installedKey)", owner: owner)
+}
+
+/// The ports nginx listens on: `nginx.port`, and the HTTPS port when TLS is on.
+public func edgePorts(_ manifest: Manifest) -> [Int] { [manifest.nginx.port] + (manifest.nginx.tls.map { [$0.port] } ?? []) }
+
 /// A container's image, Docker's health status and restart count; empty for a process.
 public struct InstanceDetails: Sendable, Equatable {
     public var image: String?
@@ -93,10 +110,17 @@ public struct InstanceDetails: Sendable, Equatable {
 extension Runtime {
     public var stateDirectory: String { manifest.stateDirectory }
 
-    /// The URL clients use: nginx on this host, with either runtime.
+    /// The URL clients use: nginx on this host, with either runtime; HTTPS when `nginx.tls` is set.
     public var publicURL: String {
         let host = manifest.nginx.listen == "0.0.0.0" ? "127.0.0.1" : manifest.nginx.listen
-        return "http://\(host.contains(":") ? "[\(host)]" : host):\(manifest.nginx.port)"
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        if let tls = manifest.nginx.tls { return "https://\(bracketed):\(tls.port)" }
+        return "http://\(bracketed):\(manifest.nginx.port)"
+    }
+
+    /// The client that reaches `publicURL`: over HTTPS it trusts the edge's own certificate.
+    public var edgeClient: HTTPClient {
+        manifest.nginx.tls.map { HTTP.client(trusting: $0.certificate) } ?? .shared
     }
 
     /// What is running now, records of instances that stopped dropped.

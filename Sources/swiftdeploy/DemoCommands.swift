@@ -26,11 +26,10 @@ struct DemoTraffic: AsyncParsableCommand {
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // scripts/start sends its output to a file read while it runs
         try await Failure.reporting {
-            let base = try url ?? {
-                let nginx = try Project(file: manifest.file).manifest.nginx
-                return "http://127.0.0.1:\(nginx.port)"
-            }()
-            let figures = try await DemoTrafficUseCase(scenario: try Scenario(folder: scenario), baseURL: base).run(limit: seconds)
+            let runtime = try Project(file: manifest.file).runtime
+            let base = url ?? runtime.publicURL
+            let figures = try await DemoTrafficUseCase(scenario: try Scenario(folder: scenario), baseURL: base, client: runtime.edgeClient)
+                .run(limit: seconds)
             if figures.sent > 0 && figures.failed == figures.sent {
                 throw ValidationError("no request reached \(base): is the stack up? (scripts/start, or swiftdeploy deploy)")
             }

@@ -18,7 +18,7 @@ struct SwiftDeploy: AsyncParsableCommand {
         subcommands: [
             Init.self, Validate.self, Diff.self, DeployCommand.self, CanaryCommand.self, Promote.self, Rollback.self,
             Status.self, Audit.self, Teardown.self, Chaos.self, PolicyCommand.self, GuardCommand.self, DemoCommand.self,
-            ImageCommand.self, LockCommand.self, ReleasesCommand.self,
+            ImageCommand.self, LockCommand.self, ReleasesCommand.self, TLSCommand.self,
         ]
     )
 }

@@ -24,7 +24,7 @@ struct LifecycleProject {
     init(_ label: String, runtime: RuntimeKind = .local,
          policy: String = "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 0.01, max_mem_used_pct: 100 }",
          canarySafety: String = "{ max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 20, window: 3s }",
-         extra: String = "") throws {
+         extra: String = "", nginx: String = "") throws {
         if runtime == .compose { try DockerTestEngine.prepare() }
         name = "\(label)-\(runtime.rawValue)"
         self.runtime = runtime
@@ -43,7 +43,7 @@ struct LifecycleProject {
                 port: \(appPort)
                 version: 1.0.0
                 canary: { version: 2.0.0, image: \(images[1]), port: \(canaryPort), weight: 50 }
-            nginx: { port: \(nginxPort) }
+            nginx: { port: \(nginxPort)\(nginx) }
             policy:
               \(policy)
               canary_safety: \(canarySafety)

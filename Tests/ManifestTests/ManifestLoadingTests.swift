@@ -40,6 +40,10 @@ private let minimal = """
         #expect(manifest.nginx.port == 8080)
         #expect(manifest.nginx.listen == "127.0.0.1")
         #expect(manifest.nginx.proxyTimeout == .seconds(15))
+        #expect(manifest.nginx.tls == nil)
+        let tls = try load(minimal + "\nnginx:\n  tls: { certificate: tls/fullchain.pem, key: /etc/ssl/private/site.key }").nginx.tls
+        #expect(tls == EdgeTLSSettings(certificate: "/srv/site/tls/fullchain.pem", key: "/etc/ssl/private/site.key", port: 443, redirect: true,
+                                       hsts: .seconds(31_536_000)))
         #expect(manifest.network == NetworkSettings(name: "shop-net", driver: "bridge"))
         #expect(manifest.policy.engine == .embedded)
         #expect(manifest.policy.directory == "/srv/site/policies")
@@ -185,6 +189,12 @@ private let minimal = """
         ("two services", minimal + "\n  worker: { command: [w], port: 5000 }",
          ["swiftdeploy.yaml:6:11: services.worker: only one service per manifest is supported; nginx fronts web"]),
         ("nginx port clash", minimal + "\nnginx: { port: 4000 }", ["swiftdeploy.yaml:6:16: nginx.port: nginx and the service cannot both use port 4000"]),
+        ("TLS on the HTTP port", minimal + "\nnginx: { port: 8080, tls: { certificate: c.pem, key: k.pem, port: 8080 } }",
+         ["swiftdeploy.yaml:6:67: nginx.tls.port: HTTPS needs a port of its own; 8080 is already nginx.port or a service's port"]),
+        ("TLS without a key", minimal + "\nnginx:\n  tls: { certificate: c.pem }",
+         ["swiftdeploy.yaml:7:8: nginx.tls.key: required field is missing (the PEM private key, e.g. /etc/letsencrypt/live/example.com/privkey.pem)"]),
+        ("TLS with a bad HSTS age", minimal + "\nnginx:\n  tls: { certificate: c.pem, key: k.pem, hsts: a year }",
+         ["swiftdeploy.yaml:7:48: nginx.tls.hsts: expected a duration such as 500ms, 30s, 10m or 2h, got \"a year\""]),
         ("services is a list", "name: shop\nservices: [web]\n",
          ["swiftdeploy.yaml:2:11: services: expected a mapping of , got a list",
           "swiftdeploy.yaml:2:11: services: required field is missing (one service, e.g. services: { app: { command: [...], port: 3000 } })"]),

@@ -1,6 +1,7 @@
 import Foundation
 import Manifest
 import Runtime
+import TestSupport
 import Testing
 
 @testable import Render
@@ -71,6 +72,30 @@ private let nginxVariants: [String] = [
         let text = NginxConfig.render(parsed, target: .local, routing: .declared(parsed), manifestHash: "x")
         try text.write(toFile: server.configFile, atomically: true, encoding: .utf8)
         #expect(throws: Never.self) { try server.test() }
+    }
+
+    /// HTTPS with each choice of redirect and HSTS, loaded by real nginx with a pair openssl made and
+    /// the runtime installed beside nginx.conf.
+    @Test(arguments: [(true, "365d"), (false, "0s")])
+    func tlsVariantsPassRealNginxTest(redirect: Bool, hsts: String) throws {
+        let certificates = try TestCertificates(directory: TestSupport.temporaryDirectory("render-tls"))
+        defer { try? FileManager.default.removeItem(atPath: certificates.directory) }
+        let leaf = try certificates.leaf("site")
+        let parsed = try manifest(shop + "\nnginx:\n  port: 8080\n  tls: { certificate: \(leaf.fullChain), key: \(leaf.key), port: 8443, redirect: \(redirect), hsts: \(hsts) }")
+        let prefix = certificates.directory + "/nginx"
+        let server = NginxServer(prefix: prefix, configFile: "\(prefix)/nginx.conf")
+        try server.prepare()
+        try installEdgeCertificate(parsed, nextTo: server.configFile)
+        #expect(try FileManager.default.attributesOfItem(atPath: "\(prefix)/tls/key.pem")[.posixPermissions] as? Int == 0o600)
+        let text = NginxConfig.render(parsed, target: .local, routing: .declared(parsed), manifestHash: "x")
+        try text.write(toFile: server.configFile, atomically: true, encoding: .utf8)
+        #expect(throws: Never.self) { try server.test() }
+        #expect(text.contains("listen 127.0.0.1:8443 ssl http2;"))
+        #expect(text.contains("ssl_protocols TLSv1.2 TLSv1.3;"))
+        #expect(text.contains("return 308 https://$host:8443$request_uri;") == redirect)
+        #expect(text.contains("Strict-Transport-Security \"max-age=31536000\"") == (hsts != "0s"))
+        // Without the redirect both ports proxy to the tracks.
+        #expect(text.components(separatedBy: "proxy_pass http://swiftdeploy_$swiftdeploy_track;").count - 1 == (redirect ? 1 : 2))
     }
 
     @Test func brokenConfigIsRejectedByRealNginx() throws {
