@@ -50,7 +50,7 @@ let package = Package(
         .target(
             name: "Policy",
             dependencies: [
-                "Manifest", "Vocabulary", "Web", "CRego",
+                "Manifest", "Telemetry", "Vocabulary", "Web", "CRego",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -185,7 +185,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Telemetry"]),
         .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(

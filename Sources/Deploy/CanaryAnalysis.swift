@@ -43,17 +43,66 @@ public struct CanaryAnalysis: Sendable {
         return input
     }
 
-    /// Scrapes an instance's `/metrics`: p99 from its request histogram, and its chaos mode.
-    public static func scrape(_ address: String) async -> (p99MS: Double?, chaos: String?) {
-        guard let reply = try? await HTTP.get("http://\(address)/metrics", timeout: .seconds(1)), reply.status == 200,
-              let text = try? PrometheusText(parsing: reply.text) else { return (nil, nil) }
-        let buckets = text.matching("http_request_duration_seconds_bucket").compactMap { sample -> (bound: Double, count: Double)? in
-            guard let le = sample.labels["le"] else { return nil }
-            let bound = le == "+Inf" ? Double.infinity : Double(le)
-            return bound.map { ($0, sample.value) }
+    /// One reading of an instance's `/metrics` and when it was taken; two of them measure the
+    /// counters and histograms of Prometheus metrics over the time between.
+    public struct Scrape: Sendable {
+        public let text: PrometheusText?
+        public let at: ContinuousClock.Instant
+
+        /// The app's p99 from its request histogram, and its chaos mode.
+        public var app: (p99MS: Double?, chaos: String?) {
+            guard let text else { return (nil, nil) }
+            let buckets = text.matching("http_request_duration_seconds_bucket").compactMap { sample -> (bound: Double, count: Double)? in
+                guard let le = sample.labels["le"] else { return nil }
+                let bound = le == "+Inf" ? Double.infinity : Double(le)
+                return bound.map { ($0, sample.value) }
+            }
+            let modes = ["none", "slow", "error"]
+            let chaos = text.value("chaos_active").map { value in Int(exactly: value).flatMap { modes.indices.contains($0) ? modes[$0] : nil } ?? "unknown" }
+            return (Quantile.fromHistogram(buckets, 0.99).map { $0 * 1000 }, chaos)
         }
-        let modes = ["none", "slow", "error"]
-        let chaos = text.value("chaos_active").map { value in Int(exactly: value).flatMap { modes.indices.contains($0) ? modes[$0] : nil } ?? "unknown" }
-        return (Quantile.fromHistogram(buckets, 0.99).map { $0 * 1000 }, chaos)
+    }
+
+    /// Reads an instance's `/metrics` (nil text when it has none or it does not answer).
+    public static func scrape(_ address: String) async -> Scrape {
+        let reply = try? await HTTP.get("http://\(address)/metrics", timeout: .seconds(1))
+        let text = reply.flatMap { $0.status == 200 ? try? PrometheusText(parsing: $0.text) : nil }
+        return Scrape(text: text, at: .now)
+    }
+
+    /// The whole canary_safety input for the canary at `address`: the log's figures over the window
+    /// ending now, its app's p99, and the user's metrics under `metrics` (null when unmeasurable).
+    /// Prometheus metrics are measured from `since` to now; without it, over `probe` from now.
+    /// Returns the scrape it ended with, the start of the next interval.
+    public func canaryInput(address: String, since: Scrape? = nil, probe: Duration = .seconds(5)) async -> (input: JSONValue, scrape: Scrape) {
+        let metrics = manifest.policy.canarySafety.metrics
+        var first = since
+        if first == nil, metrics.contains(where: { $0.source == .prometheus }) {
+            first = await Self.scrape(address)
+            try? await Task.sleep(for: probe)
+        }
+        let latest = await Self.scrape(address)
+        let now = Date().timeIntervalSince1970
+        let entries = AccessLogWindow.recentEntries(path: manifest.guardSettings.log)
+            .filter { $0.track == .canary && $0.timestamp > now - window && $0.timestamp <= now }
+        let stats = TrackStats.compute(entries, now: now, window: window)[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: window)
+        var input = Self.input(stats, app: latest.app.p99MS)
+        if !metrics.isEmpty, case .object(var object) = input {
+            var measured: [String: JSONValue] = [:]
+            for metric in metrics {
+                let figure: Double? = switch metric.source {
+                case .log: metric.measure(log: entries, window: window)
+                case .prometheus:
+                    first.flatMap { first in
+                        guard let before = first.text, let after = latest.text else { return nil }
+                        return metric.measure(before: before, after: after, seconds: (latest.at - first.at).seconds)
+                    }
+                }
+                measured[metric.name] = figure.map(JSONValue.measured) ?? .null
+            }
+            object["metrics"] = .object(measured)
+            input = .object(object)
+        }
+        return (input, latest)
     }
 }

@@ -45,7 +45,7 @@ public struct PolicyCheckUseCase: Sendable {
         case .infrastructure:
             return HostProbe().read(diskPath: project.manifest.stateDirectory).input
         case .canarySafety:
-            return try await Stack(project: project, console: console, engine: engine).canaryInput()
+            return try await Stack(project: project, console: console, engine: engine).canaryInput().input
         }
     }
 }

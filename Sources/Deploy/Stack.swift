@@ -105,43 +105,52 @@ public struct Stack: Sendable {
         console.say("  canary  \(instance.version) healthy on \(instance.address) (\(instance.instance)), \(share)% of \(runtime.publicURL)")
     }
 
-    /// The canary_safety input from the canary's live traffic (the access log and its /metrics).
-    public func canaryInput() async throws -> JSONValue {
+    /// The canary_safety input from the canary's live traffic (the access log and its /metrics);
+    /// Prometheus metrics are measured since `since` (a scrape at the start of the interval).
+    public func canaryInput(since: CanaryAnalysis.Scrape? = nil) async throws -> (input: JSONValue, scrape: CanaryAnalysis.Scrape) {
         let state = try runtime.state()
         guard let canary = state.tracks[.canary] else { throw LifecycleError("no canary runs; start one with `swiftdeploy canary start`") }
-        let stats = CanaryAnalysis(manifest: manifest).logStats()[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: 0)
-        let app = await CanaryAnalysis.scrape(canary.address)
-        return CanaryAnalysis.input(stats, app: app.p99MS)
+        return await CanaryAnalysis(manifest: manifest).canaryInput(address: canary.address, since: since,
+                                                                    probe: min(manifest.policy.canarySafety.interval, .seconds(5)))
     }
 
     /// The canary_safety decision on the canary's live traffic.
-    public func analyseCanary() async throws -> (decision: Decision, input: JSONValue) {
-        let input = try await canaryInput()
-        return (await engine.decide(.canarySafety, input: input), input)
+    public func analyseCanary(since: CanaryAnalysis.Scrape? = nil) async throws -> (decision: Decision, input: JSONValue, scrape: CanaryAnalysis.Scrape) {
+        let (input, scrape) = try await canaryInput(since: since)
+        return (await engine.decide(.canarySafety, input: input), input, scrape)
     }
 
-    /// `promote`: when canary_safety allows (at every step, with `steps`), the canary's release
-    /// becomes stable; on the first deny nothing changes (single step) or traffic rolls back (steps).
-    public func promote(steps: [Int], interval: Duration, force: Bool) async throws {
+    /// `promote`: the canary is checked as Flagger does: every `interval` (the manifest's unless
+    /// given), `iterations` passing checks in a row move it on, and `threshold` failed checks over
+    /// the whole promotion stop it. With `steps` it takes each weight in turn and a stop rolls the
+    /// traffic back; without, it is judged at its weight now (the first check at once) and a stop
+    /// changes nothing. Once through, the canary's release becomes stable.
+    public func promote(steps: [Int], interval: Duration? = nil, force: Bool) async throws {
+        let limits = manifest.policy.canarySafety
+        let interval = interval ?? limits.interval
         let state = try runtime.state()
         guard let canary = state.tracks[.canary], let stable = state.tracks[.stable] else {
             throw LifecycleError("no canary runs for \(manifest.name); start one with `swiftdeploy canary start`")
         }
         try await hooks.run(.prePromote, version: canary.version, previous: stable.version, url: runtime.publicURL)
+        let rule = "a check every \(interval.manifestText); \(limits.iterations) passing in a row go on, \(limits.threshold) failed roll\(limits.threshold == 1 ? "s" : "") back"
+        var analysis = Analysis(canary: canary, interval: interval, force: force)
         for (index, weight) in steps.enumerated() {
             try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: canary.port, weight: weight)))
             try history.record(.promoteStep, ["weight": .number(Double(weight)), "step": .number(Double(index + 1))])
-            console.say("promote: step \(index + 1)/\(steps.count): canary takes \(weight)%, watching for \(interval.manifestText)")
-            try await Task.sleep(for: interval)
+            console.say("promote: step \(index + 1)/\(steps.count): canary takes \(weight)% (\(rule))")
             do {
-                try await checkCanary(force: force, analysed: try await conclusive(step: index + 1, of: steps.count, weight: weight))
+                try await analyse(&analysis, step: index + 1, of: steps.count, weight: weight, checkAtOnce: false)
             } catch let blocked as PolicyBlocked {
                 console.warn("promote: rolling back at \(weight)%")
-                try await rollback(reason: "canary_safety denied at \(weight)%")
+                try await rollback(reason: "canary_safety denied at \(weight)% (\(analysis.failures) failed check\(analysis.failures == 1 ? "" : "s"))")
                 throw blocked
             }
         }
-        if steps.isEmpty { try await checkCanary(force: force, analysed: analyseCanary()) }
+        if steps.isEmpty {
+            if limits.iterations > 1 || limits.threshold > 1 { console.say("promote: \(rule)") }
+            try await analyse(&analysis, step: 1, of: 1, weight: state.routing?.canary?.weight ?? 0, checkAtOnce: true)
+        }
         // The canary's release becomes stable: started in stable mode on stable's other slot.
         var spec = canary.spec
         let slots = TrackSpec.slots(manifest.service.port)
@@ -156,7 +165,8 @@ public struct Stack: Sendable {
         await runtime.retire(stable)
         let release = try releases.record(promoted.spec, via: "promote", project: project)
         try history.record(.promote, ["from": .string(stable.version), "to": .string(promoted.version), "forced": .bool(force),
-                                       "steps": .array(steps.map { .number(Double($0)) }), "release": .number(Double(release.number))])
+                                       "steps": .array(steps.map { .number(Double($0)) }), "release": .number(Double(release.number)),
+                                       "checks": .number(Double(analysis.checks)), "failed_checks": .number(Double(analysis.failures))])
         console.say("promote: \(promoted.version) is stable (\(promoted.instance), port \(promoted.port)); \(stable.version) retired")
         if promoted.version != manifest.service.version {
             console.say("  note: set services.\(manifest.service.name).version to \(promoted.version) in \(manifest.file) so the next deploy keeps it")
@@ -164,17 +174,61 @@ public struct Stack: Sendable {
         try await hooks.run(.postPromote, version: promoted.version, previous: stable.version, url: runtime.publicURL)
     }
 
-    /// A step's analysis once the canary has had `min_requests` in the window: until then the step
+    /// What one promotion has seen so far: failed checks count over all its steps.
+    struct Analysis {
+        let canary: StackState.TrackRecord
+        let interval: Duration
+        let force: Bool
+        var checks = 0
+        var failures = 0
+    }
+
+    /// Checks the canary every interval until `iterations` checks in a row pass. Each failed check
+    /// counts towards `threshold`; reaching it throws PolicyBlocked. A check without enough traffic
+    /// is inconclusive: it waits (see `conclusive`) and counts neither way until the deadline.
+    private func analyse(_ analysis: inout Analysis, step: Int, of steps: Int, weight: Int, checkAtOnce: Bool) async throws {
+        let limits = manifest.policy.canarySafety
+        var passed = 0
+        var since: CanaryAnalysis.Scrape?
+        while passed < limits.iterations {
+            if !(checkAtOnce && analysis.checks == 0) {
+                since = await CanaryAnalysis.scrape(analysis.canary.address)  // the interval's Prometheus figures start here
+                try await Task.sleep(for: analysis.interval)
+            }
+            // A single promote judges what the canary has had; a step waits for enough traffic.
+            let decision: Decision, input: JSONValue
+            if checkAtOnce {
+                (decision, input, _) = try await analyseCanary(since: since)
+            } else {
+                (decision, input) = try await conclusive(step: step, of: steps, weight: weight, since: since)
+            }
+            analysis.checks += 1
+            try history.record(decision, input: input, forced: analysis.force && !decision.allow)
+            PolicyReport.lines(decision, input: input).forEach { decision.allow ? console.say("  \($0)") : console.warn("  \($0)") }
+            if decision.allow || analysis.force {
+                if !decision.allow { console.warn("WARNING: --force: counting a denied check as passed (recorded in history as forced)") }
+                passed += 1
+                if limits.iterations > 1 { console.say("  check \(passed) of \(limits.iterations) in a row passed") }
+                continue
+            }
+            analysis.failures += 1
+            passed = 0
+            guard analysis.failures < limits.threshold else { throw PolicyBlocked(decision: decision) }
+            console.warn("  check failed: \(analysis.failures) of \(limits.threshold) failed checks allowed; checking again in \(analysis.interval.manifestText)")
+        }
+    }
+
+    /// A check's analysis once the canary has had `min_requests` in the window: until then the step
     /// is inconclusive (neither passed nor failed), says so, and waits up to `canary_safety.deadline`;
     /// past it the analysis as it stands decides (too few requests: a deny).
-    private func conclusive(step: Int, of steps: Int, weight: Int) async throws -> (decision: Decision, input: JSONValue) {
+    private func conclusive(step: Int, of steps: Int, weight: Int, since: CanaryAnalysis.Scrape?) async throws -> (decision: Decision, input: JSONValue) {
         let limits = manifest.policy.canarySafety
         let deadline = ContinuousClock.now + limits.deadline
         var lastSaid: ContinuousClock.Instant?
         while true {
-            let analysed = try await analyseCanary()
+            let analysed = try await analyseCanary(since: since)
             let requests = Int(analysed.input["requests"]?.number ?? 0)
-            guard requests < limits.minRequests, ContinuousClock.now < deadline else { return analysed }
+            guard requests < limits.minRequests, ContinuousClock.now < deadline else { return (analysed.decision, analysed.input) }
             if lastSaid.map({ ContinuousClock.now - $0 >= .seconds(5) }) ?? true {
                 let left = deadline - ContinuousClock.now
                 console.say("promote: step \(step)/\(steps) at \(weight)%: inconclusive, \(requests) of \(limits.minRequests) requests in the last \(limits.window.manifestText); waiting for traffic (at most \(Duration.seconds(Int(left.seconds.rounded())).readable) more)")
@@ -185,19 +239,6 @@ public struct Stack: Sendable {
                 lastSaid = ContinuousClock.now
             }
             try await Task.sleep(for: .seconds(1))
-        }
-    }
-
-    private func checkCanary(force: Bool, analysed: (decision: Decision, input: JSONValue)) async throws {
-        let (decision, input) = analysed
-        try history.record(decision, input: input, forced: force && !decision.allow)
-        PolicyReport.lines(decision, input: input).forEach { decision.allow ? console.say("  \($0)") : console.warn("  \($0)") }
-        guard decision.allow else {
-            if force {
-                console.warn("WARNING: --force: promoting although canary_safety denies (recorded in history as forced)")
-                return
-            }
-            throw PolicyBlocked(decision: decision)
         }
     }
 

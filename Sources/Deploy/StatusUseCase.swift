@@ -29,10 +29,10 @@ public struct StatusUseCase: Sendable {
         for track in Track.allCases {
             guard let record = state.tracks[track] else { continue }
             let health = try? await HTTP.get("http://\(record.address)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
-            let app = await CanaryAnalysis.scrape(record.address)
+            let app = await CanaryAnalysis.scrape(record.address).app
             let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: analysis.window)
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)
-            if track == .canary { canaryInput = CanaryAnalysis.input(trackStats, app: app.p99MS) }
+            if track == .canary { canaryInput = await analysis.canaryInput(address: record.address, probe: .seconds(1)).input }
             let details = stack.runtime.details(record.instance)
             tracks.append(StatusSnapshot.TrackStatus(
                 track: track, version: record.version, instance: record.instance.description, port: record.port,

@@ -72,6 +72,17 @@ public struct Canary: Sendable, Equatable {
     public var env: [String: String]
     /// The canary's own `env_file`, else the service's.
     public var envFile: String? = nil
+    /// Requests that always go to the canary (A/B tests, testers who want it on purpose).
+    public var match: CanaryMatch? = nil
+}
+
+/// `canary.match`: a request with any of these header or cookie values goes to the canary,
+/// whatever its weight (0 included); the rest are split by weight.
+public struct CanaryMatch: Sendable, Equatable {
+    public var headers: [String: String]
+    public var cookies: [String: String]
+
+    public init(headers: [String: String] = [:], cookies: [String: String] = [:]) { (self.headers, self.cookies) = (headers, cookies) }
 }
 
 public struct NginxSettings: Sendable, Equatable {
@@ -143,6 +154,14 @@ public struct CanarySafetyLimits: Sendable, Equatable {
     public var window: Duration
     /// How long a step of `promote --steps` may wait for `minRequests` before it counts as failed.
     public var deadline: Duration = .seconds(600)
+    /// Time between two checks of the canary during `promote` (the CLI's `--interval` overrides it).
+    public var interval: Duration = .seconds(30)
+    /// Checks in a row that must pass before a step (or a single promote) goes ahead.
+    public var iterations: Int = 1
+    /// Failed checks during one promotion that roll it back (a single promote: that refuse it).
+    public var threshold: Int = 1
+    /// The user's own measurements, in the policy's input as `metrics.NAME`.
+    public var metrics: [CanaryMetric] = []
 }
 
 public enum EnforcerKind: String, Sendable, CaseIterable {

@@ -160,7 +160,7 @@ public enum ManifestLoader {
         }
         var canary: Canary?
         if section.has("canary") {
-            let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env", "env_file"])
+            let canarySection = section.section("canary", keys: ["image", "command", "version", "weight", "port", "env", "env_file", "match"])
             let canaryImage = canarySection.string("image") ?? image
             let canaryCommand = canarySection.list("command", expected: "command words") { $0 } ?? command
             let canaryVersion = canarySection.required("version", "the canary's version, e.g. 1.1.0", fallback: "0.0.0") { canarySection.string("version") }
@@ -169,7 +169,8 @@ public enum ManifestLoader {
                 weight: canarySection.int("weight", in: 0...100, default: 10),
                 port: canarySection.int("port", in: 1...65535, default: port == 65535 ? port - 1 : port + 1),
                 env: canarySection.stringMap("env"),
-                envFile: envFile(canarySection, directory: directory) ?? envFile(section, directory: directory)
+                envFile: envFile(canarySection, directory: directory) ?? envFile(section, directory: directory),
+                match: canarySection.has("match") ? buildMatch(canarySection.section("match", keys: ["headers", "cookies"])) : nil
             )
         }
         return Service(
@@ -217,7 +218,8 @@ public enum ManifestLoader {
 
     private static func buildPolicy(_ section: Section, directory: String) -> PolicySettings {
         let infrastructure = section.section("infrastructure", keys: ["max_cpu_load", "min_disk_free_gb", "max_mem_used_pct"])
-        let canary = section.section("canary_safety", keys: ["max_error_rate", "max_p99_latency_ms", "min_requests", "window", "deadline"])
+        let canary = section.section("canary_safety", keys: ["max_error_rate", "max_p99_latency_ms", "min_requests", "window", "deadline",
+                                                             "interval", "iterations", "threshold", "metrics"])
         let opaURL = section.value("opa_url", expected: "an http:// or https:// URL such as http://127.0.0.1:8181") { text -> String? in
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
             return text.hasSuffix("/") ? String(text.dropLast()) : text
@@ -238,9 +240,70 @@ public enum ManifestLoader {
                 maxP99LatencyMS: canary.double("max_p99_latency_ms", in: 0...3_600_000, default: 500),
                 minRequests: canary.int("min_requests", in: 0...1_000_000_000, default: 20),
                 window: canary.duration("window", default: .seconds(30)),
-                deadline: canary.duration("deadline", default: .seconds(600))
+                deadline: canary.duration("deadline", default: .seconds(600)),
+                interval: canary.duration("interval", default: .seconds(30)),
+                iterations: canary.int("iterations", in: 1...1000, default: 1),
+                threshold: canary.int("threshold", in: 1...1000, default: 1),
+                metrics: buildMetrics(canary.section("metrics", keys: []))
             )
         )
+    }
+
+    /// `canary.match`: request headers and cookies that send a request to the canary whatever its weight.
+    private static func buildMatch(_ section: Section) -> CanaryMatch {
+        // Names become nginx variables ($http_x_canary, $cookie_canary) and values quoted strings in nginx.conf.
+        func pairs(_ key: String, names: String, _ nameIsValid: (Character) -> Bool) -> [String: String] {
+            let map = section.stringMap(key)
+            let inner = section.section(key, keys: [])
+            for (name, value) in map.sorted(by: { $0.key < $1.key }) {
+                if name.isEmpty || !name.allSatisfy(nameIsValid) {
+                    section.reader.fail(inner.mark, inner.field(name), "\(names) are ASCII letters, digits\(key == "headers" ? " and -" : ", - and _")")
+                }
+                if value.isEmpty || value.contains(where: { "\"'$\\;{}\n\r ".contains($0) || !$0.isASCII }) {
+                    section.reader.fail(inner.node(name)?.mark, inner.field(name), "a value to match is printable ASCII without spaces, quotes, $, ;, braces or backslashes")
+                }
+            }
+            return map
+        }
+        let match = CanaryMatch(
+            headers: pairs("headers", names: "header names") { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") },
+            cookies: pairs("cookies", names: "cookie names") { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        if match.headers.isEmpty && match.cookies.isEmpty {
+            section.reader.fail(section.mark, section.path, "give headers or cookies that send a request to the canary, e.g. headers: { X-Canary: always }")
+        }
+        return match
+    }
+
+    /// `canary_safety.metrics`: each name a measurement of the canary (see `CanaryMetric`).
+    private static func buildMetrics(_ section: Section) -> [CanaryMetric] {
+        section.order.compactMap { name -> CanaryMetric? in
+            let metric = section.section(name, keys: ["source", "kind", "metric", "match", "of", "quantile", "scale", "min", "max"])
+            if !isPlainName(name) {
+                section.reader.fail(section.node(name)?.mark, metric.path, "a metric's name is letters, digits, - and _: it becomes input.metrics.\(name) in Rego")
+            }
+            let source: CanaryMetric.Source = metric.choice("source", default: .log)
+            let kind = metric.required("kind", "one of \(CanaryMetric.Kind.allCases.map(\.rawValue).joined(separator: ", "))", fallback: CanaryMetric.Kind.count) {
+                metric.has("kind") ? metric.choice("kind", default: .count) : nil
+            }
+            let match = metric.stringMap("match"), of = metric.stringMap("of")
+            let measured = CanaryMetric(
+                name: name, source: source, kind: kind, metric: metric.string("metric"), match: match, of: of,
+                quantile: metric.double("quantile", in: 0.000001...0.999999, default: 0.99), scale: metric.double("scale", in: 0.000001...1e12, default: 1),
+                min: metric.has("min") ? metric.double("min", in: -1e15...1e15, default: 0) : nil,
+                max: metric.has("max") ? metric.double("max", in: -1e15...1e15, default: 0) : nil)
+            switch source {
+            case .log:
+                if metric.has("metric") { metric.reader.fail(metric.node("metric")?.mark, metric.field("metric"), "a log metric reads nginx's log; `metric` names a Prometheus series (source: prometheus)") }
+                if kind == .value { metric.reader.fail(metric.node("kind")?.mark, metric.field("kind"), "kind value reads a gauge: it needs source: prometheus") }
+                for field in Set(match.keys).union(of.keys).sorted() where !CanaryMetric.logFields.contains(field) {
+                    metric.reader.fail(metric.mark, metric.field(match[field] != nil ? "match" : "of"), "a log metric matches on \(CanaryMetric.logFields.joined(separator: ", ")), not \(field)")
+                }
+            case .prometheus:
+                if !metric.has("metric") { metric.missing("metric", "the Prometheus metric's name, e.g. http_requests_total (a histogram's without _bucket)") }
+            }
+            if kind == .ratio && of.isEmpty { metric.missing("of", "which of the matching requests count, e.g. of: { status: 5xx }") }
+            return measured
+        }
     }
 
     static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",

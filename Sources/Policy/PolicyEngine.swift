@@ -1,5 +1,6 @@
 import Foundation
 import Manifest
+import Telemetry
 import Vocabulary
 
 /// Something that answers policy questions. Implementations never throw: when they cannot answer,
@@ -35,8 +36,17 @@ public struct PolicyLimits: Sendable, Equatable {
                 "max_p99_latency_ms": .number(canary.maxP99LatencyMS),
                 "min_requests": .number(Double(canary.minRequests)),
                 "window_s": .number(canary.window.seconds),
+                "metrics": .object(Dictionary(uniqueKeysWithValues: canary.metrics.map { ($0.name, Self.bounds($0)) })),
             ],
         ])
+    }
+
+    /// A user metric's `min` and `max`, those it has.
+    static func bounds(_ metric: CanaryMetric) -> JSONValue {
+        var bounds: [String: JSONValue] = [:]
+        if let min = metric.min { bounds["min"] = .number(min) }
+        if let max = metric.max { bounds["max"] = .number(max) }
+        return .object(bounds)
     }
 
     /// What `policy` is asked with: the measurements with the policy's limits beside them. Anything

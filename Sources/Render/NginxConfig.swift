@@ -88,7 +88,7 @@ public enum NginxConfig {
             let weight = canary.weight
             let canaryAddress = "127.0.0.1:\(canary.port)"
             out += "    upstream swiftdeploy_canary {\n        server \(canaryAddress);\n        keepalive 16;\n    }\n"
-            out += split(weight: weight, sticky: manifest.nginx.sticky)
+            out += split(weight: weight, sticky: manifest.nginx.sticky, match: manifest.service.canary?.match)
         } else {
             out += "    map \"\" $swiftdeploy_track {\n        default stable;\n    }\n"
         }
@@ -210,13 +210,30 @@ public enum NginxConfig {
         return out
     }
 
-    static func split(weight: Int, sticky: Bool) -> String {
+    /// `$swiftdeploy_track` for each request: `match`ing requests to the canary, the rest split by weight.
+    static func split(weight: Int, sticky: Bool, match: CanaryMatch?) -> String {
+        guard let match, !match.headers.isEmpty || !match.cookies.isEmpty else { return split(weight: weight, sticky: sticky, into: "$swiftdeploy_track") }
+        // One map per header or cookie names "canary" when its value matches; all of them joined are
+        // empty only for a request that matches none, which the weight then decides.
+        let sources = match.headers.sorted { $0.key < $1.key }.map { ("$http_\($0.key.lowercased().replacingOccurrences(of: "-", with: "_"))", $0.value) }
+            + match.cookies.sorted { $0.key < $1.key }.map { ("$cookie_\($0.key)", $0.value) }
+        var out = ""
+        for (index, (variable, value)) in sources.enumerated() {
+            out += "    map \(variable) $swiftdeploy_match_\(index) {\n        \"\(value)\" canary;\n        default \"\";\n    }\n"
+        }
+        out += split(weight: weight, sticky: sticky, into: "$swiftdeploy_split")
+        let joined = sources.indices.map { "$swiftdeploy_match_\($0)" }.joined()
+        out += "    map \"\(joined)\" $swiftdeploy_track {\n        \"\" $swiftdeploy_split;\n        default canary;\n    }\n"
+        return out
+    }
+
+    static func split(weight: Int, sticky: Bool, into variable: String) -> String {
         // Sticky: the same client address always lands on the same track; otherwise per request.
         let key = sticky ? "${remote_addr}" : "${request_id}"
         switch weight {
-        case 0: return "    map \"\" $swiftdeploy_track {\n        default stable;\n    }\n"
-        case 100: return "    map \"\" $swiftdeploy_track {\n        default canary;\n    }\n"
-        default: return "    split_clients \"\(key)\" $swiftdeploy_track {\n        \(weight)% canary;\n        * stable;\n    }\n"
+        case 0: return "    map \"\" \(variable) {\n        default stable;\n    }\n"
+        case 100: return "    map \"\" \(variable) {\n        default canary;\n    }\n"
+        default: return "    split_clients \"\(key)\" \(variable) {\n        \(weight)% canary;\n        * stable;\n    }\n"
         }
     }
 

@@ -98,7 +98,7 @@ struct Promote: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOption
     @Argument(help: "Seed spelling: canary (start the canary) or stable (roll back).") var target: String?
     @Option(help: "Progressive weights, e.g. 10,25,50,100: analysis at every step, rollback on the first deny.") var steps: String?
-    @Option(help: "Time at each step before it is judged, e.g. 30s.") var interval: String = "30s"
+    @Option(help: "Time between two checks of the canary, e.g. 30s (default: policy.canary_safety.interval).") var interval: String?
     @Flag(help: "Bypass the policy gate (loudly recorded in history).") var force = false
     @OptionGroup var lock: LockOption
 
@@ -109,7 +109,7 @@ struct Promote: AsyncParsableCommand {
         if let steps, parsedSteps(steps) == nil {
             throw ValidationError("--steps must be rising percentages 1-100 such as 10,25,50,100, got \"\(steps)\"")
         }
-        guard DurationText.parse(interval) != nil else { throw ValidationError("--interval must be a duration such as 30s, got \"\(interval)\"") }
+        if let interval, DurationText.parse(interval) == nil { throw ValidationError("--interval must be a duration such as 30s, got \"\(interval)\"") }
     }
 
     func parsedSteps(_ text: String) -> [Int]? {
@@ -127,7 +127,7 @@ struct Promote: AsyncParsableCommand {
                 case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
                 case "stable": try await stack.rollback()
                 default:
-                    try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: DurationText.parse(interval)!, force: force)
+                    try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: interval.flatMap(DurationText.parse), force: force)
                 }
             }
         }

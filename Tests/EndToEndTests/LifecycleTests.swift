@@ -317,7 +317,7 @@ final class SteadyLoad: @unchecked Sendable {
         #expect(after.versions == ["1.0.0": 30])
         let history = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)
         #expect(history.contains("\"event\":\"promote_step\""))
-        #expect(history.contains("\"reason\":\"canary_safety denied at 50%\""))
+        #expect(history.contains("\"reason\":\"canary_safety denied at 50% (1 failed check)\""))
     }
 
     /// One change at a time: while a stepped promotion runs (it holds the project's lock for its
@@ -333,8 +333,10 @@ final class SteadyLoad: @unchecked Sendable {
         let promotion = Task { try await project.run("promote", "--steps", "50,100", "--interval", "3s") }
         let state = "\(project.directory)/.swiftdeploy"
         var holder: ProjectLock.Holder?
-        for _ in 0..<200 where holder == nil {  // bounded: 10 s for the promotion to take the lock
-            if case .held(let held) = try ProjectLock.state(stateDirectory: state) { holder = held } else { try await Task.sleep(for: .milliseconds(50)) }
+        // Bounded: 10 s for the promotion to take the lock and write its record beside it.
+        for _ in 0..<200 where holder?.command != "promote" {
+            if case .held(let held) = try ProjectLock.state(stateDirectory: state) { holder = held }
+            if holder?.command != "promote" { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(holder?.command == "promote")
         let refused = try await project.run("rollback")

@@ -41,6 +41,24 @@ private let minimal = """
         #expect(manifest.nginx.listen == "127.0.0.1")
         #expect(manifest.nginx.proxyTimeout == .seconds(15))
         #expect(manifest.nginx.tls == nil)
+        #expect(manifest.policy.canarySafety.interval == .seconds(30) && manifest.policy.canarySafety.iterations == 1)
+        #expect(manifest.policy.canarySafety.threshold == 1 && manifest.policy.canarySafety.metrics.isEmpty)
+        let analysis = try load(minimal + """
+
+            policy:
+              canary_safety:
+                interval: 10s
+                iterations: 3
+                threshold: 2
+                metrics:
+                  checkout_errors: { kind: ratio, match: { path: /checkout*, method: POST }, of: { status: 5xx }, max: 0.02 }
+                  db_p95_ms: { source: prometheus, kind: quantile, metric: db_query_seconds, quantile: 0.95, scale: 1000, max: 50 }
+            """).policy.canarySafety
+        #expect(analysis.interval == .seconds(10) && analysis.iterations == 3 && analysis.threshold == 2)
+        #expect(analysis.metrics == [
+            CanaryMetric(name: "checkout_errors", kind: .ratio, match: ["path": "/checkout*", "method": "POST"], of: ["status": "5xx"], max: 0.02),
+            CanaryMetric(name: "db_p95_ms", source: .prometheus, kind: .quantile, metric: "db_query_seconds", quantile: 0.95, scale: 1000, max: 50),
+        ])
         let tls = try load(minimal + "\nnginx:\n  tls: { certificate: tls/fullchain.pem, key: /etc/ssl/private/site.key }").nginx.tls
         #expect(tls == EdgeTLSSettings(certificate: "/srv/site/tls/fullchain.pem", key: "/etc/ssl/private/site.key", port: 443, redirect: true,
                                        hsts: .seconds(31_536_000)))
@@ -189,6 +207,16 @@ private let minimal = """
         ("two services", minimal + "\n  worker: { command: [w], port: 5000 }",
          ["swiftdeploy.yaml:6:11: services.worker: only one service per manifest is supported; nginx fronts web"]),
         ("nginx port clash", minimal + "\nnginx: { port: 4000 }", ["swiftdeploy.yaml:6:16: nginx.port: nginx and the service cannot both use port 4000"]),
+        ("metric without a kind", minimal + "\npolicy: { canary_safety: { metrics: { slow: { max: 300 } } } }",
+         ["swiftdeploy.yaml:6:45: policy.canary_safety.metrics.slow.kind: required field is missing (one of count, rate, ratio, quantile, value)"]),
+        ("log metric on a label", minimal + "\npolicy: { canary_safety: { metrics: { e: { kind: ratio, match: { route: x }, of: { status: 5xx } } } } }",
+         ["swiftdeploy.yaml:6:42: policy.canary_safety.metrics.e.match: a log metric matches on method, path, status, not route"]),
+        ("prometheus metric without its name", minimal + "\npolicy: { canary_safety: { metrics: { q: { source: prometheus, kind: rate } } } }",
+         ["swiftdeploy.yaml:6:42: policy.canary_safety.metrics.q.metric: required field is missing (the Prometheus metric's name, e.g. http_requests_total (a histogram's without _bucket))"]),
+        ("ratio without of", minimal + "\npolicy: { canary_safety: { metrics: { e: { kind: ratio } } } }",
+         ["swiftdeploy.yaml:6:42: policy.canary_safety.metrics.e.of: required field is missing (which of the matching requests count, e.g. of: { status: 5xx })"]),
+        ("zero iterations", minimal + "\npolicy: { canary_safety: { iterations: 0 } }",
+         ["swiftdeploy.yaml:6:40: policy.canary_safety.iterations: expected an integer 1-1000, got \"0\""]),
         ("TLS on the HTTP port", minimal + "\nnginx: { port: 8080, tls: { certificate: c.pem, key: k.pem, port: 8080 } }",
          ["swiftdeploy.yaml:6:67: nginx.tls.port: HTTPS needs a port of its own; 8080 is already nginx.port or a service's port"]),
         ("TLS without a key", minimal + "\nnginx:\n  tls: { certificate: c.pem }",

@@ -4,8 +4,10 @@
 #          "p99_latency_ms": 99th percentile latency,
 #          "requests": canary requests in the window,
 #          "window_s": the window's length in seconds,
-#          "limits": {"max_error_rate", "max_p99_latency_ms", "min_requests"}, from the manifest's
-#                    policy.canary_safety; this file holds no numbers of its own}
+#          "metrics": {NAME: number or null}, the user's own measurements (canary_safety.metrics),
+#          "limits": {"max_error_rate", "max_p99_latency_ms", "min_requests",
+#                     "metrics": {NAME: {"min", "max"}}}, from the manifest's policy.canary_safety;
+#                    this file holds no numbers of its own}
 #
 # Too little traffic is no evidence: fewer than min_requests denies as inconclusive.
 # Fails closed on every engine, as infrastructure.rego does (object.get, `show` in messages).
@@ -33,7 +35,7 @@ checks := [
 
 # The decision for any measurements and limits; the policy tests call it directly.
 verdict(canary, limits) := {"allow": count(found) == 0, "violations": found} if {
-	found := union({unmeasured(canary), unlimited(limits), broken(canary, limits), extra_violations})
+	found := union({unmeasured(canary), unlimited(limits), broken(canary, limits), metric_violations(canary, limits), extra_violations})
 }
 
 # No measurement, no promotion.
@@ -60,6 +62,40 @@ broken(canary, limits) := {v |
 	beyond(observed, limit, check.breaks)
 	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": message(check.measure, observed, limit, canary)}
 }
+
+# The user's metrics, each held to the min and max it declares. A metric that could not be measured
+# (null: no matching requests, no /metrics) breaks every bound it has: no measurement, no promotion.
+metric_violations(canary, limits) := {v |
+	declared := as_object(object.get(as_object(limits), "metrics", {}))
+	some name
+	bounds := declared[name]
+	some side in ["min", "max"]
+	limit := object.get(as_object(bounds), side, null)
+	is_number(limit)
+	observed := object.get(as_object(object.get(canary, "metrics", {})), name, null)
+	not within(observed, limit, side)
+	v := {"rule": sprintf("metrics.%s", [name]), "observed": measured(observed), "limit": limit, "message": metric_message(name, observed, limit, side)}
+}
+
+within(observed, limit, "min") if {
+	is_number(observed)
+	observed >= limit
+}
+
+within(observed, limit, "max") if {
+	is_number(observed)
+	observed <= limit
+}
+
+measured(x) := x if is_number(x)
+
+measured(x) := "missing" if not is_number(x)
+
+metric_message(name, observed, _, _) := sprintf("%s is missing (nothing to measure it on): the canary cannot be judged on it", [name]) if not is_number(observed)
+
+metric_message(name, observed, limit, "min") := sprintf("%s %s is below minimum %s", [name, show(observed), show(limit)]) if is_number(observed)
+
+metric_message(name, observed, limit, "max") := sprintf("%s %s exceeds maximum %s", [name, show(observed), show(limit)]) if is_number(observed)
 
 message("requests", observed, limit, canary) := sprintf("inconclusive: not enough traffic (%s requests in %ss, need at least %s)", [show(observed), window(canary), show(limit)])
 

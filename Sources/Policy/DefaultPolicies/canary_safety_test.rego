@@ -62,3 +62,27 @@ test_an_input_that_is_not_an_object_is_denied if {
 	judged_rules(3) == {"input"}
 	judged_rules(null) == {"input"}
 }
+
+# The user's metrics (canary_safety.metrics), each held to the bounds it declares.
+
+metric_limits := object.union(limits, {"metrics": {"checkout_errors": {"max": 0.02}, "orders_per_s": {"min": 1}, "free": {}}})
+
+metric_rules(canary) := {v.rule | some v in verdict(canary, metric_limits).violations}
+
+with_metrics(m) := object.union(good, {"metrics": m})
+
+test_metrics_inside_their_bounds_are_allowed if verdict(with_metrics({"checkout_errors": 0.02, "orders_per_s": 1, "free": 123}), metric_limits).allow
+
+test_a_metric_above_its_max_is_denied if metric_rules(with_metrics({"checkout_errors": 0.03, "orders_per_s": 5})) == {"metrics.checkout_errors"}
+
+test_a_metric_below_its_min_is_denied if {
+	metric_rules(with_metrics({"checkout_errors": 0, "orders_per_s": 0.5})) == {"metrics.orders_per_s"}
+	{v.message | some v in verdict(with_metrics({"checkout_errors": 0, "orders_per_s": 0.5}), metric_limits).violations} == {"orders_per_s 0.5 is below minimum 1"}
+}
+
+test_an_unmeasured_metric_with_a_bound_is_denied if {
+	metric_rules(with_metrics({"checkout_errors": null, "orders_per_s": 2})) == {"metrics.checkout_errors"}
+	metric_rules(good) == {"metrics.checkout_errors", "metrics.orders_per_s"}
+}
+
+test_a_metric_without_bounds_never_denies if verdict(with_metrics({"checkout_errors": 0, "orders_per_s": 2, "free": null}), metric_limits).allow

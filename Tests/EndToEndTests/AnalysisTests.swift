@@ -1,0 +1,108 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Analysis as Flagger does it, on a live stack (real nginx, real demo processes, the real CLI):
+/// checks every interval, iterations in a row, a threshold of failures, the user's own metrics in
+/// the policy's input, and header or cookie routing to the canary.
+@Suite(.serialized) struct LifecycleAnalysis {
+    /// A tester's header or cookie reaches the canary even at weight 0; everyone else stays on stable.
+    @Test func matchingRequestsGoToTheCanaryWhateverItsWeight() async throws {
+        let project = try LifecycleProject("e2e-match")
+        try rewrite(project) {
+            $0.replacingOccurrences(of: "weight: 50 }", with: "weight: 0, match: { headers: { X-Canary: always }, cookies: { beta: yes } } }")
+        }
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        let started = try await project.run("canary", "start")
+        #expect(started.status == 0, "\(started.stdout)\(started.stderr)")
+        func versions(_ headers: [String: String]) async throws -> [String: Int] {
+            var seen: [String: Int] = [:]
+            for _ in 0..<20 {
+                let response = try await TestSupport.get(project.url, headers: headers)
+                let body = try JSONSerialization.jsonObject(with: Data(response.body.utf8)) as? [String: Any]
+                seen[body?["version"] as? String ?? "HTTP \(response.status)", default: 0] += 1
+            }
+            return seen
+        }
+        #expect(try await versions([:]) == ["1.0.0": 20])
+        #expect(try await versions(["X-Canary": "always"]) == ["2.0.0": 20])
+        #expect(try await versions(["Cookie": "session=1; beta=yes"]) == ["2.0.0": 20])
+        #expect(try await versions(["X-Canary": "sometimes", "Cookie": "beta=no"]) == ["1.0.0": 20])
+        // The analysis counts them as the canary's: nginx logged them on its track.
+        let log = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/nginx/logs/access.log", encoding: .utf8)
+        #expect(log.components(separatedBy: "\"upstream\":\"canary\"").count - 1 == 40)
+    }
+
+    /// `iterations` checks in a row pass each step; the user's metrics (one from the log, one from
+    /// the app's Prometheus counters) arrive in the policy's input and are held to their bounds.
+    @Test func iterationsPassInARowAndUserMetricsReachThePolicy() async throws {
+        let project = try LifecycleProject(
+            "e2e-analysis",
+            canarySafety: """
+                { max_error_rate: 5%, max_p99_latency_ms: 2000, min_requests: 10, window: 3s, interval: 1s, iterations: 2, threshold: 2,
+                  metrics: { \
+                    root_errors: { kind: ratio, match: { path: "/", method: GET }, of: { status: 5xx }, max: 0.05 }, \
+                    app_rps: { source: prometheus, kind: rate, metric: http_requests_total, min: 1 } } }
+                """)
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 50_000)
+        let running = Task { await load.run() }
+        let promoted = try await project.run("promote", "--steps", "50,100")
+        load.stop()
+        _ = await running.value
+        #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
+        #expect(promoted.stdout.contains("a check every 1s; 2 passing in a row go on, 2 failed roll back"), "\(promoted.stdout)")
+        #expect(promoted.stdout.components(separatedBy: "check 2 of 2 in a row passed").count - 1 == 2, "\(promoted.stdout)")
+        let decisions = try history(project).filter { $0["event"] as? String == "policy" && ($0["decision"] as? [String: Any])?["policy"] as? String == "canary_safety" }
+        #expect(decisions.count >= 4)
+        for decision in decisions {
+            let metrics = try #require((decision["input"] as? [String: Any])?["metrics"] as? [String: Any])
+            let rootErrors = try #require(metrics["root_errors"] as? Double)
+            let rate = try #require(metrics["app_rps"] as? Double, "\(metrics)")
+            #expect(rootErrors == 0 && rate >= 1, "\(metrics)")
+        }
+        let promotion = try #require(try history(project).last { $0["event"] as? String == "promote" })
+        #expect(promotion["checks"] as? Int == 4 && promotion["failed_checks"] as? Int == 0, "\(promotion)")
+    }
+
+    /// A failed check is counted, not fatal, until `threshold`; a user metric out of bounds fails it
+    /// with its name, figure and bound.
+    @Test func failedChecksRollBackAtTheThreshold() async throws {
+        let project = try LifecycleProject(
+            "e2e-threshold",
+            canarySafety: """
+                { max_error_rate: 100%, max_p99_latency_ms: 2000, min_requests: 10, window: 3s, interval: 1s, threshold: 3,
+                  metrics: { root_errors: { kind: ratio, match: { path: "/" }, of: { status: 5xx }, max: 0.05 } } }
+                """)
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
+        #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
+        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 50_000)
+        let running = Task { await load.run() }
+        let result = try await project.run("promote", "--steps", "50,100")
+        load.stop()
+        _ = await running.value
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("check failed: 1 of 3 failed checks allowed"), "\(result.stderr)")
+        #expect(result.stderr.contains("check failed: 2 of 3 failed checks allowed"), "\(result.stderr)")
+        #expect(result.stderr.contains("promote: rolling back at 50%"), "\(result.stderr)")
+        #expect(result.stderr.contains("root_errors") && result.stderr.contains("exceeds maximum 0.05"), "\(result.stderr)")
+        #expect(try await project.traffic(20).versions == ["1.0.0": 20])
+        let rollback = try #require(try history(project).last { $0["event"] as? String == "rollback" })
+        #expect(rollback["reason"] as? String == "canary_safety denied at 50% (3 failed checks)", "\(rollback)")
+    }
+
+    func history(_ project: LifecycleProject) throws -> [[String: Any]] {
+        try String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    func rewrite(_ project: LifecycleProject, _ change: (String) -> String) throws {
+        let file = "\(project.directory)/swiftdeploy.yaml"
+        try change(try String(contentsOfFile: file, encoding: .utf8)).write(toFile: file, atomically: true, encoding: .utf8)
+    }
+}
