@@ -186,7 +186,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Telemetry"]),
-        .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport"]),
+        .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport", "Web"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(
             name: "PolicyTests",

@@ -4,7 +4,8 @@ import SwiftASN1
 import X509
 
 /// A certificate for development (`swiftdeploy tls self-signed`): an ECDSA P-256 key and a
-/// certificate it signs itself, for the given host names and addresses, for server use only.
+/// certificate it signs itself, for the given host names and addresses, for server use only
+/// (extended key usage serverAuth, not a CA).
 public enum SelfSignedCertificate {
     /// Makes the pair and writes it: the certificate world-readable, the key 0600.
     /// - Parameter names: DNS names and IP addresses (the first is the common name).
@@ -23,8 +24,9 @@ public enum SelfSignedCertificate {
                 notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(days) * 86_400),
                 issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
                 extensions: try Certificate.Extensions {
+                    // No key usage: BoringSSL (the tool's own HTTPS client) refuses a self-signed trust
+                    // anchor whose key usage lacks certificate signing, which a leaf must not claim.
                     Critical(BasicConstraints.notCertificateAuthority)
-                    Critical(KeyUsage(digitalSignature: true))
                     try ExtendedKeyUsage([.serverAuth])
                     alternatives
                 },

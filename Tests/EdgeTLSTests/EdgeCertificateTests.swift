@@ -3,6 +3,7 @@ import Foundation
 import Spawn
 import TestSupport
 import Testing
+import Web
 
 /// The checks `validate`, `deploy` and `tls reload` make before nginx gets a pair, on pairs openssl made.
 struct EdgeCertificateTests {
@@ -97,5 +98,31 @@ struct EdgeCertificateTests {
         let pair = try EdgeCertificate(certificateFile: certificate, keyFile: key)
         #expect(pair.isSelfSigned && pair.daysLeft == 7)
         #expect(pair.warnings.contains { $0.contains("self-signed") })
+    }
+}
+
+/// The tool's own HTTPS client (BoringSSL, stricter than openssl's CLI) trusts a `tls self-signed`
+/// pair, as deploy's health check through nginx must: a real TLS server (openssl s_server) serves it.
+struct SelfSignedForOurClient {
+    @Test func theEdgeClientTrustsASelfSignedPair() async throws {
+        let directory = TestSupport.temporaryDirectory("self-signed-client")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (certificate, key) = ("\(directory)/cert.pem", "\(directory)/key.pem")
+        try SelfSignedCertificate.write(names: ["localhost", "127.0.0.1"], days: 7, certificateFile: certificate, keyFile: key)
+        let port = TestSupport.freePort()
+        let server = try ChildProcess.spawn(["openssl", "s_server", "-accept", "127.0.0.1:\(port)", "-cert", certificate, "-key", key, "-www"],
+                                            logFile: "\(directory)/s_server.log")
+        defer { ChildProcess.signal(server, SIGKILL) }
+        var status: Int?
+        var last = ""
+        for _ in 0..<100 where status == nil {  // bounded: 10 s for s_server to listen
+            do {
+                status = try await HTTP.get("https://127.0.0.1:\(port)/", client: HTTP.client(trusting: certificate)).status
+            } catch {
+                last = "\(error)"
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(status == 200, "\(last)")
     }
 }
