@@ -187,7 +187,7 @@ let package = Package(
         ),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Telemetry"]),
         .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport", "Web"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "Spawn", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(
             name: "PolicyTests",
             dependencies: [

@@ -145,8 +145,33 @@ public enum ChildProcess {
     public static func run(
         _ arguments: [String], environment: [String: String] = [:], input: String? = nil
     ) throws(ProcessError) -> (status: Int32, output: String) {
+        let result = try execute(arguments, environment: environment, input: input, directory: nil, separateErrors: false)
+        return (result.status, result.output)
+    }
+
+    /// Runs a command to completion in `directory` with its output and its errors kept apart (for a
+    /// caller that parses the output); stdin is empty.
+    public static func capture(
+        _ arguments: [String], environment: [String: String] = [:], in directory: String? = nil
+    ) throws(ProcessError) -> (status: Int32, output: String, errors: String) {
+        try execute(arguments, environment: environment, input: nil, directory: directory, separateErrors: true)
+    }
+
+    private static func execute(
+        _ arguments: [String], environment: [String: String], input: String?, directory: String?, separateErrors: Bool
+    ) throws(ProcessError) -> (status: Int32, output: String, errors: String) {
         let executable = try resolve(arguments[0])
-        let output = try makePipe(), stdin = try input.map { _ throws(ProcessError) in try makePipe() }
+        let output = try makePipe()
+        var pipes = [output.read, output.write]
+        let stdin: (read: Int32, write: Int32)?, errors: (read: Int32, write: Int32)?
+        do {
+            stdin = try input.map { _ throws(ProcessError) in try makePipe() }
+            errors = separateErrors ? try makePipe() : nil
+        } catch {
+            pipes.forEach { close($0) }
+            throw error
+        }
+        pipes += [stdin?.read, stdin?.write, errors?.read, errors?.write].compactMap { $0 }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -156,25 +181,29 @@ public enum ChildProcess {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         posix_spawn_file_actions_adddup2(&actions, output.write, 1)
-        posix_spawn_file_actions_adddup2(&actions, output.write, 2)
+        posix_spawn_file_actions_adddup2(&actions, errors?.write ?? output.write, 2)
+        if let directory { cspawn_addchdir(&actions, directory) }
         let pid: pid_t
         do {
             pid = try start(executable, arguments, environment: environment, actions: &actions)
         } catch {
-            [output.read, output.write, stdin?.read, stdin?.write].compactMap { $0 }.forEach { close($0) }
+            pipes.forEach { close($0) }
             throw error
         }
-        // Only the child keeps these ends, so our read sees EOF when it exits.
+        // Only the child keeps these ends, so our reads see EOF when it exits.
         close(output.write)
+        if let errors { close(errors.write) }
         if let stdin, let input {
             close(stdin.read)
             feed(input, into: stdin.write)
         }
+        // The errors are read on a thread of their own so neither pipe fills up and blocks the child.
+        let errorText = errors.map { readInBackground($0.read) }
         let text = readToEnd(output.read)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         // The exit code, or 128 + the signal that ended it (as a shell reports it).
-        return (status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + status & 0x7f, text)
+        return (status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + status & 0x7f, text, errorText?.wait() ?? "")
     }
 
     /// posix_spawn with what every child gets: its own session, default signal handling, an
@@ -246,6 +275,13 @@ public enum ChildProcess {
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// `readToEnd` on a thread of its own; `wait()` gives the text.
+    private static func readInBackground(_ fd: Int32) -> PendingText {
+        let pending = PendingText()
+        Thread.detachNewThread { pending.finish(readToEnd(fd)) }
+        return pending
+    }
+
     /// True while `pid` exists and is not a zombie.
     public static func isAlive(_ pid: pid_t) -> Bool {
         guard pid > 0, kill(pid, 0) == 0 || errno == EPERM else { return false }
@@ -288,5 +324,25 @@ public enum ChildProcess {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         }
+    }
+}
+
+/// Text that a background reader hands over once, when its pipe is done.
+private final class PendingText: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var text: String?
+
+    func finish(_ value: String) {
+        condition.lock()
+        text = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait() -> String {
+        condition.lock()
+        defer { condition.unlock() }
+        while text == nil { condition.wait() }
+        return text!
     }
 }

@@ -52,25 +52,16 @@ struct Browser {
         }
         for (name, expression) in values { arguments += ["--eval", "\(name)=\(expression)"] }
         let command = ["python3"] + arguments
-        let output: Data = try await withCheckedThrowingContinuation { continuation in
+        let output: String = try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                do {
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-                    process.arguments = command
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    process.standardError = FileHandle.standardError
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: data)
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+                continuation.resume(with: Swift.Result {
+                    let result = try ChildProcess.capture(command)
+                    FileHandle.standardError.write(Data(result.errors.utf8))
+                    return result.output
+                })
             }
         }
-        return try JSONDecoder().decode(Result.self, from: output)
+        return try JSONDecoder().decode(Result.self, from: Data(output.utf8))
     }
 }
 

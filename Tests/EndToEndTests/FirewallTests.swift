@@ -61,19 +61,13 @@ final class NamespacePair: @unchecked Sendable {
         return (try? sh("ip netns exec \(client) curl -s -m 1 -o /dev/null -w %{http_code} http://\(host):8000/")) == "200"
     }
 
+    /// Started with posix_spawn, not Foundation's Process: under parallel tests Foundation's pipes
+    /// closed a descriptor SwiftNIO had reused for its epoll (CI crashed with EBADF in epoll_ctl).
     @discardableResult
     func sh(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ShellFailure(description: "\(command): \(output)") }
-        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let result = try ChildProcess.run(["/bin/sh", "-c", command])
+        guard result.status == 0 else { throw ShellFailure(description: "\(command): \(result.output)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Manifest
 import Runtime
+import Spawn
 import TestSupport
 import Testing
 
@@ -237,19 +238,7 @@ func pythonYAMLToJSON(_ yaml: String) throws -> String {
 }
 
 func python(_ script: String, arguments: [String], input: String) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let stdin = Pipe(), stdout = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stdout
-    try process.run()
-    stdin.fileHandleForWriting.write(Data(input.utf8))
-    try stdin.fileHandleForWriting.close()
-    let output = stdout.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    try ChildProcess.run(["python3", "-c", script] + arguments, input: input)
 }
 
 @Suite struct UnifiedDiffs {

@@ -78,28 +78,12 @@ public enum TestSupport {
         public let stderr: String
     }
 
-    /// Runs one of our built products to completion.
+    /// Runs one of our built products to completion (with posix_spawn: Foundation's Process closed
+    /// descriptors SwiftNIO had reused, crashing parallel tests in epoll_ctl).
     public static func run(_ product: String, _ arguments: [String], in directory: String? = nil,
                            environment: [String: String] = [:]) throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.product(product))
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes concurrently so neither fills up and blocks the child.
-        let errorData = LockedData()
-        let reader = Thread { errorData.set(err.fileHandleForReading.readDataToEndOfFile()) }
-        reader.start()
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errorData.isSet { usleep(1000) }
-        return CommandResult(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
-                             stderr: String(decoding: errorData.value, as: UTF8.self))
+        let result = try ChildProcess.capture([Self.product(product)] + arguments, environment: environment, in: directory)
+        return CommandResult(status: result.status, stdout: result.output, stderr: result.errors)
     }
 
     /// `run` on a thread of its own, so waiting for the process never blocks Swift's cooperative
@@ -134,14 +118,6 @@ public enum TestSupport {
         for header in response.headers { flattened[header.name.lowercased()] = header.value }
         return HTTPResult(status: Int(response.status.code), headers: flattened, body: String(buffer: buffer))
     }
-}
-
-final class LockedData: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data: Data?
-    func set(_ value: Data) { lock.withLock { data = value } }
-    var isSet: Bool { lock.withLock { data != nil } }
-    var value: Data { lock.withLock { data ?? Data() } }
 }
 
 /// The real OPA engine behind OPA's REST API (`scripts/opa-server`, on the OPA Go library that
