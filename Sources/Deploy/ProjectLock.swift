@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Runtime
 import Telemetry
 import Vocabulary
@@ -36,11 +37,14 @@ public final class ProjectLock: @unchecked Sendable {
         case free(lastHolder: Holder?)
     }
 
-    let fd: Int32
+    /// The open lock file while held; -1 once released, so a release is done once (a second
+    /// close could end a descriptor the process has since opened for something else).
+    private let fd: Mutex<Int32>
     public let path: String
 
     private init(fd: Int32, path: String) {
-        (self.fd, self.path) = (fd, path)
+        self.fd = Mutex(fd)
+        self.path = path
     }
 
     deinit { release() }
@@ -110,8 +114,13 @@ public final class ProjectLock: @unchecked Sendable {
 
     /// Ends this hold (also when the process ends, however it ends).
     public func release() {
-        flock(fd, LOCK_UN)
-        close(fd)
+        let held = fd.withLock { fd in
+            defer { fd = -1 }
+            return fd
+        }
+        guard held >= 0 else { return }
+        flock(held, LOCK_UN)
+        close(held)
     }
 
     static func recorded(fd: Int32) -> Holder? {

@@ -45,6 +45,20 @@ struct ProjectLockTests {
         second.release()
     }
 
+    /// Released by hand and then by its end, the lock closes its file once: the descriptor number,
+    /// free again after the first release, may meanwhile belong to something else (CI once saw
+    /// SwiftNIO lose a socket that way).
+    @Test func releasingTwiceClosesNothingElse() async throws {
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var lock: ProjectLock? = try await ProjectLock.acquire(stateDirectory: state, command: "deploy")
+        lock?.release()
+        let other = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(other) }
+        lock?.release()
+        lock = nil
+        #expect(fcntl(other, F_GETFD) != -1, "the second release closed descriptor \(other), which the lock no longer owned")
+    }
+
     /// A holder killed with -9 leaves no lock behind (the kernel's flock on the same file).
     @Test func aKilledHolderReleasesTheLock() async throws {
         defer { try? FileManager.default.removeItem(atPath: state) }
