@@ -27,7 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
-        .target(name: "Vocabulary"),
+        .target(name: "Vocabulary", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "Spawn", dependencies: ["CSpawn"]),
         .target(
             name: "Web",

@@ -2,18 +2,36 @@
 # Installs what SwiftDeploy needs and is missing, idempotently; prints what it installs.
 #   - Debian packages: nginx, nftables, ipset, iptables, iproute2, procps, curl, chromium, valgrind
 #   - libsqlite3-dev (the guard store, through GRDB)
+#   - the tools the package build and its tests use: dpkg-dev, lintian, logrotate, systemd, openssl, jq
+#   - jsonschema and PyYAML for python3 (Debian's python3-jsonschema/python3-yaml for Debian's own
+#     Python, which refuses pip; pip for any other)
 #   - docker.io, docker-compose and debootstrap (runtime compose: a Docker engine, Compose v1, and the
 #     Debian base its images start from; the engine is not started here: scripts/dockerd does that)
 #   - postgresql-15 (guard.shared's tests and benchmarks run a private cluster: scripts/postgres)
 #   - the PyPI `regopy` wheel (rego-cpp) and `opa-golib-python-bindings` (the real OPA), pinned by
 #     version and SHA-256, unpacked under .deps/
+# It checks for a Swift toolchain first and stops if there is none (Debian does not package Swift 6).
 # Fast when nothing is missing: it only asks dpkg and looks for the unpacked library.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf 'setup: %s\n' "$*"; }
 
+# The Swift toolchain is the one thing this script does not install (Debian does not package Swift 6):
+# checked first, so a machine without it learns so before anything else is installed.
+if ! command -v swift >/dev/null 2>&1 && [[ ! -x /opt/swift/usr/bin/swift ]]; then
+    say "error: no Swift toolchain found (looked for swift on PATH and /opt/swift/usr/bin/swift)"
+    say "install Swift 6 for Debian 12 from https://www.swift.org/install/linux/ (unpack it so /opt/swift/usr/bin/swift exists, or put its usr/bin on PATH), then run this again"
+    exit 1
+fi
+
 apt_packages=(nginx nftables ipset iptables iproute2 procps curl chromium valgrind unzip libatomic1 liblsan0 libsqlite3-dev
               docker.io docker-compose debootstrap postgresql-15 dpkg-dev lintian logrotate systemd openssl jq)
+# Debian's own Python refuses pip installs (PEP 668): its modules come from Debian too.
+debian_python=0
+if [[ $(command -v python3 || true) == /usr/bin/python3 ]]; then
+    debian_python=1
+    apt_packages+=(python3-jsonschema python3-yaml)
+fi
 missing=()
 for pkg in "${apt_packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -86,6 +104,9 @@ wheel opa-golib-python-bindings 0.4.4 d411c901e14b8c7c3023e23e4a944f4cf429c1d31b
 # Python modules the tests use to check docker-compose.yml against the Compose specification's schema.
 if python3 -c 'import jsonschema, yaml' 2>/dev/null; then
     say "python modules present: jsonschema, yaml"
+elif ((debian_python)); then
+    say "error: python3-jsonschema and python3-yaml are installed but /usr/bin/python3 cannot import them"
+    exit 1
 else
     say "installing python modules: jsonschema PyYAML"
     pip=$(command -v pip3 || command -v pip)
@@ -93,8 +114,3 @@ else
     say "installed: jsonschema PyYAML"
 fi
 
-# Swift toolchain: /opt/swift on this machine kind.
-if ! command -v swift >/dev/null 2>&1 && [[ ! -x /opt/swift/usr/bin/swift ]]; then
-    say "error: no Swift toolchain found (expected swift on PATH or /opt/swift/usr/bin/swift)"
-    exit 1
-fi

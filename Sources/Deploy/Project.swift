@@ -12,7 +12,7 @@ public struct Project: Sendable {
     public init(file: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ManifestError) {
         manifest = try ManifestLoader.load(file: file, environment: environment)
         let bytes = FileManager.default.contents(atPath: manifest.file).map { [UInt8]($0) } ?? []
-        manifestHash = SHA256.hex(bytes)
+        manifestHash = ContentHash.sha256(bytes)
     }
 
     public var runtime: any Runtime {

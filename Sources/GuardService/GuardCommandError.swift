@@ -9,6 +9,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case notSaved
     /// Writing, removing or starting the systemd unit failed.
     case unit(String)
+    /// Another guard daemon runs on the same store (two would race for the log, the store and the port).
+    case alreadyRunning(pid: Int32, store: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
         case .unreadableLog(let path, let reason): "cannot read \(path): \(reason) (run as a user who may read it)"
         case .notSaved: "the change is in the firewall but not in the store; see the message above"
         case .unit(let problem): "guard unit: \(problem)"
+        case .alreadyRunning(let pid, let store):
+            "a guard daemon already runs on \(store) (pid \(pid)); stop it first (`systemctl stop swiftdeploy-guard`, or `kill \(pid)`), or give this one its own state_dir"
         }
     }
 }

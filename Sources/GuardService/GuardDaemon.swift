@@ -3,6 +3,7 @@ import Guard
 import Logging
 import Manifest
 import SharedDecisions
+import Spawn
 import ServiceLifecycle
 import Telemetry
 import Vocabulary
@@ -67,6 +68,10 @@ public final class GuardDaemon: @unchecked Sendable {
         store = try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory),
                                historySeconds: max(3600, Int(settings.baseline.window.seconds)))
         let saved = try store.load()
+        // One daemon per store: a second would race the first for the log, the store and the port.
+        if let other = saved.daemonPid, other != getpid(), ChildProcess.isAlive(other), ChildProcess.commandLine(other).contains("guard") {
+            throw GuardCommandError.alreadyRunning(pid: other, store: store.path)
+        }
         engine = GuardEngine(config: GuardConfig(daemon: settings))
         engine.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
         savedThrough = saved.learned.map { $0.baseline.newest - 1 - Self.lateSeconds }

@@ -122,7 +122,7 @@ public enum PolicyFiles {
 
     /// A digest of the modules' names and texts: which policies decided (recorded with each decision).
     public static func revision(_ modules: [Module]) -> String {
-        String(SHA256.hex(modules.map { "\(($0.name as NSString).lastPathComponent)\n\($0.text)" }.joined(separator: "\u{0}")).prefix(16))
+        String(ContentHash.sha256(modules.map { "\(($0.name as NSString).lastPathComponent)\n\($0.text)" }.joined(separator: "\u{0}")).prefix(16))
     }
 
     /// Writes the shipped policies into `directory`, never over an existing file. Returns the paths written.

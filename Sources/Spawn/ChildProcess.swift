@@ -58,10 +58,15 @@ public enum ChildProcess {
     /// writable by group or others (a sticky folder such as /tmp is fine: others cannot replace a
     /// root file in it). A manifest's `nginx.binary` in a deploy user's home would otherwise run
     /// that user's code as root (the sudo/OpenSSH rule for what root executes).
+    /// A program in the running binary's own folder is trusted as that binary is (`swiftdeploy-demo`
+    /// beside a `swiftdeploy` built in a user's checkout): whoever could change it could change the
+    /// binary root is already running.
     public static func checkRootOnly(_ program: String) throws(ProcessError) {
         guard geteuid() == 0 else { return }
         let absolute = program.hasPrefix("/") ? program : FileManager.default.currentDirectoryPath + "/" + program
         let real = (absolute as NSString).resolvingSymlinksInPath
+        let ownFolder = (executableDirectory as NSString).resolvingSymlinksInPath
+        guard (real as NSString).deletingLastPathComponent != ownFolder else { return }
         for path in Set([absolute, real]) {
             var current = path
             while true {

@@ -71,13 +71,13 @@ struct GuardReplay: AsyncParsableCommand {
         discussion: "Uses the manifest's guard settings when the manifest exists, the built-in defaults otherwise.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "Access log to replay.") var log: String
-    @Option(help: "json or combined (default: the manifest's guard.log_format; without a manifest, read from the first line).") var format: String?
+    @Option(help: "json, combined or combined_xff (default: the manifest's guard.log_format; without a manifest, read from the first line).") var format: String?
     @Flag(help: "One JSON object per decision, then a summary object.") var json = false
     @Option(help: "Follow one client: its rate, expectation, z and rule levels at every recalc, and why it was or was not banned.")
     var explain: String?
 
     func validate() throws {
-        if let format, AccessLogFormat(rawValue: format) == nil { throw ValidationError("--format must be json or combined") }
+        if let format, AccessLogFormat(rawValue: format) == nil { throw ValidationError("--format must be one of \(AccessLogFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
         if let explain, IPAddress(explain) == nil { throw ValidationError("--explain takes an IP address, got \(explain)") }
     }
 
@@ -259,7 +259,7 @@ struct GuardBench: AsyncParsableCommand {
         }
         if let writeLog {
             try await Failure.reporting {
-                guard let chosen = AccessLogFormat(rawValue: format) else { throw ValidationError("--format must be json or combined") }
+                guard let chosen = AccessLogFormat(rawValue: format) else { throw ValidationError("--format must be one of \(AccessLogFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
                 var writer = try LineWriter(path: writeLog)
                 for chunk in stride(from: 0, to: lines, by: 100_000) {
                     writer.append(IngestBenchmark.generate(lines: chunk..<min(lines, chunk + 100_000), ips: max(1, ips), format: chosen))

@@ -183,6 +183,25 @@ import Vocabulary
     /// SIGTERM and SIGINT (the service group's graceful shutdown) end the daemon at once, not at its
     /// next tick: the wait for the log is interrupted, the last step reads what is left, and the store
     /// marks it stopped.
+    /// A second daemon on the same store is refused, naming the first; once the first is gone
+    /// (even by kill -9, which leaves its pid recorded), a new one starts.
+    @Test func aSecondDaemonOnTheSameStoreIsRefused() async throws {
+        let daemon = try Daemon(guardSection: "  log: access.log\n  enforcer: dry-run\n")
+        defer { try? FileManager.default.removeItem(atPath: daemon.directory) }
+        let first = try await daemon.start()
+        let second = try TestSupport.run("swiftdeploy", ["guard", "run", "-f", daemon.manifest, "--no-dashboard"])
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("a guard daemon already runs on") && second.stderr.contains("(pid \(first))"), "\(second.stderr)")
+        #expect(ChildProcess.isAlive(first))
+        kill(first, SIGKILL)
+        for _ in 0..<1000 where ChildProcess.isAlive(first) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(try daemon.store.load().daemonPid == first)
+        let next = try await daemon.start()
+        kill(next, SIGTERM)
+        for _ in 0..<1000 where ChildProcess.isAlive(next) { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(!ChildProcess.isAlive(next))
+    }
+
     @Test func sigtermAndSigintStopAtOnce() async throws {
         for signal in [SIGTERM, SIGINT] {
             let daemon = try Daemon(guardSection: "  log: access.log\n  enforcer: dry-run\n")

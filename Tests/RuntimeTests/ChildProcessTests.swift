@@ -57,6 +57,18 @@ import Spawn
         #expect(try ChildProcess.resolve("sh").hasPrefix("/"))
     }
 
+    /// Beside the running binary (a user's checkout: `.build/debug/swiftdeploy-demo`), a program is
+    /// trusted as the binary is, whoever owns it: changing it is no more than changing the binary.
+    @Test(.enabled(if: geteuid() == 0, "the rule applies to root")) func rootRunsWhatSitsBesideItsOwnBinary() throws {
+        let program = "\(ChildProcess.executableDirectory)/swiftdeploy-rootonly-\(UUID().uuidString.prefix(8))"
+        try "#!/bin/sh\n".write(toFile: program, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: program) }
+        chmod(program, 0o775)
+        chown(program, 1000, 1000)
+        #expect(try ChildProcess.resolve(program) == program)
+        #expect(try ChildProcess.resolve((program as NSString).lastPathComponent) == program)
+    }
+
     @Test func spawnedProcessIsDetachedLoggedAndStoppable() async throws {
         let directory = NSTemporaryDirectory() + "swiftdeploy-child-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
