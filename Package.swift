@@ -132,7 +132,8 @@ let package = Package(
                 "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "GuardEvaluation", "EdgeTLS",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            ]
+            ],
+            resources: [.embedInCode("Units/swiftdeploy-tls.path"), .embedInCode("Units/swiftdeploy-tls.service")]
         ),
         .target(
             name: "DemoService",

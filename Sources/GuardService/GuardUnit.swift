@@ -7,8 +7,7 @@ import Vocabulary
 /// binary, the manifest and the state folder filled in.
 public struct GuardUnit: Sendable, Equatable {
     public static let name = "swiftdeploy-guard.service"
-    /// Where units written by the administrator live.
-    public static let directory = "/etc/systemd/system"
+    public static let directory = SystemdUnits.directory
 
     public var binary: String
     public var manifest: String
@@ -26,9 +25,6 @@ public struct GuardUnit: Sendable, Equatable {
             .replacingOccurrences(of: "@STATE@", with: stateDirectory)
     }
 
-    /// Whether systemd runs this machine (PID 1), so `systemctl` can be asked.
-    public static var systemdIsRunning: Bool { FileManager.default.fileExists(atPath: "/run/systemd/system") }
-
     /// Writes the unit into `directory`; with systemd running, reloads it and enables and starts the
     /// guard. Returns what was done, line by line.
     public func install(into directory: String = GuardUnit.directory, start: Bool = true) throws -> [String] {
@@ -39,41 +35,19 @@ public struct GuardUnit: Sendable, Equatable {
                     + "put the manifest in /etc/swiftdeploy and its state_dir under /var/lib/swiftdeploy")
             }
         }
-        let path = "\(directory)/\(Self.name)"
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
+            return try SystemdUnits.install([(Self.name, text)], enable: Self.name, into: directory, start: start)
         } catch {
-            throw GuardCommandError.unit("cannot write \(path): \(error.localizedDescription) (run it as root)")
+            throw GuardCommandError.unit(error.description)
         }
-        var done = ["wrote \(path)"]
-        guard Self.systemdIsRunning, start else {
-            done.append(Self.systemdIsRunning ? "start it with: systemctl enable --now \(Self.name)"
-                : "systemd is not running here; on a host with systemd: systemctl daemon-reload && systemctl enable --now \(Self.name)")
-            return done
-        }
-        try Self.systemctl("daemon-reload")
-        try Self.systemctl("enable", "--now", Self.name)
-        return done + ["enabled and started \(Self.name) (systemctl status \(Self.name); journalctl -u \(Self.name))"]
     }
 
     /// Stops and disables the guard (when systemd runs) and removes the unit; nil when there was none.
     public static func uninstall(from directory: String = GuardUnit.directory) throws -> String? {
-        let path = "\(directory)/\(name)"
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        if systemdIsRunning { try systemctl("disable", "--now", name) }
         do {
-            try FileManager.default.removeItem(atPath: path)
+            return try SystemdUnits.uninstall([name], disable: name, from: directory).first
         } catch {
-            throw GuardCommandError.unit("cannot remove \(path): \(error.localizedDescription) (run it as root)")
+            throw GuardCommandError.unit(error.description)
         }
-        if systemdIsRunning { try systemctl("daemon-reload") }
-        return "removed \(path)"
-    }
-
-    static func systemctl(_ arguments: String...) throws {
-        let result = try ChildProcess.run(["systemctl"] + arguments)
-        guard result.status == 0 else { throw GuardCommandError.unit("systemctl \(arguments.joined(separator: " ")) failed: \(result.output)") }
     }
 }

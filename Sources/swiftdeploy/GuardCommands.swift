@@ -288,22 +288,18 @@ struct GuardInstall: AsyncParsableCommand {
         discussion: "For a build from source; the Debian package ships the same unit. Needs root. On a host without systemd the unit is written and the commands to start it are printed.")
     @OptionGroup var manifest: ManifestOption
     @Option(help: "State directory for the service (default: the manifest's state_dir).") var stateDir: String?
-    @Option(help: "The swiftdeploy binary the service runs (default: this one).") var binary: String?
-    @Option(help: "Where to write the unit.") var unitDirectory: String = GuardUnit.directory
-    @Flag(help: "Print the unit instead of writing it.") var print = false
-    @Flag(help: "Write the unit, but do not enable or start it.") var noStart = false
+    @OptionGroup var unit: UnitOptions
 
     func run() async throws {
         try await Failure.reporting {
             let file = URL(fileURLWithPath: manifest.file).standardizedFileURL.path
             let state = try stateDir ?? Project(file: file).manifest.stateDirectory
-            let executable = try binary ?? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let unit = GuardUnit(binary: executable, manifest: file, stateDirectory: URL(fileURLWithPath: state).standardizedFileURL.path)
-            if print {
-                Swift.print(unit.text, terminator: "")
+            let guardUnit = GuardUnit(binary: try unit.executable, manifest: file, stateDirectory: URL(fileURLWithPath: state).standardizedFileURL.path)
+            if unit.print {
+                Swift.print(guardUnit.text, terminator: "")
                 return
             }
-            for line in try unit.install(into: unitDirectory, start: !noStart) { Swift.print("guard: \(line)") }
+            for line in try guardUnit.install(into: unit.unitDirectory, start: !unit.noStart) { Swift.print("guard: \(line)") }
         }
     }
 }
@@ -324,4 +320,15 @@ struct GuardUninstall: AsyncParsableCommand {
             print("guard: removed swiftdeploy's \(enforcer.name) objects")
         }
     }
+}
+
+/// What `guard install` and `tls watch` share: which binary the unit runs, where it goes, and
+/// whether it is only shown or not started.
+struct UnitOptions: ParsableArguments {
+    @Option(help: "The swiftdeploy binary the unit runs (default: this one).") var binary: String?
+    @Option(help: "Where to write the units.") var unitDirectory: String = SystemdUnits.directory
+    @Flag(help: "Print the units instead of writing them.") var print = false
+    @Flag(help: "Write the units, but do not enable or start them.") var noStart = false
+
+    var executable: String { get throws { try binary ?? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") } }
 }

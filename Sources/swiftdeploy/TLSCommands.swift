@@ -3,12 +3,13 @@ import Deploy
 import EdgeTLS
 import Foundation
 import Manifest
+import Spawn
 
 /// `swiftdeploy tls`: HTTPS at the edge (`nginx.tls`).
 struct TLSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tls", abstract: "HTTPS at the edge: check the certificate, reload it after renewal, make one for development.",
-        subcommands: [Status.self, Reload.self, SelfSigned.self])
+        subcommands: [Status.self, Reload.self, Watch.self, Unwatch.self, SelfSigned.self])
 
     struct Status: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -40,6 +41,40 @@ struct TLSCommand: AsyncParsableCommand {
             try await Failure.reporting {
                 let stack = try Stack(project: Project(file: manifest.file))
                 try await stack.changing("tls reload", wait: lock.wait) { try await stack.reloadCertificate() }
+            }
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reload the certificate whenever its files change: write and start a systemd path unit that runs `tls reload` (needs root).",
+            discussion: "Writes swiftdeploy-tls-<name>.path and .service. On a host without systemd the units are written and the commands to start them are printed.")
+        @OptionGroup var manifest: ManifestOption
+        @OptionGroup var unit: UnitOptions
+
+        func run() async throws {
+            try await Failure.reporting {
+                let watch = try CertificateWatch(manifest: Project(file: URL(fileURLWithPath: manifest.file).standardizedFileURL.path).manifest,
+                                                 binary: unit.executable)
+                if unit.print {
+                    for file in watch.files { Swift.print("# \(file.name)\n\(file.text)") }
+                    return
+                }
+                for line in try watch.install(into: unit.unitDirectory, start: !unit.noStart) { Swift.print("tls: \(line)") }
+            }
+        }
+    }
+
+    struct Unwatch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop watching the certificate's files and remove the units `tls watch` wrote.")
+        @OptionGroup var manifest: ManifestOption
+        @Option(help: "Where the units were written.") var unitDirectory: String = SystemdUnits.directory
+
+        func run() async throws {
+            try await Failure.reporting {
+                let name = try Project(file: manifest.file).manifest.name
+                let removed = try CertificateWatch.uninstall(project: name, from: unitDirectory)
+                Swift.print(removed.isEmpty ? "tls: no watch of \(name)'s certificate to remove" : removed.map { "tls: \($0)" }.joined(separator: "\n"))
             }
         }
     }

@@ -1,0 +1,42 @@
+import Foundation
+import Spawn
+import Testing
+
+@testable import Deploy
+
+/// `tls watch`: a systemd path unit on the certificate and key that starts `tls reload`; checked
+/// by systemd's own verifier (no systemd runs as PID 1 here, so the trigger itself is systemd's).
+@Suite struct CertificateWatchUnits {
+    let units = NSTemporaryDirectory() + "swiftdeploy-units-\(UUID().uuidString.prefix(8))"
+
+    @Test func unitsWatchBothFilesRunTheReloadAndPassSystemdsVerifier() throws {
+        let directory = try temporaryProject(shop.replacingOccurrences(
+            of: "nginx: { port: 18080 }", with: "nginx: { port: 18080, tls: { certificate: tls/fullchain.pem, key: /etc/ssl/private/shop.key } }"))
+        defer { try? FileManager.default.removeItem(atPath: directory); try? FileManager.default.removeItem(atPath: units) }
+        let watch = try CertificateWatch(manifest: Project(file: "\(directory)/swiftdeploy.yaml").manifest, binary: "/bin/true")
+        let done = try watch.install(into: units, start: false)
+        let path = "\(units)/swiftdeploy-tls-shop.path", service = "\(units)/swiftdeploy-tls-shop.service"
+        #expect(done.prefix(2) == ["wrote \(path)", "wrote \(service)"])
+        let pathText = try String(contentsOfFile: path, encoding: .utf8), serviceText = try String(contentsOfFile: service, encoding: .utf8)
+        #expect(pathText.contains("PathChanged=\(directory)/tls/fullchain.pem\n"), "relative to the manifest, made absolute:\n\(pathText)")
+        #expect(pathText.contains("PathChanged=/etc/ssl/private/shop.key\n") && pathText.contains("Unit=swiftdeploy-tls-shop.service\n"))
+        #expect(serviceText.contains("Type=oneshot\n") && serviceText.contains("ExecStart=/bin/true tls reload -f \(directory)/swiftdeploy.yaml --wait\n"))
+        #expect(!(pathText + serviceText).contains("@"), "every placeholder filled")
+        let verify = try ChildProcess.run(["systemd-analyze", "verify", "--man=no", path, service])
+        #expect(verify.status == 0, "systemd-analyze verify: \(verify.output)")
+        #expect(try CertificateWatch.uninstall(project: "shop", from: units) == ["removed \(path)", "removed \(service)"])
+        #expect(try CertificateWatch.uninstall(project: "shop", from: units).isEmpty, "nothing to remove the second time")
+    }
+
+    @Test func withoutTLSThereIsNothingToWatch() throws {
+        let directory = try temporaryProject(shop)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect { try CertificateWatch(manifest: Project(file: "\(directory)/swiftdeploy.yaml").manifest, binary: "/bin/true") } throws: {
+            "\($0)".contains("has no nginx.tls, so there is no certificate to watch")
+        }
+        let relative = CertificateWatch(project: "shop", binary: "swiftdeploy", manifest: "/etc/swiftdeploy/swiftdeploy.yaml",
+                                        certificate: "/etc/ssl/shop.pem", key: "/etc/ssl/shop.key")
+        #expect { try relative.install(into: units, start: false) } throws: { "\($0)".contains("swiftdeploy is not an absolute path") }
+        #expect(!FileManager.default.fileExists(atPath: units), "nothing written")
+    }
+}
