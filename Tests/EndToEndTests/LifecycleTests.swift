@@ -433,6 +433,8 @@ final class SteadyLoad: @unchecked Sendable {
         try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: envFile)
         let refused = try await project.run("deploy")
         #expect(refused.status == 1 && refused.stderr.contains("chmod 600") && !refused.stderr.contains(secret), "\(refused.stderr)")
+        // Put right again, so the teardown that ends the test loads the manifest and stops the stack.
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: envFile)
     }
 
     /// Hooks around the lifecycle, with the release in their environment: a failing pre_promote is
