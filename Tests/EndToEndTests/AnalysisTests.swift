@@ -48,11 +48,7 @@ import Testing
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
         #expect(try await project.run("deploy").status == 0)
         #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
-        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 50_000)
-        let running = Task { await load.run() }
-        let promoted = try await project.run("promote", "--steps", "50,100")
-        load.stop()
-        _ = await running.value
+        let promoted = try await project.runUnderLoad("promote", "--steps", "50,100", maxRequests: 50_000).result
         #expect(promoted.status == 0, "\(promoted.stdout)\(promoted.stderr)")
         #expect(promoted.stdout.contains("a check every 1s; 2 passing in a row go on, 2 failed roll back"), "\(promoted.stdout)")
         #expect(promoted.stdout.components(separatedBy: "check 2 of 2 in a row passed").count - 1 == 2, "\(promoted.stdout)")
@@ -81,11 +77,7 @@ import Testing
         #expect(try await project.run("deploy").status == 0)
         #expect(try await project.run("canary", "start", "--weight", "50").status == 0)
         #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
-        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 50_000)
-        let running = Task { await load.run() }
-        let result = try await project.run("promote", "--steps", "50,100")
-        load.stop()
-        _ = await running.value
+        let result = try await project.runUnderLoad("promote", "--steps", "50,100", maxRequests: 50_000).result
         #expect(result.status == 1)
         #expect(result.stderr.contains("check failed: 1 of 3 failed checks allowed"), "\(result.stderr)")
         #expect(result.stderr.contains("check failed: 2 of 3 failed checks allowed"), "\(result.stderr)")

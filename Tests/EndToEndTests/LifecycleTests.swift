@@ -66,6 +66,16 @@ struct LifecycleProject {
         try await TestSupport.runDetached("swiftdeploy", arguments, in: directory, environment: environment)
     }
 
+    /// Runs a command while two clients keep sending requests through nginx, as on a live site;
+    /// returns its result and what the traffic met meanwhile.
+    func runUnderLoad(_ arguments: String..., maxRequests: Int = 20_000) async throws -> (result: TestSupport.CommandResult, traffic: SteadyLoad.Outcome) {
+        let load = SteadyLoad(url: url, workers: 2, maxRequests: maxRequests)
+        let running = Task { await load.run() }
+        let result = try await run(arguments)
+        load.stop()
+        return (result, await running.value)
+    }
+
     /// Sends `count` requests through nginx one after another; returns (failures, versions seen).
     func traffic(_ count: Int) async throws -> (failures: Int, versions: [String: Int]) {
         var failures = 0
@@ -306,11 +316,7 @@ final class SteadyLoad: @unchecked Sendable {
         #expect(try await project.run("deploy").status == 0)
         #expect(try await project.run("canary", "start", "--weight", "10").status == 0)
         #expect(try await project.run("chaos", "error", "--rate", "0.5").status == 0)
-        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 20_000)
-        let running = Task { await load.run() }
-        let result = try await project.run("promote", "--steps", "50,100", "--interval", "1s")
-        load.stop()
-        _ = await running.value
+        let result = try await project.runUnderLoad("promote", "--steps", "50,100", "--interval", "1s").result
         #expect(result.status == 1)
         #expect(result.stdout.contains("promote: step 1/2: canary takes 50%"))
         #expect(!result.stdout.contains("step 2/2"))
@@ -382,11 +388,7 @@ final class SteadyLoad: @unchecked Sendable {
         let unknown = try await project.run("rollback", "--to", "9.9.9")
         #expect(unknown.status == 1 && unknown.stderr.contains("no release 9.9.9 is kept; kept: 1.0.0, 2.0.0"), "\(unknown.stderr)")
 
-        let load = SteadyLoad(url: project.url, workers: 2, maxRequests: 20_000)
-        let running = Task { await load.run() }
-        let back = try await project.run("rollback", "--to", "1.0.0")
-        load.stop()
-        let outcome = await running.value
+        let (back, outcome) = try await project.runUnderLoad("rollback", "--to", "1.0.0")
         #expect(back.status == 0, "\(back.stdout)\(back.stderr)")
         #expect(back.stdout.contains("PASS infrastructure"), "the same gate as a deploy: \(back.stdout)")
         #expect(outcome.failed == 0 && outcome.sent > 0, "\(outcome.failed) of \(outcome.sent) requests failed during the rollback: \(outcome.firstFailure ?? "")")
