@@ -157,7 +157,9 @@ let package = Package(
             ]
         ),
         .target(name: "FuzzDriver"),
-        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["FuzzDriver", "Telemetry", "Manifest", "Vocabulary"]),
+        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["FuzzDriver", "Telemetry", "Manifest", "Vocabulary", "ReferenceParsers"]),
+        // The plain, slow twins of the byte-level parsers, for the differential tests and fuzzers only.
+        .target(name: "ReferenceParsers", dependencies: ["Telemetry", "Vocabulary"]),
         .executableTarget(
             name: "swiftdeploy-fuzz-dashboard",
             dependencies: [
@@ -199,7 +201,7 @@ let package = Package(
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "Spawn", "TestSupport"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary", "ReferenceParsers"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
         .testTarget(
             name: "GuardServiceTests",

@@ -5,6 +5,9 @@ import Vocabulary
 /// detection engine depends on nothing but telemetry. Times are seconds.
 public struct GuardConfig: Sendable, Equatable {
     public var window = GuardDefaults.window
+    /// Seconds a line may be stamped behind the newest and still count in the short windows and
+    /// rules (`LogClock`); older lines count in the totals only.
+    public var reorderHorizon = GuardDefaults.reorderHorizon
     public var baselineWindow = GuardDefaults.baselineWindow
     public var recalcEvery = GuardDefaults.recalcEvery
     public var minPoints = GuardDefaults.minPoints
@@ -12,6 +15,10 @@ public struct GuardConfig: Sendable, Equatable {
     /// The least a client is expected to send (pages and API calls per second): no learned rate rule
     /// fires below `multiplier` × this.
     public var clientFloor = GuardDefaults.clientFloor
+    /// The least rate (pages and API calls per second, over the window) at which a learned rule may
+    /// ban: `multiplier` × `client_floor` (2.5/s by default), above what a person, an office behind
+    /// one address or a polling script sends. Error surges tighten the rules, never this.
+    public var learnedFloor: Double { multiplier * clientFloor }
     /// The quantile of recent clients' window rates that is the expectation for a client.
     public var clientQuantile = GuardDefaults.clientQuantile
     public var zScore = GuardDefaults.zScore

@@ -93,13 +93,18 @@ public struct GuardEngine: Sendable {
     private var learnedLoginFailures = 0.0
     /// Tracked clients by slot (a slot's buckets are `config.window` entries of `slab` from
     /// slot × window); `index` finds a client's slot by address.
-    private var clients: [Client] = []
+    var clients: [Client] = []
     private var index = ClientIndex()
     /// The expected client rate (the `client_quantile` of recent clients' window rates).
     public private(set) var typicalClientRate: Double = 0
     /// A robust spread of client rates: (quantile − median) / 2.33.
     public private(set) var clientRateSpread: Double = 0
-    public private(set) var now: Int?
+    /// The engine's time, from the lines' own times (late and stale lines, clock steps).
+    public private(set) var clock: LogClock
+    /// The engine's clock: the newest second placed or advanced to.
+    public var now: Int? { clock.now }
+    /// The second the timers last ran for.
+    private var timersRan: Int?
     private var lastRecalc: Int?
     private var lastGlobalAlert: Int?
     private var lastStuffingAlert: Int?
@@ -130,90 +135,11 @@ public struct GuardEngine: Sendable {
         var shielded: Bool
     }
 
-    /// One leaky bucket's state: its level, when it last changed, and the episode since it was last empty.
-    struct Level: Sendable {
-        var level: Float = 0
-        var at: Int32 = 0
-        var start: Int32 = 0
-        var count: Int32 = 0
-
-        /// Leaks to `second`, adds `amount`; true when the level passes `bucket.burst`.
-        mutating func add(_ amount: Double, at second: Int32, _ bucket: LeakyBucketRule) -> Bool {
-            let leaked = Double(level) - Double(second &- at) * bucket.rate
-            if leaked <= 0 { start = second; count = 0 }
-            level = Float(max(0, leaked) + amount)
-            at = second
-            count &+= 1
-            return Double(level) > bucket.burst
-        }
-
-        /// Seconds since the bucket was last empty (at least 1), for a decision's condition.
-        func episode(at second: Int32) -> Int { max(1, Int(second &- start)) }
-
-        func current(at second: Int32, _ bucket: LeakyBucketRule) -> Double {
-            max(0, Double(level) - Double(second &- at) * bucket.rate)
-        }
-    }
-
-    /// What the behaviour rules remember of a client.
-    struct Behaviour: Sendable {
-        var flood = Level(), scanner = Level(), bruteForce = Level(), scraper = Level()
-        var probes: Int32 = 0
-        var lastAsset: UInt32 = 0, lastFailedPath: UInt32 = 0
-        var recentPages: (UInt32, UInt32) = (0, 0)
-        /// One bit per user-agent hash seen: how many agents share the address.
-        var agents: UInt32 = 0
-
-        /// The behaviour rules for one request, on this client's state in place: the first that fires
-        /// names itself and its figures.
-        mutating func judge(_ event: ClientEvent, weighs: Bool, rules: DetectionRules, at second: Int, rate: Double) -> Verdict? {
-            let tick = Int32(truncatingIfNeeded: second)
-            agents |= 1 << (event.agent % 32)
-            if rules.badAgents, event.agentKind == .bad {
-                return Verdict(rule: .badAgent, condition: "bad_agent", rate: rate, expected: 0)
-            }
-            if weighs, rules.flood.isEnabled, flood.add(1, at: tick, rules.flood) {
-                let level = flood
-                return Verdict(rule: .flood, condition: "flood requests=\(level.count) in \(level.episode(at: tick))s",
-                               rate: rate, expected: rules.flood.rate)
-            }
-            if event.isNotFound, event.path != lastFailedPath, rules.scanner.isEnabled {
-                lastFailedPath = event.path
-                if event.isProbe { probes &+= 1 }
-                if scanner.add(event.isProbe ? rules.probeWeight : 1, at: tick, rules.scanner) {
-                    let level = scanner
-                    return Verdict(rule: .scanner, condition: "scanner failed_paths=\(level.count) probes=\(probes) in \(level.episode(at: tick))s",
-                                   rate: rate, expected: rules.scanner.rate)
-                }
-            }
-            if event.isLoginFailure, rules.bruteForce.isEnabled, bruteForce.add(1, at: tick, rules.bruteForce) {
-                let level = bruteForce
-                return Verdict(rule: .bruteForce, condition: "brute_force login_failures=\(level.count) in \(level.episode(at: tick))s",
-                               rate: rate, expected: rules.bruteForce.rate)
-            }
-            if rules.scraper.isEnabled, event.agentKind != .crawler {
-                if event.kind == .asset {
-                    // A browser fetches assets with its pages: each one takes the scraper suspicion down.
-                    scraper.level = max(0, scraper.level - 5)
-                } else if event.kind == .page, event.status < 400, event.path != recentPages.0,
-                          event.path != recentPages.1 {
-                    recentPages = (event.path, recentPages.0)
-                    // Many agents behind one address are many people reading, not one scraper.
-                    if agents.nonzeroBitCount <= 2, scraper.add(1, at: tick, rules.scraper) {
-                        let level = scraper
-                        return Verdict(rule: .scraper, condition: "scraper pages=\(level.count) in \(level.episode(at: tick))s without assets",
-                                       rate: rate, expected: rules.scraper.rate)
-                    }
-                }
-            }
-            return nil
-        }
-    }
-
     public init(config: GuardConfig) {
         self.config = config
         baseline = Baseline(window: config.baselineWindow, minPoints: config.minPoints, meanFloor: config.meanFloor)
         banBook = BanBook(schedule: config.bans, forgiveAfter: config.forgiveAfter)
+        clock = LogClock(horizon: config.reorderHorizon)
         global = SlidingWindow(length: config.window)
         learnable = SlidingWindow(length: config.window)
         loginFailures = SlidingWindow(length: config.window)
@@ -271,7 +197,7 @@ public struct GuardEngine: Sendable {
 
     /// Runs `body` on one client's buckets.
     @inline(__always)
-    private mutating func withBuckets<T>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
+    mutating func withBuckets<T>(_ slot: Int, _ body: (UnsafeMutableBufferPointer<UInt32>) -> T) -> T {
         let start = slot * config.window, length = config.window
         return slab.withUnsafeMutableBufferPointer { body(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + length)])) }
     }
@@ -286,8 +212,14 @@ public struct GuardEngine: Sendable {
 
     /// Runs the timers up to `second`: due unbans, the baseline recalc, idle eviction.
     public mutating func advance(to second: Int) {
-        if let now, second <= now { return }
-        now = second
+        clock.advance(to: second)
+        runTimers()
+    }
+
+    /// The timers for the clock's second, once per second.
+    private mutating func runTimers() {
+        guard let second = clock.now, second > timersRan ?? Int.min else { return }
+        timersRan = second
         for ban in banBook.expire(at: second) {
             pending.append(GuardDecision(at: ban.until ?? second, action: .unban, ip: ban.ip, duration: ban.duration,
                                          condition: "expired after offence \(ban.offence)", rate: rate(of: ban.ip),
@@ -325,8 +257,12 @@ public struct GuardEngine: Sendable {
     public mutating func ingest(_ event: ClientEvent) {
         // Parsers only pass plausible times; anything else (a caller's bug) is dropped, never trapped on.
         guard event.timestamp.isFinite, abs(event.timestamp) < 1e15 else { return }
-        let second = Int(event.timestamp.rounded(.down))
-        advance(to: second)
+        let (placement, second) = clock.place(Int(event.timestamp.rounded(.down)))
+        switch placement {
+        case .stale: return
+        case .current: runTimers()
+        case .late: break
+        }
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
@@ -365,12 +301,16 @@ public struct GuardEngine: Sendable {
             withBuckets(slot) { counter.add(at: second, error: event.isError, buckets: $0, length: length) }
             clients[slot].window = counter
         }
-        clients[slot].lastSeen = second
+        clients[slot].lastSeen = max(clients[slot].lastSeen, second)
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
-            let (rules, rate) = (config.rules, clients[slot].window.rate(config.window))
-            var verdict = clients.withUnsafeMutableBufferPointer { all in
-                all[slot].behaviour.judge(event, weighs: weighs, rules: rules, at: second, rate: rate)
+            let rules = config.rules
+            var verdict: Verdict?
+            if weighs, rules.flood.isEnabled, case .late = placement { verdict = lateFlood(slot, at: second) }
+            if verdict == nil {
+                verdict = clients.withUnsafeMutableBufferPointer { all in
+                    all[slot].behaviour.judge(event, weighs: weighs, late: placement != .current, rules: rules, at: second)
+                }
             }
             let warm = isWarm
             if verdict == nil, weighs, warm {
@@ -407,26 +347,22 @@ public struct GuardEngine: Sendable {
         return max(typicalClientRate, client.ownSamples > 0 ? Double(client.ownRate) : 0, config.clientFloor) * sharing
     }
 
-    struct Verdict {
-        var rule: GuardRule
-        var condition: String
-        var rate: Double
-        var expected: Double
-    }
-
     /// Whether a client breaks the learned rate rules now: z ≥ z_score or rate ≥ multiplier × expected,
     /// both tightened while its errors surge.
     func judge(_ client: Client) -> Verdict? {
         guard Int(client.window.requests) >= config.minRequests else { return nil }
         let (rate, expected, z) = score(client)
+        guard rate >= config.learnedFloor else { return nil }
         let surging = isSurging(client)
         let tighten = surging ? config.surgeTightening : 1
         let suffix = surging ? String(format: " error_surge=%.0f%%", client.window.errorRate * 100) : ""
         if z >= config.zScore * tighten {
-            return Verdict(rule: surging ? .errorSurge : .zScore, condition: String(format: "z=%.2f", z) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: surging ? .errorSurge : .zScore, condition: String(format: "z=%.2f rate=%.1fx", z, rate / expected) + suffix,
+                           rate: rate, expected: expected)
         }
         if rate >= config.multiplier * tighten * expected {
-            return Verdict(rule: surging ? .errorSurge : .multiplier, condition: String(format: "rate=%.1fx", rate / expected) + suffix, rate: rate, expected: expected)
+            return Verdict(rule: surging ? .errorSurge : .multiplier, condition: String(format: "rate=%.1fx z=%.2f", rate / expected, z) + suffix,
+                           rate: rate, expected: expected)
         }
         return nil
     }
@@ -473,7 +409,7 @@ public struct GuardEngine: Sendable {
         let surging = isSurging(client)
         let tighten = surging ? config.surgeTightening : 1
         let scale = z == 0 ? 0.5 * expected : (rate - expected) / z
-        let threshold = min(config.multiplier * tighten * expected, expected + config.zScore * tighten * scale)
+        let threshold = max(config.learnedFloor, min(config.multiplier * tighten * expected, expected + config.zScore * tighten * scale))
         return Explanation(
             at: now, rate: rate, expected: expected, z: z, threshold: threshold, requests: Int(client.window.requests), errorRate: client.window.errorRate,
             agents: behaviour.agents.nonzeroBitCount, warm: isWarm, surging: surging, banned: banBook.isBanned(ip),
@@ -694,7 +630,8 @@ public struct GuardEngine: Sendable {
         baseline.restore(learned.baseline)
         typicalClientRate = learned.typicalClientRate
         clientRateSpread = learned.clientRateSpread
-        now = learned.baseline.newest
+        clock.advance(to: learned.baseline.newest)
+        timersRan = learned.baseline.newest
         lastRecalc = learned.baseline.newest
     }
 
@@ -707,6 +644,7 @@ public struct GuardEngine: Sendable {
         if new.window != config.window { applied.window = config.window; needRestart.append("guard.window") }
         baseline.reshape(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
         banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
+        clock.horizon = max(0, applied.reorderHorizon)
         config = applied
         // The allow list or the proxies may have changed: which clients are shielded is decided again.
         for slot in clients.indices where clients[slot].isTracked { clients[slot].shielded = applied.shields(clients[slot].ip) }

@@ -9,14 +9,16 @@ extension GeneratedRequest {
     public func line(_ format: AccessLogFormat) -> String {
         let whole = Int(time.rounded(.down))
         switch format {
-        case .json:
+        case .json, .auto:
             let msec = String(format: "%.3f", time)
             let escapedAgent = agent.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             return "{\"time\":\"\(ISO8601.format(whole))\",\"msec\":\(msec),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"\(method)\","
                 + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
                 + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
-        case .combined, .combinedXFF:
-            let line = "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512 \"-\" \"\(agent)\""
+        case .combined, .combinedXFF, .common:
+            let common = "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512"
+            if format == .common { return common }
+            let line = common + " \"-\" \"\(agent)\""
             return format == .combinedXFF ? line + " \"-\"" : line
         }
     }

@@ -12,6 +12,7 @@ extension GuardConfig {
     public init(_ settings: GuardSettings) {
         self.init()
         window = Int(settings.window.seconds)
+        reorderHorizon = Int(settings.reorderHorizon.seconds)
         baselineWindow = Int(settings.baseline.window.seconds)
         recalcEvery = max(1, Int(settings.baseline.recalc.seconds))
         minPoints = settings.baseline.minPoints

@@ -188,6 +188,9 @@ public struct GuardSettings: Sendable, Equatable {
     /// Access log to follow, absolute.
     public var log: String
     public var logFormat: AccessLogFormat
+    /// How far behind the newest line a line may be stamped and still count in the short windows
+    /// (nginx and Apache stamp a request when it starts or ends, merged logs interleave hosts).
+    public var reorderHorizon: Duration
     public var window: Duration
     public var baseline: BaselineSettings
     public var thresholds: Thresholds

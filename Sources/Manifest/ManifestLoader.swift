@@ -306,7 +306,7 @@ public enum ManifestLoader {
         }
     }
 
-    static let guardKeys = ["log", "log_format", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
+    static let guardKeys = ["log", "log_format", "reorder_horizon", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
                             "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook",
                             "shared"]
 
@@ -328,7 +328,8 @@ public enum ManifestLoader {
         }
         return GuardSettings(
             log: absolutePath(section.string("log", default: "\(stateDirectory)/nginx/logs/access.log"), relativeTo: directory),
-            logFormat: section.choice("log_format", default: .json),
+            logFormat: section.choice("log_format", default: .auto),
+            reorderHorizon: section.duration("reorder_horizon", default: .seconds(GuardDefaults.reorderHorizon)),
             window: section.duration("window", default: .seconds(GuardDefaults.window)),
             baseline: BaselineSettings(
                 window: baseline.duration("window", default: .seconds(GuardDefaults.baselineWindow)),

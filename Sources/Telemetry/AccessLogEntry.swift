@@ -208,8 +208,15 @@ public enum ISO8601 {
         return "\(year)-\(two(month))-\(two(day))T\(two(secondOfDay / 3600)):\(two(secondOfDay % 3600 / 60)):\(two(secondOfDay % 60))Z"
     }
 
+    /// `2026-01-01T12:00:07`, optionally `.fraction`, then `Z`, `±hh:mm`, `±hhmm`, `±hh` or nothing
+    /// (UTC); a space may stand for the `T`. Anything else, a field out of range or a day the month
+    /// does not have, is nil. The fraction is dropped (the guard counts whole seconds).
     public static func seconds(_ text: String) -> Double? {
-        let bytes = Array(text.utf8)
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { seconds(UnsafeBufferPointer($0)) }
+    }
+
+    public static func seconds(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         guard bytes.count >= 19 else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
@@ -219,23 +226,50 @@ public enum ISO8601 {
             }
             return value
         }
-        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
-              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19) else { return nil }
-        var offset = 0
+        guard bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
+              bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              let year = number(0..<4), let month = number(5..<7), let day = number(8..<10),
+              let hour = number(11..<13), let minute = number(14..<16), let second = number(17..<19),
+              isDate(year: year, month: month, day: day), hour < 24, minute < 60, second < 60 else { return nil }
         var rest = 19
         if rest < bytes.count, bytes[rest] == UInt8(ascii: ".") {
             rest += 1
+            let digits = rest
             while rest < bytes.count, bytes[rest] >= 0x30 && bytes[rest] <= 0x39 { rest += 1 }
+            guard rest > digits else { return nil }
         }
-        if rest + 6 <= bytes.count, bytes[rest] == UInt8(ascii: "+") || bytes[rest] == UInt8(ascii: "-"),
-           let hours = number((rest + 1)..<(rest + 3)), let minutes = number((rest + 4)..<(rest + 6)) {
-            offset = (hours * 3600 + minutes * 60) * (bytes[rest] == UInt8(ascii: "+") ? 1 : -1)
+        var offset = 0
+        if rest < bytes.count {
+            let sign = bytes[rest]
+            if sign == UInt8(ascii: "Z"), rest + 1 == bytes.count {
+                offset = 0
+            } else {
+                guard sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"), let hours = number((rest + 1)..<min(rest + 3, bytes.count)),
+                      rest + 3 <= bytes.count else { return nil }
+                var minutes = 0
+                switch bytes.count - rest {
+                case 3: break
+                case 5: guard let value = number((rest + 3)..<(rest + 5)) else { return nil }; minutes = value
+                case 6: guard bytes[rest + 3] == UInt8(ascii: ":"), let value = number((rest + 4)..<(rest + 6)) else { return nil }; minutes = value
+                default: return nil
+                }
+                guard hours < 24, minutes < 60 else { return nil }
+                offset = (hours * 3600 + minutes * 60) * (sign == UInt8(ascii: "+") ? 1 : -1)
+            }
         }
         return Double(epoch(year: year, month: month, day: day) + hour * 3600 + minute * 60 + second - offset)
     }
 
+    /// Whether a civil date exists (month 1–12, the month's days, 29 February in leap years only).
+    public static func isDate(year: Int, month: Int, day: Int) -> Bool {
+        guard (1...12).contains(month), day >= 1 else { return false }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days = month == 2 ? (leap ? 29 : 28) : (month == 4 || month == 6 || month == 9 || month == 11 ? 30 : 31)
+        return day <= days
+    }
+
     /// Seconds since the epoch at midnight UTC of a civil date (Howard Hinnant's days-from-civil).
-    static func epoch(year: Int, month: Int, day: Int) -> Int {
+    public static func epoch(year: Int, month: Int, day: Int) -> Int {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400

@@ -5,6 +5,7 @@ import Vocabulary
 /// start from here. Times are seconds; a nil ban length is permanent.
 public enum GuardDefaults {
     public static let window = 60
+    public static let reorderHorizon = 120
     public static let baselineWindow = 1800
     public static let recalcEvery = 60
     public static let minPoints = 10

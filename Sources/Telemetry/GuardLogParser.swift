@@ -5,7 +5,11 @@ import Glibc
 /// Turns access-log lines into `ClientEvent`s at full speed: bytes in, no Foundation, no string
 /// copies on the hot path. Malformed lines are counted and a few kept as samples.
 public struct GuardLogParser: Sendable {
-    public let format: AccessLogFormat
+    /// The format asked for; `auto` until a line shows which it is.
+    public let configured: AccessLogFormat
+    /// The format lines are read in: the configured one, or for `auto` the one the first parsable
+    /// line showed (nil until then).
+    public private(set) var format: AccessLogFormat?
     public let resolver: ClientResolver
     public let classifier: RequestClassifier
     public private(set) var lines = 0
@@ -13,12 +17,17 @@ public struct GuardLogParser: Sendable {
     /// The last few malformed lines (truncated), for the dashboard.
     public private(set) var badSamples: [String] = []
     /// User agents repeat: a direct-mapped cache of agent hash → kind, so each is classified once.
+    /// The slot is the hash's low 10 bits and the entry keeps the whole hash, so two agents share a
+    /// kind only when their 32-bit hashes are equal.
     private var agentKinds = [(hash: UInt32, kind: AgentKind)?](repeating: nil, count: 1024)
-    /// The last `[day/Mon/year:` and zone seen in a `combined` line and the epoch second of that midnight.
-    private var lastDay: (key: UInt64, zone: UInt64, midnight: Int) = (0, 0, 0)
+    /// The last `combined` date and zone seen and the epoch second of that day's midnight there. The
+    /// key holds every byte of `26/Nov/2026` (11) and of `+0000` (5), packed without loss into two
+    /// words: two different days or zones never share it.
+    private var lastDay: (head: UInt64, tail: UInt64, midnight: Int) = (0, 0, 0)
 
     public init(format: AccessLogFormat, resolver: ClientResolver, classifier: RequestClassifier = RequestClassifier()) {
-        self.format = format
+        self.configured = format
+        self.format = format == .auto ? nil : format
         self.resolver = resolver
         self.classifier = classifier
     }
@@ -30,7 +39,13 @@ public struct GuardLogParser: Sendable {
 
     public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> ClientEvent? {
         lines += 1
-        let fields = format == .json ? Self.json(bytes) : combined(bytes)
+        if format == nil { format = Self.recognise(bytes) }
+        let fields: Fields?
+        switch format {
+        case .json?: fields = Self.json(bytes)
+        case nil: fields = nil
+        default: fields = combined(bytes)
+        }
         guard let fields, Self.plausibleTimes.contains(fields.timestamp) else {
             badLines += 1
             if badSamples.count == 5 { badSamples.removeFirst() }
@@ -40,9 +55,37 @@ public struct GuardLogParser: Sendable {
         return event(fields)
     }
 
+    /// The format one line is in, or nil when it is in none the guard reads. A `combined` line whose
+    /// third quoted field after the agent is an address list (or `-`) is `combined_xff`; one without
+    /// referrer and agent is `common`.
+    public static func recognise(_ bytes: UnsafeBufferPointer<UInt8>) -> AccessLogFormat? {
+        if let fields = json(bytes), plausibleTimes.contains(fields.timestamp) { return .json }
+        var probe = GuardLogParser(format: .combinedXFF, resolver: ClientResolver())
+        guard let fields = probe.combined(bytes), plausibleTimes.contains(fields.timestamp) else { return nil }
+        switch probe.quotedAfterStatus {
+        case 0: return .common
+        case 3 where isAddressList(UnsafeBufferPointer(rebasing: fields.forwarded)): return .combinedXFF
+        default: return .combined
+        }
+    }
+
+    /// `-`, or addresses separated by commas and spaces.
+    static func isAddressList(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if text.count == 1, text[0] == UInt8(ascii: "-") { return true }
+        let parts = text.split(separator: UInt8(ascii: ","))
+        return !parts.isEmpty && parts.allSatisfy { part in
+            let trimmed = part.drop { $0 == 0x20 }.reversed().drop { $0 == 0x20 }.reversed()
+            var address = Array(trimmed)
+            return address.withUnsafeMutableBufferPointer { IPAddress(bytes: UnsafeBufferPointer($0)) } != nil
+        }
+    }
+
+    /// How many quoted fields the last `combined` line had after its status and size.
+    private var quotedAfterStatus = 0
+
     /// Times a real line can carry (2000 to 2100): a forged `msec` of the year 9999 or 1969 would move
     /// the guard's clock (every ban expiring at once) or its windows' arithmetic; such a line is malformed.
-    static let plausibleTimes = 946_684_800.0..<4_102_444_800.0
+    public static let plausibleTimes = 946_684_800.0..<4_102_444_800.0
 
     /// The raw fields of one line, as slices of it.
     struct Fields {
@@ -107,9 +150,7 @@ public struct GuardLogParser: Sendable {
             guard reader.take(UInt8(ascii: "}")) else { return nil }
             break
         }
-        if timestamp.isNaN, let isoTime {
-            timestamp = ISO8601.seconds(String(decoding: UnsafeBufferPointer(rebasing: isoTime), as: UTF8.self)) ?? .nan
-        }
+        if timestamp.isNaN, let isoTime { timestamp = ISO8601.seconds(UnsafeBufferPointer(rebasing: isoTime)) ?? .nan }
         guard let peer, timestamp.isFinite, status >= 100, status <= 999 else { return nil }
         return Fields(timestamp: timestamp, peer: peer, forwarded: forwarded, status: status, method: method, path: path, agent: agent)
     }
@@ -154,40 +195,55 @@ public struct GuardLogParser: Sendable {
             guard let value = reader.rawString() else { break }
             quotedFields.append(value)
         }
+        quotedAfterStatus = quotedFields.count
         if quotedFields.count >= 2 { fields.agent = quotedFields[1] }
-        if format == .combinedXFF, quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
+        if format == .combinedXFF || configured == .combinedXFF, quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
         return fields
     }
 
-    /// `26/Nov/2026:02:30:00 +0000` → seconds since the epoch; only `:` separates the time, and the
-    /// date's midnight is computed once per day seen.
-    private mutating func time(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
+    /// `26/Nov/2026:02:30:00 +0000` → seconds since the epoch, or nil when a field is out of range or
+    /// the month has no such day. The day's midnight in its zone is computed once per day and zone.
+    mutating func time(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Double? {
         let base = text.startIndex
-        func digits(_ offset: Int, _ count: Int) -> Int? {
-            var value = 0
-            for index in (base + offset)..<(base + offset + count) {
-                let byte = text[index]
-                guard byte >= 0x30, byte <= 0x39 else { return nil }
-                value = value * 10 + Int(byte - 0x30)
-            }
-            return value
-        }
-        guard text[base + 2] == UInt8(ascii: "/"), text[base + 6] == UInt8(ascii: "/"), text[base + 11] == UInt8(ascii: ":"),
+        func digits(_ offset: Int, _ count: Int) -> Int? { Self.number(text, base + offset, count) }
+        guard text.count == 26, text[base + 2] == UInt8(ascii: "/"), text[base + 6] == UInt8(ascii: "/"), text[base + 11] == UInt8(ascii: ":"),
               text[base + 14] == UInt8(ascii: ":"), text[base + 17] == UInt8(ascii: ":"), text[base + 20] == UInt8(ascii: " "),
               let hour = digits(12, 2), let minute = digits(15, 2), let second = digits(18, 2),
-              hour < 24, minute < 60, second < 61 else { return nil }
-        var key: UInt64 = 0, zone: UInt64 = 0
-        for index in base..<(base + 11) { key = key << 8 | UInt64(text[index]) }
-        for index in (base + 21)..<(base + 26) { zone = zone << 8 | UInt64(text[index]) }
-        if key != lastDay.key || zone != lastDay.zone {
-            guard let day = digits(0, 2), let year = digits(7, 4), let zoneHours = digits(22, 2), let zoneMinutes = digits(24, 2),
-                  text[base + 21] == UInt8(ascii: "+") || text[base + 21] == UInt8(ascii: "-") else { return nil }
-            let name = String(decoding: UnsafeBufferPointer(rebasing: text[(base + 3)..<(base + 6)]), as: UTF8.self)
-            guard let month = Self.months.firstIndex(of: name), (1...31).contains(day) else { return nil }
-            let offset = (zoneHours * 3600 + zoneMinutes * 60) * (text[base + 21] == UInt8(ascii: "+") ? 1 : -1)
-            lastDay = (key, zone, ISO8601.epoch(year: year, month: month + 1, day: day) - offset)
+              hour < 24, minute < 60, second < 60 else { return nil }
+        var head: UInt64 = 0, tail: UInt64 = 0
+        for index in base..<(base + 8) { head = head << 8 | UInt64(text[index]) }
+        for index in (base + 8)..<(base + 11) { tail = tail << 8 | UInt64(text[index]) }
+        for index in (base + 21)..<(base + 26) { tail = tail << 8 | UInt64(text[index]) }
+        if head != lastDay.head || tail != lastDay.tail {
+            guard let midnight = Self.midnight(text) else { return nil }
+            lastDay = (head, tail, midnight)
         }
         return Double(lastDay.midnight + hour * 3600 + minute * 60 + second)
+    }
+
+    /// The epoch second of midnight of `26/Nov/2026` in the zone `+0000` of a `combined` time.
+    private static func midnight(_ text: Slice<UnsafeBufferPointer<UInt8>>) -> Int? {
+        let base = text.startIndex
+        func digits(_ offset: Int, _ count: Int) -> Int? { Self.number(text, base + offset, count) }
+        let sign = text[base + 21]
+        guard let day = digits(0, 2), let year = digits(7, 4), let zoneHours = digits(22, 2), let zoneMinutes = digits(24, 2),
+              sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-"), zoneHours < 24, zoneMinutes < 60 else { return nil }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: text[(base + 3)..<(base + 6)]), as: UTF8.self)
+        guard let month = months.firstIndex(of: name), ISO8601.isDate(year: year, month: month + 1, day: day) else { return nil }
+        let offset = (zoneHours * 3600 + zoneMinutes * 60) * (sign == UInt8(ascii: "+") ? 1 : -1)
+        return ISO8601.epoch(year: year, month: month + 1, day: day) - offset
+    }
+
+    /// The decimal number in `count` bytes from `start`; nil when one is not a digit.
+    @inline(__always)
+    static func number(_ text: Slice<UnsafeBufferPointer<UInt8>>, _ start: Int, _ count: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + count) {
+            let byte = text[index]
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            value = value * 10 + Int(byte - 0x30)
+        }
+        return value
     }
 
     static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -1,0 +1,59 @@
+import Foundation
+import Telemetry
+import Vocabulary
+
+/// Holds a fast parser against its plain twin on one input: nil when they agree, else what differs.
+/// The tests run it over generated inputs and the fuzz targets over every input libFuzzer makes
+/// (a disagreement is a crash there).
+public enum LineDifferential {
+    /// The guard's parser and `ReferenceLine` on one line. For `combined` they must agree on every
+    /// line that is UTF-8; for JSON on every line that is strict JSON with plain keys (the guard is
+    /// lenient by design where nginx never writes: bytes after the object, escaped or repeated keys).
+    public static func check(_ line: UnsafeBufferPointer<UInt8>, _ format: AccessLogFormat) -> String? {
+        guard let text = String(validating: line, as: UTF8.self), !text.contains("\n") else { return nil }
+        // No proxy trusted: the client is the peer, read by both (X-Forwarded-For's walk is tested on its own).
+        var parser = GuardLogParser(format: format, resolver: ClientResolver())
+        let fast = parser.parse(line)
+        let reference: ReferenceLine.Fields?
+        switch format {
+        case .json:
+            guard let data = text.data(using: .utf8), (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] != nil,
+                  ReferenceLine.plainKeys(text) != nil else { return nil }
+            reference = ReferenceLine.json(text)
+        default:
+            reference = ReferenceLine.combined(text, readsForwarded: format == .combinedXFF)
+        }
+        let plausible = reference.flatMap { GuardLogParser.plausibleTimes.contains($0.timestamp) ? $0 : nil }
+        switch (fast, plausible) {
+        case (nil, nil): return nil
+        case (let fast?, nil): return "fast read \(fast.timestamp) from \(fast.address), the reference nothing: \(text)"
+        case (nil, let reference?): return "reference read \(reference), the fast parser nothing: \(text)"
+        case (let fast?, let reference?):
+            var differences: [String] = []
+            if fast.timestamp.rounded(.down) != reference.timestamp.rounded(.down) { differences.append("time \(fast.timestamp) ≠ \(reference.timestamp)") }
+            if bytes(of: fast.address) != reference.peer { differences.append("peer \(fast.address) ≠ \(reference.peer)") }
+            if fast.status != reference.status { differences.append("status \(fast.status) ≠ \(reference.status)") }
+            let path = reference.path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            if fast.path != hash(path) { differences.append("path ≠ \(path)") }
+            if fast.agent != hash(reference.agent) { differences.append("agent ≠ \(reference.agent)") }
+            return differences.isEmpty ? nil : differences.joined(separator: ", ") + ": " + text
+        }
+    }
+
+    /// The twin of `IPAddress(bytes:)` on its own: both read the text or neither, to the same bits.
+    public static func checkAddress(_ text: String) -> String? {
+        let fast = IPAddress(text).map(bytes(of:)), reference = ReferenceAddress.parse(text)
+        return fast == reference ? nil : "\(text): fast \(fast.map { "\($0)" } ?? "nil"), inet_pton \(reference.map { "\($0)" } ?? "nil")"
+    }
+
+    /// An address as 16 bytes, IPv4 mapped into IPv6 (as `inet_pton` and the guard both normalise).
+    static func bytes(of address: IPAddress) -> [UInt8] {
+        let words = address.isV4 ? (UInt64(0), UInt64(0xFFFF) << 32 | address.low) : (address.high, address.low)
+        return withUnsafeBytes(of: words.0.bigEndian) { Array($0) } + withUnsafeBytes(of: words.1.bigEndian) { Array($0) }
+    }
+
+    static func hash(_ text: String) -> UInt32 {
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer { RequestClassifier.hash(UnsafeBufferPointer($0)) }
+    }
+}
