@@ -33,7 +33,8 @@ public enum LineDifferential {
             if fast.timestamp.rounded(.down) != reference.timestamp.rounded(.down) { differences.append("time \(fast.timestamp) ≠ \(reference.timestamp)") }
             if bytes(of: fast.address) != reference.peer { differences.append("peer \(fast.address) ≠ \(reference.peer)") }
             if fast.status != reference.status { differences.append("status \(fast.status) ≠ \(reference.status)") }
-            let path = reference.path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+            // A path's identity is the target without its query string or fragment.
+            let path = String(reference.path.prefix { $0 != "?" && $0 != "#" })
             if fast.path != hash(path) { differences.append("path ≠ \(path)") }
             if fast.agent != hash(reference.agent) { differences.append("agent ≠ \(reference.agent)") }
             return differences.isEmpty ? nil : differences.joined(separator: ", ") + ": " + text

@@ -5,11 +5,12 @@ import Glibc
 
 /// The C library's `inet_pton`, the twin of `IPAddress(bytes:)`: an address's 16 bytes (IPv4 as
 /// IPv4-mapped IPv6, as the guard normalises it), or nil. A zone index (`fe80::1%eth0`) is dropped
-/// first, as the guard does.
+/// first, whatever it holds, as the guard does.
 public enum ReferenceAddress {
     public static func parse(_ text: String) -> [UInt8]? {
         let bare = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? text
-        guard !text.hasPrefix("%") else { return nil }
+        // A C string ends at its first NUL: text holding one is not an address, whatever precedes it.
+        guard !text.hasPrefix("%"), !bare.contains("\0") else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, bare, &v4) == 1 {
             guard !text.contains("%") else { return nil }

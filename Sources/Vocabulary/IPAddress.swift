@@ -98,6 +98,8 @@ public struct IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible
         var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0
         for byte in bytes {
             if byte >= 48 && byte <= 57 {
+                // No leading zero (`010` is octal to some readers): refused, as inet_pton refuses it.
+                if digits == 1 && octet == 0 { return nil }
                 octet = octet * 10 + UInt32(byte - 48)
                 digits += 1
                 if digits > 3 || octet > 255 { return nil }

@@ -1,23 +1,33 @@
 import Foundation
 import FuzzDriver
 import Manifest
+import ReferenceParsers
 import Telemetry
 import Vocabulary
 
 /// The parsers strangers' bytes reach, as fuzz targets: each takes any bytes and must neither trap,
-/// leak nor hang. `scripts/fuzz TARGET SECONDS` runs one under libFuzzer (built with
+/// leak nor hang, and the log-line and address parsers must read what their plain twins
+/// (`ReferenceParsers`) read: a disagreement is a crash. `scripts/fuzz TARGET SECONDS` runs one under libFuzzer (built with
 /// `-sanitize=fuzzer,address -DFUZZING`); the plain build runs files through them (a corpus replay).
 enum FuzzTarget: String, CaseIterable {
-    case json, combined, splitter, manifest, prometheus
+    case json, combined, address, splitter, manifest, prometheus
 
     func run(_ bytes: UnsafeBufferPointer<UInt8>) {
         switch self {
         case .json, .combined:
             var parser = GuardLogParser(format: self == .json ? .json : .combinedXFF, resolver: Self.everyProxyTrusted, classifier: Self.classifier)
             for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: true) {
-                _ = parser.parse(UnsafeBufferPointer(rebasing: line))
+                let line = UnsafeBufferPointer(rebasing: line)
+                _ = parser.parse(line)
+                // Differential: the fast parser must read what its plain twin reads.
+                for format in self == .json ? [AccessLogFormat.json] : [.combinedXFF, .common] {
+                    if let problem = LineDifferential.check(line, format) { preconditionFailure("\(format.rawValue): \(problem)") }
+                }
             }
             _ = JSONLogLine.parse(bytes)
+        case .address:
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let problem = LineDifferential.checkAddress(text) { preconditionFailure(problem) }
         case .splitter:
             var splitter = LineSplitter(maxLine: 64)
             var lines: [[UInt8]] = []
