@@ -11,22 +11,16 @@ extension GuardEngine {
         var count: Int32 = 0
 
         /// Leaks to `second`, adds `amount`; true when the level passes `bucket.burst`. A late line
-        /// (`second` before the bucket's last change) adds only what would be left of it by then,
-        /// `amount − rate × lateness`: never more than the same lines in time order would give, so
-        /// reordering never makes a ban.
+        /// (`second` before the bucket's last change) counts at the bucket's time, with no leak: the
+        /// slow rules judge minutes of behaviour, where a request's lateness is noise (at most
+        /// `rate` × lateness more than the same lines in time order would give). The flood rule,
+        /// which judges seconds, replays late lines exactly instead (`GuardEngine.lateFlood`).
         mutating func add(_ amount: Double, at second: Int32, _ bucket: LeakyBucketRule) -> Bool {
-            let elapsed = Double(second &- at)
-            if elapsed < 0 {
-                let left = amount + elapsed * bucket.rate
-                guard left > 0 else { return false }
-                level += Float(left)
-                count &+= 1
-                return Double(level) > bucket.burst
-            }
+            let elapsed = max(0, Double(second &- at))
             let leaked = Double(level) - elapsed * bucket.rate
             if leaked <= 0 { start = second; count = 0 }
             level = Float(max(0, leaked) + amount)
-            at = second
+            at = max(at, second)
             count &+= 1
             return Double(level) > bucket.burst
         }
@@ -56,7 +50,10 @@ extension GuardEngine {
         var flood = Level(), scanner = Level(), bruteForce = Level(), scraper = Level()
         var probes: Int32 = 0
         var lastAsset: UInt32 = 0, lastFailedPath: UInt32 = 0
-        var recentPages: (UInt32, UInt32) = (0, 0)
+        /// The last eight pages (path hashes): a page among them is a repeat, not a new page (a
+        /// poller cycling through a few endpoints reads nothing new).
+        var recentPages = SIMD8<UInt32>(repeating: 0)
+        var nextRecent: UInt8 = 0
         /// One bit per user-agent hash seen: how many agents share the address.
         var agents: UInt32 = 0
 
@@ -85,9 +82,9 @@ extension GuardEngine {
                 if event.kind == .asset {
                     // A browser fetches assets with its pages: each one takes the scraper suspicion down.
                     scraper.level = max(0, scraper.level - 5)
-                } else if event.kind == .page, event.status < 400, event.path != recentPages.0,
-                          event.path != recentPages.1 {
-                    recentPages = (event.path, recentPages.0)
+                } else if event.kind == .page, event.status < 400, !any(recentPages .== SIMD8(repeating: event.path)) {
+                    recentPages[Int(nextRecent)] = event.path
+                    nextRecent = (nextRecent + 1) & 7
                     // Many agents behind one address are many people reading, not one scraper.
                     if agents.nonzeroBitCount <= 2, scraper.add(1, at: tick, rules.scraper) {
                         return scraper.verdict(.scraper, counting: "pages", at: tick, rules.scraper, detail: " without assets")

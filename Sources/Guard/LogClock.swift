@@ -5,9 +5,11 @@
 /// - **late**: up to `horizon` seconds behind, counted at its own second in the windows that still
 ///   hold it (a late line never moves the clock, so it can never expire a window or a ban);
 /// - **stale**: further behind, counted in the totals only, never in a short-window rule.
-/// A run of `stepLines` stale lines with no current line among them is the log's clock stepping
-/// back (an NTP correction, a host restored from a snapshot): from then on lines are shifted forward
-/// by the step, so the guard keeps judging instead of going blind until the log catches up.
+/// Stale lines alone for a whole horizon of their own time (at least `stepLines` of them, no current
+/// or late line among them) are the log's clock stepping back (an NTP correction, a host restored
+/// from a snapshot): from then on lines are shifted forward by the step, so the guard judges again
+/// after one horizon instead of going blind until the log catches up. A merged log with one skewed
+/// host never steps: the other hosts' lines keep arriving in time.
 /// A gap (hours or days without a line) just moves the clock: the windows empty, and the baseline
 /// records the quiet seconds as quiet.
 public struct LogClock: Sendable, Equatable {
@@ -28,6 +30,7 @@ public struct LogClock: Sendable, Equatable {
     public private(set) var staleLines = 0
     public private(set) var steps = 0
     private var staleRun = 0
+    private var staleFirst = Int.min
     private var staleNewest = Int.min
 
     public init(horizon: Int, stepLines: Int = 20) {
@@ -46,11 +49,13 @@ public struct LogClock: Sendable, Equatable {
         let behind = current - shifted
         if behind <= horizon {
             lateLines += 1
+            staleRun = 0
             return (.late(behind), shifted)
         }
         staleRun += 1
-        staleNewest = staleRun == 1 ? shifted : max(staleNewest, shifted)
-        guard staleRun >= stepLines else {
+        if staleRun == 1 { (staleFirst, staleNewest) = (shifted, shifted) }
+        staleNewest = max(staleNewest, shifted)
+        guard staleRun >= stepLines, staleNewest - staleFirst >= horizon else {
             staleLines += 1
             return (.stale, shifted)
         }

@@ -15,11 +15,15 @@ extension GeneratedRequest {
             return "{\"time\":\"\(ISO8601.format(whole))\",\"msec\":\(msec),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"\(method)\","
                 + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
                 + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
-        case .combined, .combinedXFF, .common:
+        case .combined, .combinedXFF, .common, .vhostCombined:
             let common = "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512"
             if format == .common { return common }
             let line = common + " \"-\" \"\(agent)\""
-            return format == .combinedXFF ? line + " \"-\"" : line
+            switch format {
+            case .combinedXFF: return line + " \"-\""
+            case .vhostCombined: return "www.example.org:443 " + line
+            default: return line
+            }
         }
     }
 }
@@ -57,6 +61,8 @@ public struct Evaluation: Sendable {
         public var falseBans: Int
         /// Where the report misses the scenario's expected outcome (empty: it passes).
         public var failures: [String]
+        /// Every client banned at least once, in address order.
+        public var banned: [String] = []
     }
 
     public let scenario: Scenario
@@ -69,9 +75,11 @@ public struct Evaluation: Sendable {
         self.classifier = classifier
     }
 
-    /// Runs the scenario with `seed` (the scenario's own by default); `log` receives every line.
-    public func run(seed: UInt64? = nil, log: ((String) -> Void)? = nil) -> Report {
+    /// Runs the scenario with `seed` (the scenario's own by default), its log written as `shape` says
+    /// (the scenario's `log:` by default); `log` receives every line.
+    public func run(seed: UInt64? = nil, shape: LogShape? = nil, log: ((String) -> Void)? = nil) -> Report {
         var generator = TrafficGenerator(scenario: scenario, seed: seed)
+        var writer = LogWriter(shape: shape ?? scenario.log, start: Double(scenario.start), seed: seed ?? scenario.seed)
         var parser = GuardLogParser(format: scenario.format, resolver: ClientResolver(), classifier: classifier)
         var engine = GuardEngine(config: config)
         var label: [IPAddress: Int] = [:]
@@ -93,18 +101,23 @@ public struct Evaluation: Sendable {
                 }
             }
         }
-        while let request = generator.next() {
-            var text = request.line(scenario.format)
-            log?(text)
-            lastTime = request.time - Double(scenario.start)
-            let event = text.withUTF8 { parser.parse($0) }
-            guard let event else { continue }
-            if label[event.client] == nil {
-                label[event.client] = request.label
-                firstSeen[event.client] = event.timestamp
+        var finished = false
+        while !finished {
+            let generated = generator.next()
+            finished = generated == nil
+            for request in writer.write(generated) {
+                var text = request.line(scenario.format)
+                log?(text)
+                lastTime = max(lastTime, request.time - Double(scenario.start))
+                let event = text.withUTF8 { parser.parse($0) }
+                guard let event else { continue }
+                if label[event.client] == nil {
+                    label[event.client] = request.label
+                    firstSeen[event.client] = event.timestamp
+                }
+                engine.ingest(event)
+                if engine.hasDecisions { record(engine.drain()) }
             }
-            engine.ingest(event)
-            if engine.hasDecisions { record(engine.drain()) }
         }
         engine.advance(to: scenario.start + Int(lastTime) + 1)
         record(engine.drain())
@@ -138,6 +151,7 @@ public struct Evaluation: Sendable {
                             precision: allBanned == 0 ? 1 : Double(truePositives + results.filter { $0.globalSignal }.reduce(0) { $0 + $1.banned }) / Double(allBanned),
                             recall: attackerCount == 0 ? 1 : Double(truePositives) / Double(attackerCount), falseBans: falseBans, failures: [])
         report.failures = check(report)
+        report.banned = firstBan.keys.sorted().map(\.description)
         return report
     }
 

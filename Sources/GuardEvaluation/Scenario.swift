@@ -21,6 +21,8 @@ public struct Scenario: Sendable {
     public var wavePeriod: Double
     public var classes: [TrafficClass]
     public var expected: Expectations
+    /// How the log is written: request durations, duplicates, a clock step, rotation (`log:`).
+    public var log: LogShape
 
     /// Reads a case folder; errors name the file and the field.
     public init(folder: String) throws {
@@ -40,6 +42,7 @@ public struct Scenario: Sendable {
         } ?? .json
         waveFactor = description.wave?.factor ?? 1
         wavePeriod = try description.wave?.period.map { try Self.seconds($0, "wave.period", scenarioFile) } ?? 86400
+        log = try description.log.map { try Self.shape($0, scenarioFile) } ?? LogShape()
         classes = try description.classes.enumerated().map { index, spec in try TrafficClass(spec, file: scenarioFile, index: index) }
         let names = Set(classes.map(\.name))
         for name in (expected.attacks ?? [:]).keys where !names.contains(name) {
@@ -82,6 +85,24 @@ public struct Scenario: Sendable {
         }
     }
 
+    static func shape(_ log: ScenarioFile.Log, _ file: String) throws -> LogShape {
+        var shape = LogShape()
+        shape.disorder = try log.disorder.map { try seconds($0, "log.disorder", file) } ?? 0
+        if let share = log.duplicates {
+            guard share.hasSuffix("%"), let percent = Double(share.dropLast()), (0...100).contains(percent) else {
+                throw ScenarioError(file: file, field: "log.duplicates", message: "expected a share such as 0.5%, got \(share)")
+            }
+            shape.duplicates = percent / 100
+        }
+        if let step = log.clock_step {
+            let back = step.by.hasPrefix("-")
+            let by = try seconds(back ? String(step.by.dropFirst()) : step.by, "log.clock_step.by", file)
+            shape.clockStep = (try seconds(step.at, "log.clock_step.at", file), back ? -by : by)
+        }
+        shape.rotateEvery = try log.rotate_every.map { try seconds($0, "log.rotate_every", file) } ?? 0
+        return shape
+    }
+
     static func seconds(_ text: String, _ field: String, _ file: String) throws -> Double {
         guard let duration = DurationText.parse(text) else {
             throw ScenarioError(file: file, field: field, message: "expected a duration such as 90s, 10m or 2h, got \(text)")
@@ -97,7 +118,17 @@ public struct Scenario: Sendable {
         var start: String?
         var format: String?
         var wave: Wave?
+        var log: Log?
         var classes: [TrafficClass.Spec]
+
+        struct Log: Decodable {
+            var disorder: String?
+            var duplicates: String?
+            var clock_step: Step?
+            var rotate_every: String?
+
+            struct Step: Decodable { var at: String; var by: String }
+        }
 
         struct Wave: Decodable {
             var factor: Double

@@ -25,8 +25,8 @@ public struct TrafficGenerator: Sendable {
     let scenario: Scenario
     private var random: SeededRandom
     private var actors: [Actor] = []
-    /// Min-heap of (next time, actor index).
-    private var heap: [(Double, Int)] = []
+    /// Each actor's next time.
+    private var queue = TimeQueue<Int>()
     private var addressCounter: UInt32 = 0
 
     public init(scenario: Scenario, seed: UInt64? = nil) {
@@ -188,36 +188,9 @@ public struct TrafficGenerator: Sendable {
         return 1 + (scenario.waveFactor - 1) * phase
     }
 
-    private mutating func push(_ time: Double, _ index: Int) {
-        heap.append((time, index))
-        var child = heap.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child].0 < heap[parent].0 || (heap[child].0 == heap[parent].0 && heap[child].1 < heap[parent].1) else { break }
-            heap.swapAt(child, parent)
-            child = parent
-        }
-    }
+    private mutating func push(_ time: Double, _ index: Int) { queue.push(time, tie: index, index) }
 
-    private mutating func pop() -> (Double, Int)? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            while true {
-                let left = 2 * parent + 1, right = left + 1
-                var smallest = parent
-                for child in [left, right] where child < heap.count {
-                    if heap[child].0 < heap[smallest].0 || (heap[child].0 == heap[smallest].0 && heap[child].1 < heap[smallest].1) { smallest = child }
-                }
-                if smallest == parent { break }
-                heap.swapAt(parent, smallest)
-                parent = smallest
-            }
-        }
-        return top
-    }
+    private mutating func pop() -> (Double, Int)? { queue.pop().map { ($0.time, $0.value) } }
 
     /// The next request in time order; nil when the scenario is over.
     public mutating func next() -> GeneratedRequest? {

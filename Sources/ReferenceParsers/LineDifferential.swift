@@ -21,7 +21,7 @@ public enum LineDifferential {
                   ReferenceLine.plainKeys(text) != nil else { return nil }
             reference = ReferenceLine.json(text)
         default:
-            reference = ReferenceLine.combined(text, readsForwarded: format == .combinedXFF)
+            reference = ReferenceLine.combined(text, readsForwarded: format == .combinedXFF, virtualHost: format == .vhostCombined)
         }
         let plausible = reference.flatMap { GuardLogParser.plausibleTimes.contains($0.timestamp) ? $0 : nil }
         switch (fast, plausible) {

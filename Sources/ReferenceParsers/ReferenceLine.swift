@@ -20,9 +20,9 @@ public enum ReferenceLine {
     /// it: the user field never holds a quote (nginx escapes it), so the first quote opens the request
     /// and the `[…]` right before it is the time; quoted fields end at a quote not escaped by a
     /// backslash; `forwarded` is read only with `readsForwarded`.
-    public static func combined(_ line: String, readsForwarded: Bool) -> Fields? {
+    public static func combined(_ line: String, readsForwarded: Bool, virtualHost: Bool = false) -> Fields? {
         let quoted = #"((?:[^"\\]|\\.)*)""#
-        let pattern = try! Regex(#"^([^ ]+) (?:[^"]* )?\[([^"]{26})\] ""# + quoted + #" (\d{3})(?= |$)"#)
+        let pattern = try! Regex((virtualHost ? "^[^ ]* " : "^") + #"([^ ]+) (?:[^"]* )?\[([^"]{26})\] ""# + quoted + #" (\d{3})(?= |$)"#)
         guard let head = try? pattern.prefixMatch(in: line), let peerText = head.output[1].substring,
               let timeText = head.output[2].substring, let request = head.output[3].substring, let statusText = head.output[4].substring,
               let peer = ReferenceAddress.parse(String(peerText)), let timestamp = ReferenceTime.combined(String(timeText)) else { return nil }

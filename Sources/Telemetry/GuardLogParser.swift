@@ -61,7 +61,10 @@ public struct GuardLogParser: Sendable {
     public static func recognise(_ bytes: UnsafeBufferPointer<UInt8>) -> AccessLogFormat? {
         if let fields = json(bytes), plausibleTimes.contains(fields.timestamp) { return .json }
         var probe = GuardLogParser(format: .combinedXFF, resolver: ClientResolver())
-        guard let fields = probe.combined(bytes), plausibleTimes.contains(fields.timestamp) else { return nil }
+        guard let fields = probe.combined(bytes), plausibleTimes.contains(fields.timestamp) else {
+            var vhost = GuardLogParser(format: .vhostCombined, resolver: ClientResolver())
+            return vhost.combined(bytes).map { plausibleTimes.contains($0.timestamp) } == true ? .vhostCombined : nil
+        }
         switch probe.quotedAfterStatus {
         case 0: return .common
         case 3 where isAddressList(UnsafeBufferPointer(rebasing: fields.forwarded)): return .combinedXFF
@@ -155,7 +158,8 @@ public struct GuardLogParser: Sendable {
         return Fields(timestamp: timestamp, peer: peer, forwarded: forwarded, status: status, method: method, path: path, agent: agent)
     }
 
-    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`.
+    /// `1.2.3.4 - user [26/Nov/2026:02:30:00 +0000] "GET / HTTP/1.1" 200 123 "ref" "ua" ["xff"]`
+    /// (`vhost_combined`: `example.org:443 ` first).
     /// The user is `$remote_user`, which a client sets (`Authorization: Basic`) and nginx writes with
     /// spaces and brackets as they are, but never a raw `"` (escaped as `\x22`). So the first quote
     /// starts the request, and nginx's own time is the `[…]` right before it: a forged time in the
@@ -163,8 +167,10 @@ public struct GuardLogParser: Sendable {
     /// X-Forwarded-For.
     mutating func combined(_ bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         let space = UInt8(ascii: " ")
-        guard let base = bytes.baseAddress, let peerEnd = bytes.firstIndex(of: space),
-              let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[0..<peerEnd])),
+        // `vhost_combined` starts with `host:port `: the peer follows it.
+        let peerStart = format == .vhostCombined ? (bytes.firstIndex(of: space).map { $0 + 1 } ?? bytes.count) : 0
+        guard let base = bytes.baseAddress, let peerEnd = bytes[peerStart...].firstIndex(of: space),
+              let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[peerStart..<peerEnd])),
               let found = memchr(base, Int32(UInt8(ascii: "\"")), bytes.count) else { return nil }
         let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         // `… [26/Nov/2026:02:30:00 +0000] "`: 28 bytes of time and a space before the quote.

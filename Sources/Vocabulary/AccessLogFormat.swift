@@ -12,7 +12,9 @@ public enum AccessLogFormat: String, Sendable, CaseIterable {
     case combinedXFF = "combined_xff"
     /// Apache's and nginx's `common` (`combined` without referrer and agent).
     case common
+    /// Apache's `vhost_combined` (`%v:%p` before `combined`), Debian's `other_vhosts_access.log`.
+    case vhostCombined = "vhost_combined"
 
     /// A line of the `combined` family (read by one parser: `common` is `combined` cut short).
-    public var isCombined: Bool { self == .combined || self == .combinedXFF || self == .common }
+    public var isCombined: Bool { self != .auto && self != .json }
 }

@@ -20,7 +20,7 @@ enum FuzzTarget: String, CaseIterable {
                 let line = UnsafeBufferPointer(rebasing: line)
                 _ = parser.parse(line)
                 // Differential: the fast parser must read what its plain twin reads.
-                for format in self == .json ? [AccessLogFormat.json] : [.combinedXFF, .common] {
+                for format in self == .json ? [AccessLogFormat.json] : [.combinedXFF, .common, .vhostCombined] {
                     if let problem = LineDifferential.check(line, format) { preconditionFailure("\(format.rawValue): \(problem)") }
                 }
             }

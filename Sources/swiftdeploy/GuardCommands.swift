@@ -98,7 +98,10 @@ struct GuardEvaluate: AsyncParsableCommand {
         abstract: "Score detection on labelled scenarios: per class clients, bans, false bans, time to ban; precision and recall.",
         discussion: """
             Each scenario is a folder with scenario.yaml (the traffic, as classes of clients) and expected.yaml (the outcome \
-            it must have); see docs/guard.md. Exit status 1 when a scenario misses its expected outcome.
+            it must have); see docs/guard.md. Beside them, the real public logs of scenarios/real/labels.yaml that are found \
+            (scenarios/real/fetch-corpus brings them into .build/real-logs) are replayed and every ban of an address no \
+            label names is a false ban; real and synthetic precision are reported apart. Exit status 1 when a scenario \
+            misses its expected outcome or a real log has a false ban.
             """)
     @Argument(help: "Scenario folders (default: every folder under scenarios/guard).") var scenarios: [String] = []
     @Option(help: "Run with these seeds instead of each scenario's own (comma-separated).") var seeds: String?
@@ -106,6 +109,8 @@ struct GuardEvaluate: AsyncParsableCommand {
     var manifestFile: String?
     @Flag(help: "One JSON report per scenario and seed.") var json = false
     @Option(help: "Also write the generated access log to this file (for replay or benchmarks).") var writeLog: String?
+    @Option(help: "Folders holding the real logs of scenarios/real/labels.yaml (default: .build/real-logs and ../shared/data/real-logs; with scenario folders given, none).")
+    var realLogs: [String] = []
 
     func run() async throws {
         try await Failure.reporting {
@@ -118,6 +123,7 @@ struct GuardEvaluate: AsyncParsableCommand {
                 }
             }
             var failed = false
+            var synthetic = (banned: 0, attackers: 0)
             for folder in folders {
                 let scenario = try Scenario(folder: folder)
                 let evaluation = settings.map { Evaluation(scenario: scenario, config: GuardConfig($0), classifier: $0.requests) }
@@ -127,11 +133,34 @@ struct GuardEvaluate: AsyncParsableCommand {
                     let report = evaluation.run(seed: seed, log: writer == nil ? nil : { writer?.write($0) })
                     try writer?.close()
                     failed = failed || !report.failures.isEmpty
+                    synthetic.banned += report.classes.reduce(0) { $0 + $1.banned }
+                    synthetic.attackers += report.classes.filter(\.attack).reduce(0) { $0 + $1.banned }
                     print(json ? report.jsonLine : report.table + "\n")
                 }
             }
+            let real = try realReports(settings: settings, scenariosGiven: !scenarios.isEmpty)
+            failed = failed || real.contains { !$0.failures.isEmpty }
+            if json {
+                for report in real { print(report.jsonLine) }
+            } else {
+                if !real.isEmpty { print(([RealLogs.Report.header] + real.map(\.row)).joined(separator: "\n") + "\n") }
+                let realBanned = real.reduce(0) { $0 + $1.bannedClients }, realFalse = real.reduce(0) { $0 + $1.falseBans.count }
+                print(String(format: "synthetic precision %.3f (%d clients banned)", synthetic.banned == 0 ? 1.0 : Double(synthetic.attackers) / Double(synthetic.banned), synthetic.banned))
+                print(real.isEmpty ? "real logs: none found (scenarios/real/fetch-corpus fetches them)"
+                      : String(format: "real precision %.3f (%d clients banned, %d false bans, %d logs, %d lines)",
+                               realBanned == 0 ? 1.0 : Double(realBanned - realFalse) / Double(realBanned), realBanned, realFalse, real.count, real.reduce(0) { $0 + $1.lines }))
+            }
             if failed { throw ExitCode(1) }
         }
+    }
+
+    /// The labelled real logs found, replayed with the same settings as the scenarios.
+    func realReports(settings: GuardSettings?, scenariosGiven: Bool) throws -> [RealLogs.Report] {
+        let labels = "scenarios/real/labels.yaml"
+        let folders = realLogs.isEmpty && !scenariosGiven ? [".build/real-logs", "../shared/data/real-logs"] : realLogs
+        guard !folders.isEmpty, FileManager.default.fileExists(atPath: labels) else { return [] }
+        let real = try settings.map { try RealLogs(labels: labels, config: GuardConfig($0), classifier: $0.requests) } ?? RealLogs(labels: labels)
+        return real.run(directories: folders)
     }
 
     static func defaultFolders() throws -> [String] {

@@ -79,12 +79,13 @@ import Vocabulary
         }
     }
 
-    @Test(arguments: [AccessLogFormat.combined, .combinedXFF, .common])
+    @Test(arguments: [AccessLogFormat.combined, .combinedXFF, .common, .vhostCombined])
     func combinedLinesAgreeWithTheRegularExpression(format: AccessLogFormat) {
         var maker = Maker(random: SeededRandom(seed: 26))
         var disagreements: [String] = [], read = 0
         for _ in 0..<5_000 {
-            var line = Array(maker.combined(xff: format == .combinedXFF).utf8)
+            let host = format == .vhostCombined ? maker.pick(["example.org:443 ", "www.example.org:80 ", "[::1]:80 ", " ", "x "]) : ""
+            var line = Array((host + maker.combined(xff: format == .combinedXFF)).utf8)
             if let problem = line.withUnsafeMutableBufferPointer({ ReferenceParsers.LineDifferential.check(UnsafeBufferPointer($0), format) }) {
                 disagreements.append(problem)
             }
@@ -128,6 +129,7 @@ import Vocabulary
         (#"1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" "-""#, .combinedXFF),
         (#"1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5"#, .common),
         (#"1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8" "0.004""#, .combined),
+        (#"example.org:443 1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8""#, .vhostCombined),
     ])
     func theFormatIsRecognisedFromALine(line: String, format: AccessLogFormat) {
         var bytes = Array(line.utf8)
