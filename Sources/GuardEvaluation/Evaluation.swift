@@ -111,11 +111,12 @@ public struct Evaluation: Sendable {
                 lastTime = max(lastTime, request.time - Double(scenario.start))
                 let event = text.withUTF8 { parser.parse($0) }
                 guard let event else { continue }
+                engine.ingest(event)
                 if label[event.client] == nil {
                     label[event.client] = request.label
-                    firstSeen[event.client] = event.timestamp
+                    // On the engine's clock, as bans are (a log whose clock stepped back is shifted).
+                    firstSeen[event.client] = event.timestamp + Double(engine.clock.shift)
                 }
-                engine.ingest(event)
                 if engine.hasDecisions { record(engine.drain()) }
             }
         }
