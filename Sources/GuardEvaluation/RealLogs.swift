@@ -114,10 +114,10 @@ extension RealLogs.Report {
     /// One line of `guard evaluate`'s real-log table.
     public var row: String {
         let attackers = attackers == 0 ? "-" : "\(attackersBanned)/\(attackers)"
-        return "\(log.padding(toLength: 34, withPad: " ", startingAt: 0)) \(format.padding(toLength: 12, withPad: " ", startingAt: 0))"
+        return "\(log.padding(toLength: 34, withPad: " ", startingAt: 0)) \(format.padding(toLength: 15, withPad: " ", startingAt: 0))"
             + String(format: "%8d %6d %6d %5d %8d %6d %10d", lines, malformed, lateLines, days, clients, bannedClients, falseBans.count)
             + "  \(attackers)" + failures.map { "\n  FAIL \(log): \($0)" }.joined()
     }
 
-    public static let header = "real log                           format          lines    bad   late  days  clients banned false bans  attackers banned"
+    public static let header = "real log                           format             lines    bad   late  days  clients banned false bans  attackers banned"
 }

@@ -16,10 +16,8 @@ public struct GuardLogParser: Sendable {
     public private(set) var badLines = 0
     /// The last few malformed lines (truncated), for the dashboard.
     public private(set) var badSamples: [String] = []
-    /// User agents repeat: a direct-mapped cache of agent hash → kind, so each is classified once.
-    /// The slot is the hash's low 10 bits and the entry keeps the whole hash, so two agents share a
-    /// kind only when their 32-bit hashes are equal.
-    private var agentKinds = [(hash: UInt32, kind: AgentKind)?](repeating: nil, count: 1024)
+    /// Each distinct user agent is classified once.
+    private var agentKinds = AgentKindCache()
     /// The last `combined` date and zone seen and the epoch second of that day's midnight there. The
     /// key holds every byte of `26/Nov/2026` (11) and of `+0000` (5), packed without loss into two
     /// words: two different days or zones never share it.
@@ -106,14 +104,7 @@ public struct GuardLogParser: Sendable {
         let path = UnsafeBufferPointer(rebasing: fields.path), agent = UnsafeBufferPointer(rebasing: fields.agent)
         let bare = RequestClassifier.withoutQuery(path)
         let agentHash = RequestClassifier.hash(agent)
-        let agentKind: AgentKind
-        let cacheSlot = Int(agentHash & 1023)
-        if let known = agentKinds[cacheSlot], known.hash == agentHash {
-            agentKind = known.kind
-        } else {
-            agentKind = classifier.agentKind(agent)
-            agentKinds[cacheSlot] = (agentHash, agentKind)
-        }
+        let agentKind = agentKinds.kind(of: agent, hash: agentHash) { classifier.agentKind($0) }
         var event = ClientEvent(timestamp: fields.timestamp, client: group, status: fields.status,
                                 kind: classifier.kind(method: UnsafeBufferPointer(rebasing: fields.method), path: bare),
                                 path: RequestClassifier.hash(bare), agent: agentHash, agentKind: agentKind, address: address)
