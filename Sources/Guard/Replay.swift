@@ -10,7 +10,8 @@ import Vocabulary
 public struct Replay: Sendable {
     public struct Summary: Sendable, Equatable, Encodable {
         enum CodingKeys: String, CodingKey {
-            case lines, badLines = "bad_lines", bans, seconds
+            case lines, badLines = "bad_lines", bans, seconds, format, recognised = "format_recognised"
+            case lateLines = "late_lines", staleLines = "stale_lines", clockSteps = "clock_steps"
         }
 
         public var lines: Int
@@ -18,6 +19,15 @@ public struct Replay: Sendable {
         public var bans: Int
         /// Log time covered, first line to last.
         public var seconds: Int
+        /// The format lines were read in (given, or recognised with `auto`); nil (left out of the
+        /// JSON) when no line was in one the guard reads.
+        public var format: String?
+        /// Whether `format` was recognised from the log rather than given.
+        public var recognised: Bool
+        /// Lines the engine's clock placed late or stale, and the log's clock stepping back (`LogClock`).
+        public var lateLines: Int
+        public var staleLines: Int
+        public var clockSteps: Int
     }
 
     public var engine: GuardEngine
@@ -110,6 +120,8 @@ public struct Replay: Sendable {
     }
 
     public var summary: Summary {
-        Summary(lines: parser.lines, badLines: parser.badLines, bans: bans, seconds: (last ?? 0) - (first ?? 0))
+        Summary(lines: parser.lines, badLines: parser.badLines, bans: bans, seconds: (last ?? 0) - (first ?? 0), format: parser.format?.rawValue,
+                recognised: parser.configured == .auto, lateLines: engine.clock.lateLines, staleLines: engine.clock.staleLines,
+                clockSteps: engine.clock.steps)
     }
 }
