@@ -81,15 +81,11 @@ public struct Replay: Sendable {
         return start
     }
 
-    /// How many requests ahead the engine is told to load a client's index entry and its state.
-    private static let (far, near) = (8, 4)
-
     /// Feeds requests already parsed, in order (a reader thread may parse while this judges), handing
     /// each decision to `decided` as it is made, with the followed client's explanation where there is one.
     public mutating func ingest(_ events: UnsafeBufferPointer<ClientEvent>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         for position in events.indices {
-            if position + Self.far < events.count { engine.prefetch(events[position + Self.far], far: true) }
-            if position + Self.near < events.count { engine.prefetch(events[position + Self.near], far: false) }
+            engine.prefetch(ahead: position, in: events)
             ingest(events[position], decided: decided)
         }
     }

@@ -74,13 +74,13 @@ public enum FloodBenchmark {
         try await finish(following, progress: progress, lines: total)
         let reads = (0..<seconds).map { burst in (progress.time(reaching: (burst + 1) * rate) ?? .infinity) - written[burst] }.sorted()
 
-        // The restart: a backlog waits, a new daemon reads it.
+        // The restart: a backlog waits, stamped from the flood's end to now, and a new daemon reads it.
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try handle.seekToEnd()
-        let now = Date().timeIntervalSince1970
+        let floodEnd = written[seconds - 1], perSecond = Double(backlog) / max(1, Date().timeIntervalSince1970 - floodEnd)
         for chunk in stride(from: 0, to: backlog, by: 100_000) {
             try handle.write(contentsOf: IngestBenchmark.generate(lines: chunk..<min(backlog, chunk + 100_000), ips: ips,
-                                                                  start: now - Double(backlog) / 100_000, perSecond: 100_000))
+                                                                  start: floodEnd, perSecond: perSecond))
         }
         try handle.close()
         let restarted = Date().timeIntervalSince1970

@@ -263,14 +263,21 @@ public final class GuardDaemon: @unchecked Sendable {
         // A line stamped in the future (a skewed or forged clock) counts as now: it must not run the
         // timers ahead and lift every ban at once.
         let latest = (wall + 1).rounded(.down)
-        var newest = -Double.infinity
+        var events: [ClientEvent] = []
+        events.reserveCapacity(read.count)
         for line in read {
             guard var event = line.withUnsafeBufferPointer({ parser.parse($0) }) else { continue }
             event.timestamp = min(event.timestamp, latest)
-            newest = max(newest, event.timestamp)
-            engine.ingest(event)
+            events.append(event)
         }
-        if newest.isFinite { lag = max(0, wall - newest) }
+        // Parsed first, then judged with the engine told a few requests ahead, as `guard replay` does.
+        events.withUnsafeBufferPointer { events in
+            for position in events.indices {
+                engine.prefetch(ahead: position, in: events)
+                engine.ingest(events[position])
+            }
+        }
+        if let newest = events.lazy.map(\.timestamp).max() { lag = max(0, wall - newest) }
         let overlong = tail.overlong - overlongBefore
         lines += read.count
         badLines += parser.badLines - badBefore + overlong
