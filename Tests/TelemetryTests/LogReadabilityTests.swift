@@ -25,7 +25,8 @@ import Vocabulary
         #expect(reading.finding == "1 of 5 lines (20.0%) do not parse as combined (recognised from the log)")
         let none = LogReadability.judge(bytes(["GET / 200", "{not json}"]), in: .auto)
         #expect(none.format == nil && none.isMostlyMalformed)
-        #expect(none.finding.hasSuffix("do not parse as any format the guard reads (json, combined, combined_xff, common)"))
+        #expect(none.finding.hasSuffix("do not parse as any format the guard reads (\(LogReadability.readable))"))
+        #expect(LogReadability.readable.hasPrefix("json, combined, combined_xff, common"))
     }
 
     @Test func aSampleIsShownOnOneShortLine() {
