@@ -14,6 +14,17 @@ enum MetricsText {
         registry.makeCounter(name: "guard_lines_total", labels: [], help: "Access-log lines read.").increment(by: Int64(guardState.lines))
         registry.makeCounter(name: "guard_bad_lines_total", labels: [], help: "Malformed access-log lines counted and skipped.")
             .increment(by: Int64(guardState.badLines))
+        gauge("guard_bad_lines_ratio", "Share of the last minute's access-log lines that were malformed.", guardState.badLinesRatio)
+        for (name, value, help) in [
+            ("guard_late_lines_total", guardState.lateLines, "Lines behind the guard's clock, within guard.reorder_horizon: counted at their own second."),
+            ("guard_stale_lines_total", guardState.staleLines, "Lines further behind the guard's clock than guard.reorder_horizon: counted in the totals only."),
+            ("guard_clock_steps_total", guardState.clockSteps, "Times the log's clock stepped back and later lines were shifted forward."),
+        ] {
+            registry.makeCounter(name: name, labels: [], help: help).increment(by: Int64(value))
+        }
+        gauge("guard_log_backlog_bytes", "Bytes of the access log not read yet.", Double(guardState.backlogBytes))
+        gauge("guard_log_lag_seconds", "How far behind the wall clock the newest line of the last read was, when it was read.",
+              guardState.lagSeconds ?? .nan)
         gauge("guard_bans_active", "Bans in force.", Double(guardState.bans.count))
         for rule in GuardRule.allCases {
             registry.makeCounter(name: "guard_bans_total", labels: [("reason", rule.rawValue)],

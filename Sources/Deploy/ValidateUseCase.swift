@@ -4,6 +4,7 @@ import Manifest
 import Render
 import Runtime
 import Spawn
+import Telemetry
 import Vocabulary
 
 /// `swiftdeploy validate`: one PASS/FAIL/SKIP line per check; any FAIL fails the command.
@@ -97,6 +98,8 @@ public struct ValidateUseCase: Sendable {
                 record(.fail, "nginx port \(port) is free", "in use; find the holder with ss -ltnp 'sport = :\(port)'")
             }
         }
+        let reading = guardLogCheck(manifest.guardSettings)
+        record(reading.outcome, reading.name, reading.detail)
         if let tls = manifest.nginx.tls {
             do {
                 let certificate = try EdgeCertificate(certificateFile: tls.certificate, keyFile: tls.key)
@@ -111,6 +114,33 @@ public struct ValidateUseCase: Sendable {
         let nginx = nginxTest(project)
         record(nginx.outcome, nginx.name, nginx.detail)
         return checks
+    }
+
+    /// The end of the guard's log (its last 200 lines, from at most its last 64 KiB) read in
+    /// `guard.log_format` (with `auto`, in any format the guard reads): a log whose lines mostly do
+    /// not parse is one the guard reads nothing from, so it bans nobody. A log not there yet is a
+    /// fresh host, not a failure.
+    func guardLogCheck(_ settings: GuardSettings) -> Check {
+        let name = "guard log parses"
+        let log = settings.log
+        let lines: [[UInt8]]?
+        do {
+            lines = try LogFile.lastLines(of: log)
+        } catch {
+            if case .refused = error { return Check(outcome: .fail, name: name, detail: "the guard would refuse it: \(error)") }
+            return Check(outcome: .skip, name: name, detail: error.description)
+        }
+        guard let lines, !lines.isEmpty else {
+            return Check(outcome: .skip, name: name, detail: "\(log) \(lines == nil ? "is not there yet" : "is empty") (nginx writes it once it serves)")
+        }
+        let reading = LogReadability.judge(lines, in: settings.logFormat)
+        if reading.isMostlyMalformed {
+            return Check(outcome: .fail, name: name, detail: "\(log): of its last lines, \(reading.finding)\(reading.example); \(LogReadability.remedy)")
+        }
+        if reading.share > LogReadability.alarmShare {
+            return Check(outcome: .warn, name: name, detail: "\(log): of its last lines, \(reading.finding)\(reading.example)")
+        }
+        return Check(outcome: .pass, name: name, detail: "\(log): its last \(reading.lines) lines read as \(reading.formatText)")
     }
 
     /// `nginx -t` on the generated config inside a temporary prefix, so no root-owned path is touched.

@@ -41,6 +41,22 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var badLines: Int
     /// The last malformed lines, as they were (attacker input: shown as text, never as markup).
     public var badSamples: [String]
+    /// The format lines are read in, in words (`json`, `auto, recognised as combined`).
+    public var logFormat = ""
+    /// Malformed lines' share of the last minute's lines.
+    public var badLinesRatio = 0.0
+    /// While more than 1% of the last minute's lines are malformed: what is wrong and what to do (the
+    /// dashboard's banner); nil while the log parses.
+    public var readingProblem: String?
+    /// Lines the engine's clock placed late (counted at their own second) or stale (totals only), and
+    /// the times the log's clock stepped back.
+    public var lateLines = 0
+    public var staleLines = 0
+    public var clockSteps = 0
+    /// Bytes of the log not read yet, and how far behind the wall clock the newest line of the last
+    /// read was (seconds; nil before the first line).
+    public var backlogBytes = 0
+    public var lagSeconds: Double?
     public var trackedClients: Int
     /// Requests per second over the global window.
     public var globalRPS: Double

@@ -10,7 +10,8 @@ import Vocabulary
 public struct Replay: Sendable {
     public struct Summary: Sendable, Equatable, Encodable {
         enum CodingKeys: String, CodingKey {
-            case lines, badLines = "bad_lines", bans, seconds
+            case lines, badLines = "bad_lines", bans, seconds, format, recognised = "format_recognised"
+            case lateLines = "late_lines", staleLines = "stale_lines", clockSteps = "clock_steps"
         }
 
         public var lines: Int
@@ -18,6 +19,15 @@ public struct Replay: Sendable {
         public var bans: Int
         /// Log time covered, first line to last.
         public var seconds: Int
+        /// The format lines were read in (given, or recognised with `auto`); nil (left out of the
+        /// JSON) when no line was in one the guard reads.
+        public var format: String?
+        /// Whether `format` was recognised from the log rather than given.
+        public var recognised: Bool
+        /// Lines the engine's clock placed late or stale, and the log's clock stepping back (`LogClock`).
+        public var lateLines: Int
+        public var staleLines: Int
+        public var clockSteps: Int
     }
 
     public var engine: GuardEngine
@@ -71,15 +81,11 @@ public struct Replay: Sendable {
         return start
     }
 
-    /// How many requests ahead the engine is told to load a client's index entry and its state.
-    private static let (far, near) = (8, 4)
-
     /// Feeds requests already parsed, in order (a reader thread may parse while this judges), handing
     /// each decision to `decided` as it is made, with the followed client's explanation where there is one.
     public mutating func ingest(_ events: UnsafeBufferPointer<ClientEvent>, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         for position in events.indices {
-            if position + Self.far < events.count { engine.prefetch(events[position + Self.far], far: true) }
-            if position + Self.near < events.count { engine.prefetch(events[position + Self.near], far: false) }
+            engine.prefetch(ahead: position, in: events)
             ingest(events[position], decided: decided)
         }
     }
@@ -110,6 +116,8 @@ public struct Replay: Sendable {
     }
 
     public var summary: Summary {
-        Summary(lines: parser.lines, badLines: parser.badLines, bans: bans, seconds: (last ?? 0) - (first ?? 0))
+        Summary(lines: parser.lines, badLines: parser.badLines, bans: bans, seconds: (last ?? 0) - (first ?? 0), format: parser.format?.rawValue,
+                recognised: parser.configured == .auto, lateLines: engine.clock.lateLines, staleLines: engine.clock.staleLines,
+                clockSteps: engine.clock.steps)
     }
 }

@@ -1,3 +1,5 @@
+import Telemetry
+
 /// What stops a guard command, with what to do about it.
 public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case notAnAddress(String)
@@ -5,6 +7,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case shielded(String)
     case noSuchLog(String)
     case unreadableLog(String, reason: String)
+    /// More than half the lines of a replayed log do not parse: the wrong format, or not an access log.
+    case mostlyMalformed(log: String, LogReadability)
     /// A manual ban or unban reached the firewall but not the store.
     case notSaved
     /// Writing, removing or starting the systemd unit failed.
@@ -18,6 +22,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
         case .shielded(let address): "\(address) is never banned: it is (or shares its IPv6 /64 with) an address in guard.allow, guard.trusted_proxies or this host's own; change those first"
         case .noSuchLog(let path): "no such log: \(path) (check guard.log in the manifest, or pass --log)"
         case .unreadableLog(let path, let reason): "cannot read \(path): \(reason) (run as a user who may read it)"
+        case .mostlyMalformed(let log, let reading):
+            "\(log): \(reading.finding)\(reading.example): pass --format with the format the log is in (\(LogReadability.readable)), or \(LogReadability.remedy)"
         case .notSaved: "the change is in the firewall but not in the store; see the message above"
         case .unit(let problem): "guard unit: \(problem)"
         case .alreadyRunning(let pid, let store):

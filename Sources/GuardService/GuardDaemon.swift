@@ -40,10 +40,22 @@ public final class GuardDaemon: @unchecked Sendable {
     var unenforced: [IPAddress: Bool] = [:]
     var firewallFailing = false
     /// Firewall batches refused since the daemon started.
-    public private(set) var firewallFailures = 0
+    public internal(set) var firewallFailures = 0
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
+    /// The wall clock, seconds since the epoch (injected, so time-dependent reporting is testable).
+    let clock: @Sendable () -> Double
+    /// Malformed lines over the last minute, and whether that is an alarm.
+    var health: ParseHealth
+    /// The format last said to be recognised (with `auto`, said once it is known).
+    var announcedFormat: AccessLogFormat?
+    /// How far behind the wall clock the newest line of the last read was, when it was read.
+    var lag: Double?
+    /// Set while the backlog found at start is read: lines read and when reading began.
+    var catchingUp: (lines: Int, since: Double)?
+    /// How the loop sleeps until the log may have changed (the follower's wait; tests count them).
+    var pause: @Sendable (ContinuousClock.Instant) async -> Void
     /// The site's shared decisions (`guard.shared`), when this edge is one of several.
     let shared: SharedLink?
     /// Wakes the loop early (a shared decision arrived).
@@ -54,11 +66,16 @@ public final class GuardDaemon: @unchecked Sendable {
     private var current: GuardSnapshot
     private let publishLock = NSLock()
 
-    /// - Parameter notifiers: nil builds them from the settings' webhooks (and again on a reload).
+    /// - Parameters:
+    ///   - notifiers: nil builds them from the settings' webhooks (and again on a reload).
+    ///   - clock: the wall clock, seconds since the epoch.
     public init(settings: GuardSettings, stateDirectory: String, logPath: String? = nil, enforcer: any Enforcer,
                 notifiers: [any Notifier]? = nil, console: any Console = TerminalConsole(),
-                logger: Logger = Logger(label: "swiftdeploy.guard")) throws {
+                logger: Logger = Logger(label: "swiftdeploy.guard"),
+                clock: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }) throws {
         self.settings = settings
+        self.clock = clock
+        health = ParseHealth { Int((clock() * 1000).rounded(.down)) }
         self.stateDirectory = stateDirectory
         self.logPath = logPath ?? settings.log
         self.enforcer = enforcer
@@ -81,10 +98,11 @@ public final class GuardDaemon: @unchecked Sendable {
         auditPath = Self.auditPath(stateDirectory: stateDirectory)
         let follower = LogFollower(path: logPath ?? settings.log)
         self.follower = follower
+        pause = { await follower.wait(until: $0) }
         let local = store, config = engine.config
         shared = try settings.shared.map { try SharedLink(settings: $0, local: local, config: config) { follower.wake() } }
-        current = GuardSnapshot(at: Int(Date().timeIntervalSince1970), startedAt: Int(Date().timeIntervalSince1970),
-                                enforcer: enforcer.name, log: logPath ?? settings.log)
+        let started = Int(clock())
+        current = GuardSnapshot(at: started, startedAt: started, enforcer: enforcer.name, log: logPath ?? settings.log)
     }
 
     /// The audit log, one line per decision, in the guard's own folder beside its store.
@@ -111,6 +129,7 @@ public final class GuardDaemon: @unchecked Sendable {
         next.top = engine.topClients(10)
         next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
         next.shared = shared?.status
+        describeReading(in: &next)
         publishLock.withLock { current = next }
     }
 
@@ -126,7 +145,7 @@ public final class GuardDaemon: @unchecked Sendable {
         }
     }
 
-    var now: Int { Int(Date().timeIntervalSince1970) }
+    var now: Int { Int(clock()) }
 
     /// A malformed line as the dashboard may show it: its shape (letters as `a`, digits as `0`,
     /// punctuation kept, 120 characters at most), never its text. Whatever ended up in the log (a
@@ -166,13 +185,21 @@ public final class GuardDaemon: @unchecked Sendable {
         let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
             ?? "baseline: learning from zero"
         let kernel = strays.map { "\($0) stray kernel entries removed" } ?? "kernel sets replaced in one transaction"
-        console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(kernel), \(backlog) log lines caught up; \(learned)")
+        var caughtUp = "\(backlog) log lines caught up"
+        if !tail.reachedEnd {
+            // The rest is read in slices by the loop, with the log's own times, while the timers run.
+            catchingUp = (backlog, clock())
+            caughtUp = "catching up with the log (\(backlog) lines read, \(tail.backlog / 1_000_000) MB waiting)"
+        }
+        console.say("guard: \(stored.count) bans in force, \(expired) expired while stopped, \(kernel), \(caughtUp); \(learned)")
     }
 
     /// Runs until the task is cancelled, its service group shuts down gracefully (both end the wait at
     /// once) or `stop()` answers true (asked at every wake-up, at least once a second). Sleeps until
     /// the log changes (`LogFollower`: inotify, polling only where that cannot watch) or the next
-    /// second, when the timers run and `reloaded()` is asked for new settings (after a SIGHUP).
+    /// second, when the timers run and `reloaded()` is asked for new settings (after a SIGHUP). It
+    /// does not sleep while the last read stopped at its cap (`LogTail.maxRead`) with more waiting:
+    /// a flood or a backlog is read slice after slice, the timers still running between slices.
     public func run(stop: @Sendable () -> Bool = { false }, reloaded: @Sendable () -> GuardSettings? = { nil }) async throws {
         let exchange = await joinSite()
         defer { exchange?.cancel() }
@@ -180,7 +207,7 @@ public final class GuardDaemon: @unchecked Sendable {
         publish()
         try store.setDaemon(pid: getpid())
         let waking = follower.isWatching ? "woken by inotify" : "polled every 10 ms, inotify cannot watch it"
-        console.say("guard: following \(logPath) (\(settings.logFormat.rawValue), \(waking)); audit log \(auditPath); store \(store.path)")
+        console.say("guard: following \(logPath) (\(formatText), \(waking)); audit log \(auditPath); store \(store.path)")
         if let refusal = tail.refusal { console.warn("guard: \(refusal)") }
         systemd.ready(status: statusLine)
         var lastTick = now
@@ -202,7 +229,11 @@ public final class GuardDaemon: @unchecked Sendable {
                 } else {
                     step(at: nil)
                 }
-                await follower.wait(until: Self.nextSecond())
+                if tail.reachedEnd {
+                    await pause(Self.nextSecond())
+                } else {
+                    await Task.yield()
+                }
             }
         } onCancelOrGracefulShutdown: { [follower] in
             follower.wake()
@@ -219,75 +250,45 @@ public final class GuardDaemon: @unchecked Sendable {
         return String(format: "following %@: %.1f req/s, %d bans in force, %d lines read", logPath, snapshot.globalRPS, snapshot.bans.count, lines)
     }
 
-    /// With `guard.shared`: adopts the site's bans in force and the offences that still count before
-    /// anything is decided here, then keeps exchanging decisions in the background.
-    func joinSite() async -> Task<Void, Never>? {
-        guard let shared else { return nil }
-        let second = now
-        if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
-            // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
-            for ban in engine.adoptQuietly(state.compactMap(ban), at: second) {
-                unsaved.ban(ban)
-                if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
-            }
-            console.say("guard: shared decisions at \(shared.store.url.shown) as edge \(shared.settings.edge): \(engine.banBook.active.count) bans in force after catching up")
-        } else {
-            console.warn("guard: shared decisions: \(shared.status.problem ?? "no answer"); deciding alone and queueing decisions until the database answers")
-        }
-        return Task { [weak self] in
-            await shared.run { [weak self] in
-                let snapshot = self?.snapshot
-                return EdgeStatus(edge: shared.settings.edge, heartbeat: Int(Date().timeIntervalSince1970),
-                                  linesPerSecond: snapshot?.globalRPS ?? 0, bans: snapshot?.bans.count ?? 0)
-            }
-        }
-    }
-
-    /// Other edges' decisions, as they decided them.
-    func adopt(_ decisions: [SharedDecision], at second: Int) {
-        for decision in decisions {
-            guard let ban = ban(decision) else { continue }
-            switch decision.action {
-            case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
-            case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
-            }
-        }
-    }
-
-    /// A shared decision as this edge's ban (an unban: one that ended when it was lifted). The reason
-    /// names the edge that decided (the dashboard's and `bans list`'s reason column).
-    func ban(_ decision: SharedDecision) -> BanBook.Ban? {
-        let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
-        guard let address = IPAddress(text) else { return nil }
-        return BanBook.Ban(ip: address.grouped(ipv6Prefix: settings.ipv6Prefix), since: decision.since,
-                           until: decision.action == .ban ? decision.until : decision.since, offence: decision.offence,
-                           reason: "\(decision.reason) (edge \(decision.edge))")
-    }
-
-    /// Reads new lines; with `second` (the wall clock), also runs the timers and takes manual requests. Decisions
+    /// Reads new lines (one slice, at most `LogTail.maxRead`); with `second` (the wall clock), also
+    /// runs the timers and takes manual requests. The engine's clock moves to the wall clock only once
+    /// the log is read to its end: lines still waiting count at their own times, not as stale. Decisions
     /// are saved, then acted on. Returns the number of lines read.
     @discardableResult
     func step(at second: Int?) -> Int {
         let overlongBefore = tail.overlong
         let read = tail.poll()
         let badBefore = parser.badLines
+        let wall = clock()
         // A line stamped in the future (a skewed or forged clock) counts as now: it must not run the
         // timers ahead and lift every ban at once.
-        let latest = Double(now + 1)
+        let latest = (wall + 1).rounded(.down)
+        var events: [ClientEvent] = []
+        events.reserveCapacity(read.count)
         for line in read {
             guard var event = line.withUnsafeBufferPointer({ parser.parse($0) }) else { continue }
             event.timestamp = min(event.timestamp, latest)
-            engine.ingest(event)
+            events.append(event)
         }
+        // Parsed first, then judged with the engine told a few requests ahead, as `guard replay` does.
+        events.withUnsafeBufferPointer { events in
+            for position in events.indices {
+                engine.prefetch(ahead: position, in: events)
+                engine.ingest(events[position])
+            }
+        }
+        if let newest = events.lazy.map(\.timestamp).max() { lag = max(0, wall - newest) }
+        let overlong = tail.overlong - overlongBefore
         lines += read.count
-        badLines += parser.badLines - badBefore + tail.overlong - overlongBefore
+        badLines += parser.badLines - badBefore + overlong
+        watchReading(lines: read.count + overlong, bad: parser.badLines - badBefore + overlong)
         if let shared {
             adopt(shared.take(), at: second ?? now)
             // While the database answers, the site's total traffic is judged there (`SiteTraffic`).
             engine.leavesTrafficAlertsToSite = shared.status.connected
         }
         if let second {
-            engine.advance(to: second)
+            if tail.reachedEnd { engine.advance(to: second) }
             takeRequests(at: second)
             enforce(at: second)
         }
@@ -296,114 +297,6 @@ public final class GuardDaemon: @unchecked Sendable {
         checkpoint(decisions)
         handle(decisions)
         return read.count
-    }
-
-    /// With `guard.shared` and the database answering, this edge's site-wide alerts go to the site
-    /// to be claimed (one alert per anomaly for the whole site) and those it claimed come back.
-    func siteWide(_ decisions: [GuardDecision]) -> [GuardDecision] {
-        guard let shared else { return decisions }
-        var kept = decisions
-        if shared.status.connected {
-            kept.removeAll { decision in
-                guard decision.alert != nil, decision.edge == nil else { return false }
-                shared.raise(decision)
-                return true
-            }
-        }
-        return kept + shared.takeClaimed()
-    }
-
-    /// Saves what changed (write-ahead: before the firewall or anyone hears of it); with
-    /// `guard.shared`, this edge's bans and manual unbans are queued for the site in the same transaction.
-    func checkpoint(_ decisions: [GuardDecision]) {
-        for decision in decisions where shared != nil && decision.edge == nil {
-            guard let ip = decision.ip else { continue }
-            if decision.action == .ban, let ban = engine.banBook.active[ip] {
-                unsaved.outgoing.append(.init(action: .ban, ban: ban, condition: decision.condition))
-            } else if decision.action == .unban, decision.condition == "manual" {
-                let lifted = BanBook.Ban(ip: ip, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
-                unsaved.outgoing.append(.init(action: .unban, ban: lifted, condition: decision.condition))
-            }
-        }
-        for decision in decisions {
-            switch decision.action {
-            case .ban:
-                if let ip = decision.ip, let ban = engine.banBook.active[ip] { unsaved.ban(ban) }
-                if let ip = decision.ip, let offence = engine.banBook.offence(ip) { unsaved.offence(offence) }
-            case .unban:
-                if let ip = decision.ip { unsaved.lift(ip) }
-            case .baselineRecalc:
-                if let summary = engine.baseline.current { unsaved.recalcs.append(.init(at: decision.at, summary: summary)) }
-            case .globalAnomaly, .trackingCap:
-                break
-            }
-        }
-        let learned = engine.learned(secondsAfter: savedThrough)
-        unsaved.learn(learned)
-        unsaved.position = tail.position ?? unsaved.position
-        (unsaved.lines, unsaved.badLines) = (lines, badLines)
-        do {
-            try store.save(unsaved)
-            if !unsaved.outgoing.isEmpty { shared?.wake() }
-            unsaved = GuardStore.Checkpoint()
-            if learned.baseline.first != nil { savedThrough = learned.baseline.newest - 1 - Self.lateSeconds }
-            if storeProblem != nil { console.say("guard: store writable again; nothing was lost") }
-            storeProblem = nil
-        } catch {
-            // Bans still go into the kernel; what was not saved is kept and saved with the next checkpoint.
-            if storeProblem != error.description { console.warn("guard: \(error) (bans still apply; saving is retried every second)") }
-            storeProblem = error.description
-        }
-    }
-
-    /// Applies decisions: the firewall in one batch (a burst of bans is one transaction), then the
-    /// audit log and the notifiers.
-    func handle(_ decisions: [GuardDecision]) {
-        for decision in decisions {
-            guard let ip = decision.ip, [.ban, .unban].contains(decision.action) else { continue }
-            unenforced[ip] = decision.action == .ban
-        }
-        enforce(at: decisions.last?.at ?? now)
-        let lines = decisions.map(\.auditLine)
-        record(decisions, lines: lines, enforcedAt: Date().timeIntervalSince1970)
-        appendAudit(lines)
-        for (decision, line) in zip(decisions, lines) {
-            logger.log(level: decision.action == .baselineRecalc ? .debug : .notice, "\(line)", metadata: decision.logMetadata)
-            // One alert per decision, from the edge that decided it.
-            if decision.edge == nil { notifiers.forEach { $0.notify(decision) } }
-        }
-    }
-
-    /// Brings the kernel in line with the ban book for every address whose change has not reached it
-    /// yet: the batch just decided, or one the firewall refused earlier (no descriptor left, `nft`
-    /// busy). A refused batch is kept and tried again every second, so the engine and the kernel
-    /// never disagree for longer than the firewall does.
-    func enforce(at second: Int) {
-        guard !unenforced.isEmpty else { return }
-        var banning: [EnforcedBan] = [], lifting: [EnforcedBan] = []
-        for (ip, wanted) in unenforced {
-            if wanted, let ban = engine.banBook.active[ip] { banning.append(entry(ban, at: second)) }
-            if !wanted || engine.banBook.active[ip] == nil { lifting.append(enforced(ip, seconds: nil)) }
-        }
-        do {
-            if !lifting.isEmpty { try enforcer.unban(lifting) }
-            if !banning.isEmpty { try enforcer.ban(banning) }
-            if firewallFailing { console.say("guard: firewall answers again; \(unenforced.count) pending changes applied") }
-            unenforced.removeAll()
-            firewallFailing = false
-        } catch {
-            firewallFailures += 1
-            if !firewallFailing { console.warn("guard: firewall: \(error) (the changes are kept and retried every second)") }
-            firewallFailing = true
-        }
-    }
-
-    func appendAudit(_ lines: [String]) {
-        do {
-            try AuditLog(path: auditPath).append(lines)
-        } catch {
-            console.warn("guard: \(error)")
-        }
     }
 
     /// Manual bans and unbans queued by `guard bans add|remove` (or the dashboard) while the daemon runs.
@@ -432,6 +325,7 @@ public final class GuardDaemon: @unchecked Sendable {
         if new.log != settings.log { later.append("guard.log") }
         if new.enforcer != settings.enforcer { later.append("guard.enforcer") }
         parser = GuardLogParser(new)
+        announcedFormat = nil
         if (new.slackWebhook, new.webhook) != (settings.slackWebhook, settings.webhook) { notifiers = WebhookNotifier.all(for: new) }
         settings = new
         console.say("guard: configuration reloaded" + (later.isEmpty ? "" : "; needs a restart to change: \(later.joined(separator: ", "))"))

@@ -8,11 +8,13 @@ import Telemetry
 import Vocabulary
 
 /// `swiftdeploy guard replay`: prints decisions as audit lines or JSON as they are made, then a
-/// summary; reads the log in chunks, so memory does not grow with its length. `explain` follows one
-/// client: its figures at every recalc and every decision about it.
+/// summary with the format it read; reads the log in chunks, so memory does not grow with its
+/// length. `explain` follows one client: its figures at every recalc and every decision about it.
+/// Malformed lines are said; a log most of whose lines are malformed fails the command.
 public struct GuardReplayUseCase: Sendable {
     public let config: GuardConfig
-    public let makeParser: @Sendable (AccessLogFormat) -> GuardLogParser
+    /// A parser for the format given; nil: the manifest's `guard.log_format`, or `auto` without one.
+    public let makeParser: @Sendable (AccessLogFormat?) -> GuardLogParser
     public let console: any Console
 
     public init(settings: GuardSettings, console: any Console = TerminalConsole()) {
@@ -24,7 +26,7 @@ public struct GuardReplayUseCase: Sendable {
     /// The built-in defaults, for a log replayed without a manifest.
     public init(console: any Console = TerminalConsole()) {
         config = GuardConfig()
-        makeParser = { GuardLogParser(format: $0, resolver: ClientResolver()) }
+        makeParser = { GuardLogParser(format: $0 ?? .auto, resolver: ClientResolver()) }
         self.console = console
     }
 
@@ -39,9 +41,7 @@ public struct GuardReplayUseCase: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         let descriptor = handle.fileDescriptor
         let filled = try Self.read(descriptor, into: &buffer, at: 0, log: log)
-        // Without a format: a line that starts with `{` is the JSON format, anything else `combined`.
-        let chosen = format ?? (filled > 0 && buffer[0] == UInt8(ascii: "{") ? .json : .combined)
-        var replay = Replay(config: config, parser: makeParser(chosen))
+        var replay = Replay(config: config, parser: makeParser(format))
         var output = OutputBuffer(console: console)
         let target = explain.map { ClientResolver().client(peer: $0, forwardedFor: UnsafeBufferPointer(start: nil, count: 0)) }
         replay.explained = target
@@ -109,11 +109,24 @@ public struct GuardReplayUseCase: Sendable {
             output.say(String(decoding: try JSONEncoder.sorted.encode(["summary": summary]), as: UTF8.self))
         } else if target == nil {
             let elapsed = ContinuousClock.now - started
-            output.say("replay: \(summary.lines) lines (\(summary.badLines) malformed, skipped), \(summary.bans) bans, \(summary.seconds) s of log time, in \(String(format: "%.2f", elapsed.seconds)) s")
+            output.say("replay: \(summary.lines) lines (\(summary.badLines) malformed, skipped), \(summary.formatText), \(summary.bans) bans, "
+                       + "\(summary.seconds) s of log time (\(summary.lateLines) lines late, \(summary.staleLines) stale, \(summary.clockSteps) clock steps), "
+                       + "in \(String(format: "%.2f", elapsed.seconds)) s")
             for sample in replay.parser.badSamples { output.say("  malformed: \(sample)") }
         }
         output.flush()
+        let reading = LogReadability(replay.parser)
+        if reading.isMostlyMalformed { throw GuardCommandError.mostlyMalformed(log: log, reading) }
+        if reading.badLines > 0 { console.warn("replay: \(reading.finding)\(reading.example); they were skipped") }
         return summary
+    }
+}
+
+extension Replay.Summary {
+    /// `format json (recognised)`, `format combined (given)`, or `no line in a format the guard reads`.
+    var formatText: String {
+        guard let format else { return "no line in a format the guard reads" }
+        return "format \(format) (\(recognised ? "recognised" : "given"))"
     }
 }
 

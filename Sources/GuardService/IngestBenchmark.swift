@@ -9,7 +9,8 @@ import Vocabulary
 import Glibc
 #endif
 
-/// `swiftdeploy guard bench`: parse + windows + detection over generated JSON lines, in process.
+/// `swiftdeploy guard bench`: parse + windows + detection over generated JSON lines, in process
+/// (`FloodBenchmark`: the live daemon under a flood).
 public enum IngestBenchmark {
     public struct Figures: Sendable {
         public let lines: Int
@@ -20,20 +21,22 @@ public enum IngestBenchmark {
         public let trackedClients: Int
     }
 
-    /// `lines` access-log lines from `ips` addresses at 1,000 lines per second of log time, one
-    /// address in a hundred sending ten times the others (so detection has work to do).
-    public static func generate(lines: Range<Int>, ips: Int, format: AccessLogFormat = .json) -> Data {
+    /// `lines` access-log lines from `ips` addresses, line `index` stamped `start + index / perSecond`
+    /// (1,000 lines per second of log time by default), one address in a hundred sending ten times
+    /// the others (so detection has work to do); with `flooder`, every `every`th line is its instead.
+    public static func generate(lines: Range<Int>, ips: Int, format: AccessLogFormat = .json, start: Double = 1_800_000_000,
+                                perSecond: Double = 1000, flooder: (address: String, every: Int)? = nil) -> Data {
         var out = [UInt8]()
         out.reserveCapacity(lines.count * 280)
-        let start = 1_800_000_000.0
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15 &+ UInt64(lines.lowerBound)
         for index in lines {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             let pick = Int(state >> 33)
             let client = pick % 100 == 0 ? (pick / 100) % max(1, ips / 100) : pick % ips
-            let address = "10.\((client >> 16) & 255).\((client >> 8) & 255).\(client & 255)"
+            var address = "10.\((client >> 16) & 255).\((client >> 8) & 255).\(client & 255)"
+            if let flooder, index % flooder.every == 0 { address = flooder.address }
             let status = pick % 50 == 0 ? 404 : 200
-            let request = GeneratedRequest(time: start + Double(index) / 1000, address: address, path: "/products/\(pick % 997)?page=2",
+            let request = GeneratedRequest(time: start + Double(index) / perSecond, address: address, path: "/products/\(pick % 997)?page=2",
                                            status: status, agent: "Mozilla/5.0 (X11; Linux x86_64) bench")
             let line = request.line(format) + "\n"
             out.append(contentsOf: line.utf8)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Cuts bytes into lines as they arrive, holding a partial last line until its newline comes. A
 /// line longer than `maxLine` is nobody's log line (a runaway writer, or a file that is not a log):
 /// it is dropped, up to its newline, and counted, so memory stays bounded whatever the file holds.
@@ -11,10 +15,13 @@ public struct LineSplitter: Sendable {
 
     public init(maxLine: Int = 64 * 1024) { self.maxLine = maxLine }
 
-    /// Appends to `lines` every line `bytes` completes (without its newline).
+    /// Appends to `lines` every line `bytes` completes (without its newline). Newlines are found with
+    /// `memchr`, many bytes at a time (a flood is read 8 MiB at once).
     public mutating func split(_ bytes: UnsafeBufferPointer<UInt8>, into lines: inout [[UInt8]]) {
+        guard let base = bytes.baseAddress else { return }
         var start = 0
-        for index in bytes.indices where bytes[index] == 0x0A {
+        while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
+            let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
             let piece = bytes[start..<index]
             if skipping {
                 skipping = false

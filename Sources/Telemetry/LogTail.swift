@@ -7,7 +7,8 @@ import Glibc
 /// Follows a log file like `tail -F`: starts at the end (or a saved position), survives rotation by
 /// rename, copytruncate and plain truncation without losing or repeating a line, holds a partial last
 /// line until it is complete, and waits for a file that does not exist yet. Call `poll()` whenever the
-/// file may have changed (a `LogFollower` says when); it returns the complete lines written since the last call.
+/// file may have changed (a `LogFollower` says when); it returns the complete lines written since the
+/// last call, at most `maxRead` bytes of them, and `reachedEnd` says whether more is waiting.
 public final class LogTail: @unchecked Sendable {
     /// Where reading stands: the file's identity and the offset of the next unread byte.
     public struct Position: Sendable, Equatable, Codable {
@@ -27,9 +28,12 @@ public final class LogTail: @unchecked Sendable {
     private var identity: (device: UInt64, inode: UInt64)?
     private var offset: UInt64 = 0
     private var splitter = LineSplitter()
-    /// Bytes read per `poll()` at most: after downtime or a big rotation the backlog comes in slices,
-    /// not all at once into memory.
+    /// Bytes read per `poll()` at most: after downtime, a big rotation or a burst the backlog comes
+    /// in slices, not all at once into memory.
     public static let maxRead = 8 << 20
+    /// Whether the last `poll()` read to the end of the file; false when it stopped at `maxRead` with
+    /// more waiting (poll again without waiting for the file to change).
+    public private(set) var reachedEnd = true
     private var startAtEnd: Bool
     private var resume: Position?
     private var buffer = [UInt8](repeating: 0, count: 1 << 16)
@@ -53,6 +57,7 @@ public final class LogTail: @unchecked Sendable {
     /// Complete new lines (without their newline), oldest first.
     public func poll() -> [[UInt8]] {
         var lines: [[UInt8]] = []
+        reachedEnd = true
         if fd < 0 && !open(fromStart: !startAtEnd) { return lines }
         let onDisk = fileIdentity(path)
         if let onDisk, let identity, onDisk.0 == identity.device, onDisk.1 == identity.inode, onDisk.2 < offset {
@@ -67,9 +72,20 @@ public final class LogTail: @unchecked Sendable {
             close(fd)
             fd = -1
             self.identity = nil
-            if open(fromStart: true) { readAvailable(into: &lines) }
+            if open(fromStart: true) { reachedEnd = readAvailable(into: &lines) }
+        } else {
+            reachedEnd = finished
         }
         return lines
+    }
+
+    /// Bytes the file holds beyond what was read (0 while there is no file): how far behind the reader is.
+    public var backlog: UInt64 {
+        guard fd >= 0 else { return 0 }
+        var status = stat()
+        guard fstat(fd, &status) == 0 else { return 0 }
+        let size = UInt64(max(0, status.st_size))
+        return size > offset ? size - offset : 0
     }
 
     /// Why the log is not read although it exists (a link, not a regular file, or another name of
@@ -77,21 +93,16 @@ public final class LogTail: @unchecked Sendable {
     public private(set) var refusal: String?
 
     private func open(fromStart: Bool) -> Bool {
-        // Never through a link: whoever can write the log's folder could point it at any file
-        // (`/etc/shadow`) and have root read it. Non-blocking, so a pipe put there cannot hang the open.
-        let opened = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        guard opened >= 0 else {
-            refusal = errno == ELOOP ? "\(path) is a symbolic link; the guard reads only the file itself (point guard.log at it)" : nil
-            startAtEnd = false
-            return false  // appears later: read it whole
-        }
-        var status = stat()
-        fstat(opened, &status)
-        refusal = Self.refusal(of: status, path: path)
-        guard refusal == nil else {
-            close(opened)
-            startAtEnd = false
+        let opened: Int32, status: stat
+        switch LogFile.open(path) {
+        case .opened(let descriptor, let found):
+            (opened, status, refusal) = (descriptor, found, nil)
+        case .refused(let reason):
+            (refusal, startAtEnd) = (reason, false)
             return false
+        case .absent, .failed:
+            (refusal, startAtEnd) = (nil, false)
+            return false  // appears later: read it whole
         }
         fd = opened
         identity = (UInt64(status.st_dev), UInt64(status.st_ino))
@@ -106,7 +117,6 @@ public final class LogTail: @unchecked Sendable {
     }
 
     /// Reads what the file gained, up to `maxRead` bytes; true when it reached the end.
-    @discardableResult
     private func readAvailable(into lines: inout [[UInt8]]) -> Bool {
         guard fd >= 0 else { return true }
         var read = 0
@@ -118,21 +128,6 @@ public final class LogTail: @unchecked Sendable {
             buffer.withUnsafeBufferPointer { splitter.split(UnsafeBufferPointer(rebasing: $0[..<count]), into: &lines) }
         }
         return false
-    }
-
-    /// Why a file opened as the log is not one nginx writes: the log is a regular file with one name
-    /// (a hard link to `/etc/shadow` has two). Its owner is not judged: Debian's nginx writes as
-    /// www-data into a root folder, and whatever a stranger's file holds, the stranger could have sent
-    /// through nginx anyway; what must never be read is some other file, which these checks and
-    /// `O_NOFOLLOW` refuse.
-    static func refusal(of status: stat, path: String) -> String? {
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            return "\(path) is not a regular file (a pipe, a device or a folder); the guard reads nginx's log file only"
-        }
-        guard status.st_nlink == 1 else {
-            return "\(path) has \(status.st_nlink) names (a hard link to another file); point guard.log at nginx's own log file"
-        }
-        return nil
     }
 
     /// Lines dropped for being longer than a log line can be (`LineSplitter.maxLine`), counted as malformed.

@@ -28,6 +28,11 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
         snapshot.bans = [GuardSnapshot.Ban(BanBook.Ban(ip: IPAddress("203.0.113.9")!, since: 1_800_000_050, until: 1_800_000_650,
                                                         offence: 1, reason: "z=7.10"))]
         snapshot.bansTotal = [.zScore: 3, .manual: 1]
+        snapshot.logFormat = "auto, recognised as combined"
+        snapshot.badLinesRatio = 0.25
+        snapshot.readingProblem = "In the last minute, 25 of 100 lines (25.0%) do not parse as combined (recognised from the log): set guard.log_format …"
+        (snapshot.lateLines, snapshot.staleLines, snapshot.clockSteps) = (7, 3, 1)
+        (snapshot.backlogBytes, snapshot.lagSeconds) = (4096, 0.75)
         guardMetrics.observeDetection(seconds: 0.012)
         guardMetrics.observeDetection(seconds: 0.3)
         deployView = DeployView(tracks: [.init(track: "canary", version: "1.1.0\"x", healthy: true, weight: 10, rps: 2.5, errorRate: 0.2, p99MS: 480)],
@@ -62,6 +67,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
                     let body = String(buffer: response.body)
                     #expect(!body.contains("http://") && !body.contains("https://"), "\(path) fetches nothing from elsewhere")
                     weight += response.body.readableBytes
+                    if path == "/" { #expect(body.contains(#"<div id="reading" class="banner" role="alert" hidden>"#), "the banner for an unreadable log") }
                 }
             }
             #expect(weight < 30_000, "the whole page weighs \(weight) bytes")
@@ -75,6 +81,8 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
                 let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as! [String: Any]
                 let guardState = object["guard"] as! [String: Any]
                 #expect(guardState["badSamples"] as? [String] == [#"<script>alert("x")</script> \ "quoted""#], "round-trips exactly")
+                #expect((guardState["readingProblem"] as? String)?.hasPrefix("In the last minute, 25 of 100 lines") == true, "the banner's text")
+                #expect(guardState["lagSeconds"] as? Double == 0.75 && guardState["backlogBytes"] as? Int == 4096)
                 #expect((guardState["bans"] as! [[String: Any]]).first?["ip"] as? String == "203.0.113.9")
                 #expect(((object["deploy"] as! [String: Any])["policies"] as! [[String: Any]]).first?["allow"] as? Bool == false)
             }
@@ -131,7 +139,8 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
                     #"guard_detection_latency_seconds_bucket{le="0.5"} 2"#, #"guard_detection_latency_seconds_bucket{le="+Inf"} 2"#,
                     "guard_detection_latency_seconds_count 2", #"swiftdeploy_track_error_rate{track="canary",version="1.1.0\"x"} 0.2"#,
                     #"swiftdeploy_track_p99_latency_seconds{track="canary",version="1.1.0\"x"} 0.48"#,
-                    #"swiftdeploy_policy_allow{policy="canary_safety"} 0.0"#,
+                    #"swiftdeploy_policy_allow{policy="canary_safety"} 0.0"#, "guard_bad_lines_ratio 0.25", "guard_late_lines_total 7",
+                    "guard_stale_lines_total 3", "guard_clock_steps_total 1", "guard_log_backlog_bytes 4096.0", "guard_log_lag_seconds 0.75",
                 ] {
                     #expect(text.split(separator: "\n").contains(Substring(line)), "missing: \(line)")
                 }

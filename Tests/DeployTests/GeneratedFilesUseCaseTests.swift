@@ -110,8 +110,29 @@ let shop = """
     @Test func healthyManifestPassesEveryCheck() throws {
         #expect(try outcomes(shop) == [
             "PASS manifest parses", "PASS required fields are present", "PASS stable command is executable",
-            "PASS nginx port 18080 is free", "PASS nginx -t accepts the generated config",
+            "PASS nginx port 18080 is free", "SKIP guard log parses", "PASS nginx -t accepts the generated config",
         ])
+    }
+
+    /// The end of guard.log read in guard.log_format: most lines unreadable fails, a few warn, none pass.
+    @Test(arguments: [("json", 0, "FAIL"), ("auto", 0, "PASS"), ("combined", 0, "PASS"), ("combined", 3, "WARN"), ("auto", 150, "FAIL")])
+    func theGuardLogIsReadInItsFormat(format: String, garbage: Int, outcome: String) throws {
+        let directory = try temporaryProject(shop + "\nguard: { log: access.log, log_format: \(format) }\n")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let line = #"192.0.2.1 - - [15/Jan/2027:08:00:00 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8""# + "\n"
+        let text = String(repeating: line, count: 300 - garbage) + String(repeating: "not a log line\n", count: garbage)
+        try text.write(toFile: "\(directory)/access.log", atomically: true, encoding: .utf8)
+        let console = BufferConsole()
+        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
+        let check = try #require(checks.first { $0.name == "guard log parses" })
+        #expect(check.outcome.rawValue == outcome, "\(check.detail)")
+        switch outcome {
+        case "FAIL":
+            #expect(check.detail.contains("do not parse as"), "\(check.detail)")
+            #expect(check.detail.contains("set guard.log_format to the format nginx writes"), "says what to do: \(check.detail)")
+        case "PASS": #expect(check.detail.hasSuffix("its last 200 lines read as \(format == "auto" ? "combined (recognised from the log)" : "combined")"), "\(check.detail)")
+        default: #expect(check.detail.contains("3 of 200 lines (1.5%) do not parse as combined; e.g. \"not a log line\""), "\(check.detail)")
+        }
     }
 
     @Test func eachProblemFailsItsOwnCheck() throws {
@@ -121,7 +142,7 @@ let shop = """
             .replacingOccurrences(of: "port: 18080", with: "port: 18090")
         #expect(try outcomes(yaml) == [
             "PASS manifest parses", "PASS required fields are present", "FAIL stable command is executable",
-            "FAIL nginx port 18090 is free", "PASS nginx -t accepts the generated config",
+            "FAIL nginx port 18090 is free", "SKIP guard log parses", "PASS nginx -t accepts the generated config",
         ])
     }
 

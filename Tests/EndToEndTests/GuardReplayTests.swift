@@ -41,6 +41,10 @@ import Testing
         #expect(summary["lines"] as? Int == 13201)
         #expect(summary["bad_lines"] as? Int == 1)
         #expect(summary["bans"] as? Int == 1)
+        #expect(summary["format"] as? String == "json" && summary["format_recognised"] as? Bool == true)
+        #expect(summary["late_lines"] as? Int == 0 && summary["stale_lines"] as? Int == 0 && summary["clock_steps"] as? Int == 0)
+        #expect(result.stderr.contains(#"replay: 1 of 13201 lines (<0.1%) do not parse as json (recognised from the log); e.g. "this line is not JSON"; they were skipped"#),
+                "\(result.stderr)")
     }
 
     @Test func auditLinesByDefaultAndMalformedSamples() throws {
@@ -51,7 +55,8 @@ import Testing
         #expect(result.stdout.contains("] BAN ip=203.0.113.9 | condition="))
         #expect(result.stdout.contains("| duration=600s"))
         #expect(result.stdout.contains("] BASELINE_RECALC ip=- | condition=mean="))
-        #expect(result.stdout.contains("replay: 13201 lines (1 malformed, skipped), 1 bans"))
+        #expect(result.stdout.contains("replay: 13201 lines (1 malformed, skipped), format json (recognised), 1 bans, "), "\(result.stdout)")
+        #expect(result.stdout.contains("(0 lines late, 0 stale, 0 clock steps)"))
         #expect(result.stdout.contains("  malformed: this line is not JSON"))
     }
 
@@ -79,7 +84,19 @@ import Testing
         let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--json"], in: directory)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains(#""ip":"203.0.113.9""#))
-        #expect(result.stdout.contains(#""summary":{"bad_lines":1,"bans":1,"lines":13201"#), "\(result.stdout)")
+        #expect(result.stdout.contains(#""summary":{"bad_lines":1,"bans":1,"clock_steps":0,"format":"json","format_recognised":true,"late_lines":0,"lines":13201"#),
+                "\(result.stdout)")
+    }
+
+    /// A log in another format than the one given: the summary says what was read, and the command fails saying what to do.
+    @Test func aLogMostlyInAnotherFormatFails() throws {
+        let directory = try project(log: Self.attackLog)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--format", "combined"], in: directory)
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("replay: 13201 lines (13201 malformed, skipped), format combined (given), 0 bans"), "\(result.stdout)")
+        #expect(result.stderr.contains("error: access.log: 13201 of 13201 lines (100.0%) do not parse as combined; e.g. \"this line is not JSON\": pass --format"),
+                "\(result.stderr)")
     }
 
     @Test func missingLogSaysSo() throws {

@@ -85,6 +85,25 @@ import Vocabulary
         #expect(text(tail.poll()) == ["after"])
     }
 
+    @Test func aBacklogComesInSlicesAndEachPollSaysWhetherMoreWaits() throws {
+        let dir = try directory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let log = "\(dir)/access.log"
+        let line = String(repeating: "x", count: 999) + "\n"
+        let count = LogTail.maxRead / 1000 * 2 + 10
+        try append(String(repeating: line, count: count), to: log)
+        let tail = LogTail(path: log, startAtEnd: false)
+        #expect(tail.reachedEnd && tail.backlog == 0, "nothing read, nothing open yet")
+        var slices: [Int] = []
+        repeat { slices.append(tail.poll().count) } while !tail.reachedEnd && slices.count < 10
+        #expect(slices.count == 3, "two full slices, then the rest: \(slices)")
+        #expect(slices.reduce(0, +) == count)
+        #expect(tail.backlog == 0)
+        try append(line, to: log)
+        #expect(tail.backlog == 1000)
+        #expect(tail.poll().count == 1 && tail.reachedEnd)
+    }
+
     @Test func resumesFromASavedPositionOnlyInTheSameFile() throws {
         let dir = try directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }

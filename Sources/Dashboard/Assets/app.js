@@ -17,6 +17,7 @@ function dur(s) {
   const h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), r = s % 60;
   return (h ? h + 'h' : '') + (h || m ? String(m).padStart(h ? 2 : 1, '0') + 'm' : '') + String(r).padStart(2, '0') + 's';
 }
+function bytes(n) { return n >= 1e6 ? fmt(n / 1e6, 1) + ' MB' : n >= 1e3 ? fmt(n / 1e3, 0) + ' kB' : n + ' B'; }
 function fill(tbody, items, cells) {
   tbody.replaceChildren(...items.map((item) => {
     const row = el('tr');
@@ -37,6 +38,9 @@ function render(s) {
   $('load').textContent = fmt(s.host.load) + ' / ' + s.host.cores;
   $('mem').textContent = s.host.memUsedPct === null || s.host.memUsedPct === undefined ? '–' : fmt(s.host.memUsedPct, 1) + '%';
   $('lines').textContent = g.lines + ' / ' + g.badLines;
+  $('lag').textContent = (g.lagSeconds === undefined || g.lagSeconds === null ? '–' : fmt(g.lagSeconds, 1) + ' s') + ' / ' + bytes(g.backlogBytes);
+  $('reading').hidden = !g.readingProblem;
+  $('reading').textContent = g.readingProblem ? g.readingProblem + ' The shapes of the latest malformed lines are below.' : '';
   fill($('top'), g.top, (c, row) => {
     if (c.banned) row.className = 'hot';
     return [c.ip, fmt(c.rps), fmt(c.expected), el('td', fmt(c.z), c.z >= g.zThreshold ? 'hot' : '')];

@@ -1,0 +1,68 @@
+import Foundation
+import Guard
+import SharedDecisions
+import Vocabulary
+
+/// The daemon as one edge of several (`guard.shared`): joining the site, adopting other edges'
+/// decisions, and handing site-wide alerts to the site to be claimed once.
+extension GuardDaemon {
+    /// With `guard.shared`: adopts the site's bans in force and the offences that still count before
+    /// anything is decided here, then keeps exchanging decisions in the background.
+    func joinSite() async -> Task<Void, Never>? {
+        guard let shared else { return nil }
+        let second = now
+        if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
+            // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
+            for ban in engine.adoptQuietly(state.compactMap(ban), at: second) {
+                unsaved.ban(ban)
+                if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
+            }
+            console.say("guard: shared decisions at \(shared.store.url.shown) as edge \(shared.settings.edge): \(engine.banBook.active.count) bans in force after catching up")
+        } else {
+            console.warn("guard: shared decisions: \(shared.status.problem ?? "no answer"); deciding alone and queueing decisions until the database answers")
+        }
+        return Task { [weak self] in
+            await shared.run { [weak self] in
+                let snapshot = self?.snapshot
+                return EdgeStatus(edge: shared.settings.edge, heartbeat: Int(Date().timeIntervalSince1970),
+                                  linesPerSecond: snapshot?.globalRPS ?? 0, bans: snapshot?.bans.count ?? 0)
+            }
+        }
+    }
+
+    /// Other edges' decisions, as they decided them.
+    func adopt(_ decisions: [SharedDecision], at second: Int) {
+        for decision in decisions {
+            guard let ban = ban(decision) else { continue }
+            switch decision.action {
+            case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
+            case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
+            }
+        }
+    }
+
+    /// A shared decision as this edge's ban (an unban: one that ended when it was lifted). The reason
+    /// names the edge that decided (the dashboard's and `bans list`'s reason column).
+    func ban(_ decision: SharedDecision) -> BanBook.Ban? {
+        let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
+        guard let address = IPAddress(text) else { return nil }
+        return BanBook.Ban(ip: address.grouped(ipv6Prefix: settings.ipv6Prefix), since: decision.since,
+                           until: decision.action == .ban ? decision.until : decision.since, offence: decision.offence,
+                           reason: "\(decision.reason) (edge \(decision.edge))")
+    }
+
+    /// With `guard.shared` and the database answering, this edge's site-wide alerts go to the site
+    /// to be claimed (one alert per anomaly for the whole site) and those it claimed come back.
+    func siteWide(_ decisions: [GuardDecision]) -> [GuardDecision] {
+        guard let shared else { return decisions }
+        var kept = decisions
+        if shared.status.connected {
+            kept.removeAll { decision in
+                guard decision.alert != nil, decision.edge == nil else { return false }
+                shared.raise(decision)
+                return true
+            }
+        }
+        return kept + shared.takeClaimed()
+    }
+}
