@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
         .testTarget(
             name: "GuardServiceTests",
-            dependencies: ["GuardService", "Guard", "Manifest", "Vocabulary", "Spawn", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GuardService", "Guard", "Manifest", "SharedDecisions", "Vocabulary", "Spawn", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(

@@ -13,7 +13,11 @@ public struct BanBook: Sendable {
         public var offence: Int
         public var reason: String
 
-        public var duration: Int? { until.map { $0 - since } }
+        public var duration: Int? { until.map { BanBook.seconds(from: since, to: $0) } }
+
+        /// Why this ban cannot be taken as it is (from another edge, or a store another process
+        /// wrote); nil when it can.
+        public var problem: String? { BanFigures.problem(since: since, until: until, offence: offence) }
 
         public init(ip: IPAddress, since: Int, until: Int?, offence: Int, reason: String) {
             self.ip = ip
@@ -46,6 +50,14 @@ public struct BanBook: Sendable {
     private(set) var offenders: [IPAddress: Offender] = [:]
     /// The earliest end of any active ban, so most calls to `expire` cost nothing.
     private var nextDue: Int?
+    /// Bans and offence records refused because their figures are impossible (`Ban.problem`).
+    public private(set) var refused = 0
+
+    /// `to − from`, saturating: no figure a store or another edge hands over can trap the guard.
+    static func seconds(from: Int, to: Int) -> Int {
+        let (difference, overflow) = to.subtractingReportingOverflow(from)
+        return overflow ? (to < from ? Int.min : Int.max) : difference
+    }
 
     public init(schedule: [Int?], forgiveAfter: Int) {
         self.schedule = schedule.isEmpty ? [nil] : schedule
@@ -62,7 +74,7 @@ public struct BanBook: Sendable {
 
     /// Offences on record for `ip` as of `second` (zero once forgiven).
     public func offences(_ ip: IPAddress, at second: Int) -> Int {
-        guard let offender = offenders[ip], second - offender.lastOffence <= forgiveAfter else { return 0 }
+        guard let offender = offenders[ip], Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter else { return 0 }
         return offender.offences
     }
 
@@ -77,7 +89,8 @@ public struct BanBook: Sendable {
         let offence = offences(ip, at: second) + 1
         offenders[ip] = Offender(offences: offence, lastOffence: second)
         let chosen: Int? = length ?? schedule[min(offence - 1, schedule.count - 1)]
-        let ban = Ban(ip: ip, since: second, until: chosen.map { second + $0 }, offence: offence, reason: reason)
+        let ban = Ban(ip: ip, since: second, until: chosen.map { second.addingReportingOverflow($0).overflow ? Int.max : second + $0 },
+                      offence: offence, reason: reason)
         active[ip] = ban
         if let until = ban.until { nextDue = min(nextDue ?? until, until) }
         return ban
@@ -87,6 +100,7 @@ public struct BanBook: Sendable {
     /// escalation follows the address across edges. Returns false when nothing changes: the same
     /// ban is already in force here, or it has ended (then only its offence is remembered).
     public mutating func adopt(_ ban: Ban, at second: Int) -> Bool {
+        guard ban.problem == nil else { refused += 1; return false }
         let known = offenders[ban.ip]
         offenders[ban.ip] = Offender(offences: max(known?.offences ?? 0, ban.offence), lastOffence: max(known?.lastOffence ?? ban.since, ban.since))
         guard (ban.until ?? Int.max) > second, active[ban.ip] != ban else { return false }
@@ -116,18 +130,25 @@ public struct BanBook: Sendable {
     @discardableResult
     public mutating func forgetForgiven(at second: Int) -> Int {
         let before = offenders.count
-        offenders = offenders.filter { ip, offender in second - offender.lastOffence <= forgiveAfter || active[ip] != nil }
+        offenders = offenders.filter { ip, offender in Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter || active[ip] != nil }
         return before - offenders.count
     }
 
     /// How many addresses have an offence on record.
     public var offenderCount: Int { offenders.count }
 
-    /// Restores state (from the store) as it was.
+    /// Restores state (from the store) as it was; a ban or offence record with impossible figures
+    /// (a row another process wrote, or an old edge's adopted row) is refused and counted.
     public mutating func restore(bans: [Ban], offences: [Offence]) {
-        for ban in bans { active[ban.ip] = ban }
+        for ban in bans {
+            guard ban.problem == nil else { refused += 1; continue }
+            active[ban.ip] = ban
+        }
         nextDue = active.values.compactMap(\.until).min()
-        for offence in offences { offenders[offence.ip] = Offender(offences: offence.count, lastOffence: offence.last) }
+        for offence in offences {
+            guard BanFigures.plausibleTimes.contains(offence.last), BanFigures.offences.contains(offence.count) else { refused += 1; continue }
+            offenders[offence.ip] = Offender(offences: offence.count, lastOffence: offence.last)
+        }
     }
 
     /// The offence record of one address, for the store.

@@ -60,7 +60,8 @@ public struct GuardBansUseCase: Sendable {
         defer { store.close() }
         try await store.migrate()
         let latest = try await store.state(at: now, forgiveAfter: 0).latest
-        return latest.filter { $0.isInForce(at: now) }.sorted { $0.address < $1.address }.map { decision in
+        // Rows no real decision could be (SharedDecision.problem) are not listed as bans.
+        return latest.filter { $0.problem == nil && $0.isInForce(at: now) }.sorted { $0.address < $1.address }.map { decision in
             ListedBan(ip: decision.address, offence: decision.offence, remainingSeconds: decision.until.map { $0 - now } ?? -1,
                       reason: decision.reason, edge: decision.edge)
         }

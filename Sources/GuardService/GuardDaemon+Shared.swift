@@ -13,7 +13,7 @@ extension GuardDaemon {
         let second = now
         if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
             // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
-            for ban in engine.adoptQuietly(state.compactMap(ban), at: second) {
+            for ban in engine.adoptQuietly(valid(state).compactMap(ban), at: second) {
                 unsaved.ban(ban)
                 if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
             }
@@ -30,15 +30,31 @@ extension GuardDaemon {
         }
     }
 
-    /// Other edges' decisions, as they decided them.
+    /// Other edges' decisions, as they decided them; rows that no real decision could be are skipped.
     func adopt(_ decisions: [SharedDecision], at second: Int) {
-        for decision in decisions {
+        for decision in valid(decisions) {
             guard let ban = ban(decision) else { continue }
             switch decision.action {
             case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
             case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
             }
         }
+    }
+
+    /// The decisions that hold what a real decision holds (`SharedDecision.problem`); the others are
+    /// counted and said once per batch, with the first one's row and reason.
+    func valid(_ decisions: [SharedDecision]) -> [SharedDecision] {
+        var refused: [(SharedDecision, String)] = []
+        let kept = decisions.filter { decision in
+            guard let problem = decision.problem else { return true }
+            refused.append((decision, problem))
+            return false
+        }
+        if let (first, problem) = refused.first {
+            refusedSharedRows += refused.count
+            console.warn("guard: shared decisions: skipped \(refused.count) row(s) no real decision could be, first id \(first.id.map(String.init) ?? "?"): \(problem); an edge or the path to the database wrote them (see docs/security.md)")
+        }
+        return kept
     }
 
     /// A shared decision as this edge's ban (an unban: one that ended when it was lifted). The reason

@@ -44,6 +44,8 @@ public final class GuardDaemon: @unchecked Sendable {
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
+    /// Shared decisions skipped because no real decision could hold their figures.
+    var refusedSharedRows = 0
     /// The wall clock, seconds since the epoch (injected, so time-dependent reporting is testable).
     let clock: @Sendable () -> Double
     /// Malformed lines over the last minute, and whether that is an alarm.

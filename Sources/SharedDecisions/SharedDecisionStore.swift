@@ -140,6 +140,19 @@ public final class SharedDecisionStore: Sendable {
             """,
             "CREATE INDEX guard_site_alerts_by_kind ON guard_site_alerts (kind, at DESC)",
         ],
+        [
+            // What a real decision holds (`SharedDecision.problem`, checked again by every edge):
+            // rows written from now on must hold it; rows already there are left for the edges to skip.
+            """
+            ALTER TABLE guard_decisions ADD CONSTRAINT guard_decisions_real CHECK (
+                since BETWEEN 946684800 AND 4102444799
+                AND (until IS NULL OR until BETWEEN since AND 4102444799)
+                AND offence BETWEEN 1 AND 1000000
+                AND length(edge) <= 255 AND length(address) <= 64 AND length(reason) <= 1024 AND length(condition) <= 1024
+                AND edge !~ '[[:cntrl:]]' AND address !~ '[[:cntrl:]]' AND reason !~ '[[:cntrl:]]' AND condition !~ '[[:cntrl:]]'
+            ) NOT VALID
+            """,
+        ],
     ]
 
     // MARK: Decisions

@@ -193,6 +193,35 @@ struct SharedDecisions {
     /// three edges) is in the shared table, then every edge's traffic rises fivefold at once. No
     /// edge's own baseline is warm; the site's is, and the site raises exactly one alert, sent by
     /// one edge.
+    /// A row no real decision could be (issue 27, H1: `since` = Int64.min stopped every edge with an
+    /// overflow trap, for good): the schema refuses it, and a row written anyway (by a table owner
+    /// who dropped the check) is skipped and said by a running edge, which goes on banning.
+    @Test func anImpossibleRowIsRefusedAndNeverStopsAnEdge() async throws {
+        let database = try PostgresTestCluster.start("rows")
+        defer { database.remove() }
+        let edge = try Edge("r", database: database)
+        defer { edge.remove() }
+        try await edge.start()
+        let bad = """
+            INSERT INTO guard_decisions (edge, action, address, since, until, offence, reason, condition)
+            VALUES ('x', 'ban', '198.51.100.66', -9223372036854775808, NULL, 1, 'flood', 'forged')
+            """
+        #expect(throws: (any Error).self, "the schema's check refuses it") { try database.query(bad) }
+        _ = try database.query("ALTER TABLE guard_decisions DROP CONSTRAINT guard_decisions_real")
+        _ = try database.query(bad)
+        _ = try database.query("""
+            INSERT INTO guard_decisions (edge, action, address, since, until, offence, reason, condition)
+            VALUES (E'x\\n[2026-01-01T00:00:00Z] UNBAN ip=192.0.2.1', 'ban', '198.51.100.67', extract(epoch from now())::bigint, NULL, 1, 'flood', 'forged')
+            """)
+        for _ in 0..<100 where !edge.output.contains("skipped") { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(edge.output.contains("shared decisions: skipped"), "the edge says it skipped the rows:\n\(edge.output)")
+        // Still alive, past a recalc: it bans a flood and does not hold the forged addresses.
+        try await Task.sleep(for: .seconds(2))
+        try edge.flood(from: "203.0.113.8", count: 3000)
+        #expect(try await until([edge], hold: "203.0.113.8", within: .seconds(10)) != nil, "the edge goes on banning:\n\(edge.output)")
+        #expect(!edge.kernelSet().contains("198.51.100.66") && !edge.kernelSet().contains("198.51.100.67"))
+    }
+
     @Test func theSiteRaisesOneAlertForTrafficSpreadOverEveryEdge() async throws {
         let database = try PostgresTestCluster.start("site")
         defer { database.remove() }
