@@ -102,6 +102,7 @@ let package = Package(
         .target(
             name: "EdgeTLS",
             dependencies: [
+                "Spawn",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),

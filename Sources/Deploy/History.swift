@@ -1,6 +1,7 @@
 import Foundation
 import Policy
 import Runtime
+import Spawn
 import Vocabulary
 
 /// `history.jsonl` under the state directory: one JSON object per event (init, deploy, policy,
@@ -21,14 +22,11 @@ public struct History: Sendable {
         let line = event.jsonLine + "\n"
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            if !FileManager.default.fileExists(atPath: path) {
-                // Evidence of what was deployed and which policy said what: readable by the deploy user only.
-                FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
-            }
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data(line.utf8))
+            // Evidence of what was deployed and which policy said what: readable by the deploy user only,
+            // from the moment it exists, and never appended through a link.
+            try PrivateFile.append(path, Array(line.utf8))
+        } catch let error as PrivateFile.Failure {
+            throw FileWriteError(path: path, reason: error.reason)
         } catch {
             throw FileWriteError(path: path, reason: "\(error.localizedDescription) (is the disk full?)")
         }

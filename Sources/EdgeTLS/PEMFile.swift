@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 
 #if canImport(Glibc)
 import Glibc
@@ -14,25 +15,20 @@ enum PEMFile {
         }
     }
 
-    /// Writes through a temporary file and a rename, so nginx never reads half a file; `owner`
-    /// (uid, gid) is given to the file when set (nginx in a container reads as its own user).
+    /// Writes through a private temporary file and a rename (`PrivateFile`), so nginx never reads half
+    /// a file and no other user ever reads the key; `owner` (uid, gid) is given to the file when set
+    /// (nginx in a container reads as its own user).
     static func save(_ text: String, to file: String, mode: Int, owner: (uid: UInt32, gid: UInt32)? = nil) throws(EdgeTLSError) {
         let folder = (file as NSString).deletingLastPathComponent.isEmpty ? "." : (file as NSString).deletingLastPathComponent
-        let temporary = "\(folder)/.\((file as NSString).lastPathComponent).\(getpid()).tmp"
-        func failure(_ what: String) -> EdgeTLSError {
-            let reason = "\(what): \(String(cString: strerror(errno)))"
-            unlink(temporary)
-            return .cannotWrite(file: file, reason: reason)
-        }
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
             throw .cannotWrite(file: file, reason: "cannot create \(folder): \(error.localizedDescription)")
         }
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(text.utf8), attributes: [.posixPermissions: mode]) else {
-            throw failure("cannot create \(temporary)")
+        do {
+            try PrivateFile.replace(file, with: Array(text.utf8), mode: mode_t(mode), owner: owner)
+        } catch {
+            throw .cannotWrite(file: file, reason: error.reason)
         }
-        if let owner, chown(temporary, owner.uid, owner.gid) != 0 { throw failure("cannot give it to uid \(owner.uid)") }
-        guard rename(temporary, file) == 0 else { throw failure("cannot rename \(temporary) to it") }
     }
 }

@@ -20,13 +20,11 @@ public enum FileWriter {
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             if privately {
-                let temporary = "\(path).\(getpid()).tmp"
-                let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-                guard fd >= 0 else { throw CocoaError(.fileWriteNoPermission) }
-                let handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
-                try handle.write(contentsOf: Data(text.utf8))
-                try handle.synchronize()
-                guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown) }
+                do {
+                    try PrivateFile.replace(path, with: Array(text.utf8))
+                } catch {
+                    throw FileWriteError(path: path, reason: error.reason)
+                }
             } else {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
             }

@@ -51,8 +51,8 @@ public struct StackState: Codable, Sendable, Equatable {
         let path = Self.file(in: stateDirectory)
         do {
             try FileManager.default.createDirectory(atPath: stateDirectory, withIntermediateDirectories: true)
-            try JSONEncoder.sorted.encode(self).write(to: URL(fileURLWithPath: path), options: .atomic)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            // It may hold `env:` secrets: born private (`PrivateFile`), never chmod'ed after.
+            try PrivateFile.replace(path, with: Array(JSONEncoder.sorted.encode(self)))
         } catch {
             throw ProcessError("cannot write \(path): \(error.localizedDescription) (is the disk full or read-only?)")
         }
