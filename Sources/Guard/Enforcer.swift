@@ -49,6 +49,11 @@ public struct EnforcedBan: Sendable, Equatable {
         self.seconds = seconds
     }
 
+    /// The kernel timeout for a firewall that holds at most `limit` seconds: a longer ban gets none
+    /// (permanent in the kernel, lifted by the guard when due), so one long ban never makes the whole
+    /// batch fail (issue 27, M2: ipset refused `30d` and blocked every later ban).
+    func kernelSeconds(atMost limit: Int) -> Int? { seconds.flatMap { $0 <= limit ? $0 : nil } }
+
     /// The address as the firewall tools write it: bare for one address, `address/prefix` for a group.
     var text: String { prefix == (address.isV4 ? 32 : 128) ? address.description : "\(address)/\(prefix)" }
 }

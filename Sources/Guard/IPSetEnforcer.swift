@@ -28,10 +28,13 @@ public struct IPSetEnforcer: Enforcer {
         }
     }
 
+    /// ipset refuses a timeout above 2,147,483 s (about 24.8 days).
+    static let longestTimeout = 2_147_483
+
     /// One `ipset restore` for the batch; timeout 0 is permanent, and `-exist` makes re-banning
     /// refresh the timeout.
     public func banCommands(_ entries: [EnforcedBan]) -> [FirewallCommand] {
-        restore(entries.map { "add \(Self.set(for: $0)) \($0.text) timeout \($0.seconds ?? 0)\n" })
+        restore(entries.map { "add \(Self.set(for: $0)) \($0.text) timeout \($0.kernelSeconds(atMost: Self.longestTimeout) ?? 0)\n" })
     }
 
     /// `-exist`: deleting an entry that already expired is not an error.

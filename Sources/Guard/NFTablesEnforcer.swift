@@ -80,6 +80,9 @@ public struct NFTablesEnforcer: Enforcer {
         [.run(FirewallCommand(["nft", "delete", "table", "inet", table], allowFailure: true))]
     }
 
+    /// nft refuses a timeout of 100,000,000 s or more.
+    static let longestTimeout = 99_999_999
+
     /// One `nft -f -` applying `steps` (verb, with timeouts) to the entries, grouped by set; nothing
     /// for no entries.
     private func transaction(_ entries: [EnforcedBan], steps: [(verb: String, timeouts: Bool)]) -> [FirewallCommand] {
@@ -93,7 +96,7 @@ public struct NFTablesEnforcer: Enforcer {
         for (set, members) in [("banned4", entries.filter(\.address.isV4)), ("banned6", entries.filter { !$0.address.isV4 })] where !members.isEmpty {
             for step in steps {
                 let elements = members.map { entry -> String in
-                    entry.text + (step.timeouts ? entry.seconds.map { " timeout \(max(1, $0))s" } ?? "" : "")
+                    entry.text + (step.timeouts ? entry.kernelSeconds(atMost: Self.longestTimeout).map { " timeout \(max(1, $0))s" } ?? "" : "")
                 }
                 script += "\(step.verb) element inet \(table) \(set) { \(elements.joined(separator: ", ")) }\n"
             }

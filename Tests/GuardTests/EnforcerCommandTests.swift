@@ -68,6 +68,11 @@ import Vocabulary
                 """)])
         }
 
+        @Test func aBanLongerThanNftHoldsIsPermanentInTheKernel() {
+            let ban = EnforcedBan(address: IPAddress("192.0.2.1")!, seconds: 100_000_000)
+            #expect(nft.banCommands([ban]).first?.input?.contains("add element inet swiftdeploy banned4 { 192.0.2.1 }") == true)
+        }
+
         @Test func aTimeoutIsNeverZeroSeconds() {
             let ban = EnforcedBan(address: IPAddress("192.0.2.1")!, seconds: 0)
             #expect(nft.banCommands([ban]).first?.input?.contains("add element inet swiftdeploy banned4 { 192.0.2.1 timeout 1s }") == true)
@@ -147,6 +152,9 @@ import Vocabulary
 
         @Test func banIsOneRestoreWithATimeoutPerEntry() {
             #expect(ipset.banCommands(EnforcerCommandTests.one) == [FirewallCommand(["ipset", "restore", "-exist"], input: "add swiftdeploy4 203.0.113.9 timeout 600\n")])
+            // 30 days is more than ipset holds: no timeout (0), lifted by the guard when due.
+            let month = EnforcedBan(address: IPAddress("203.0.113.9")!, seconds: 30 * 86_400)
+            #expect(ipset.banCommands([month]) == [FirewallCommand(["ipset", "restore", "-exist"], input: "add swiftdeploy4 203.0.113.9 timeout 0\n")])
         }
 
         @Test func batchGoesToEachFamilysSetAndTimeoutZeroIsPermanent() {
