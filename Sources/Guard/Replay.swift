@@ -92,7 +92,8 @@ public struct Replay: Sendable {
 
     private mutating func ingest(_ event: ClientEvent, decided: (GuardDecision, GuardEngine.Explanation?) -> Void) {
         let second = Int(event.timestamp.rounded(.down))
-        if first == nil { first = second }
+        // Real logs are not in time order: the span runs from the earliest line, not the first.
+        first = min(first ?? second, second)
         last = max(last ?? second, second)
         engine.ingest(event)
         guard engine.hasDecisions else { return }

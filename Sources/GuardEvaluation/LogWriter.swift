@@ -23,8 +23,6 @@ public struct LogShape: Sendable, Equatable {
     public static func == (a: LogShape, b: LogShape) -> Bool {
         (a.disorder, a.duplicates, a.rotateEvery) == (b.disorder, b.duplicates, b.rotateEvery) && a.clockStep?.at == b.clockStep?.at && a.clockStep?.by == b.clockStep?.by
     }
-
-    public var isPlain: Bool { self == LogShape() }
 }
 
 /// Turns requests in time order into lines in the order a server writes them (`LogShape`): a

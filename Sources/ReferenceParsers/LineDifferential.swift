@@ -11,8 +11,9 @@ public enum LineDifferential {
     /// lenient by design where nginx never writes: bytes after the object, escaped or repeated keys).
     public static func check(_ line: UnsafeBufferPointer<UInt8>, _ format: AccessLogFormat) -> String? {
         guard let text = String(validating: line, as: UTF8.self), !text.contains("\n") else { return nil }
-        // No proxy trusted: the client is the peer, read by both (X-Forwarded-For's walk is tested on its own).
-        var parser = GuardLogParser(format: format, resolver: ClientResolver())
+        // Every proxy trusted: the client is the X-Forwarded-For's left-most hop of the run of hops that
+        // read as addresses from the right, or the peer; both parsers' forwarded fields are checked so.
+        var parser = GuardLogParser(format: format, resolver: ClientResolver(trustedProxies: [CIDR("0.0.0.0/0")!, CIDR("::/0")!]))
         let fast = parser.parse(line)
         let reference: ReferenceLine.Fields?
         switch format {
@@ -31,7 +32,8 @@ public enum LineDifferential {
         case (let fast?, let reference?):
             var differences: [String] = []
             if fast.timestamp.rounded(.down) != reference.timestamp.rounded(.down) { differences.append("time \(fast.timestamp) ≠ \(reference.timestamp)") }
-            if bytes(of: fast.address) != reference.peer { differences.append("peer \(fast.address) ≠ \(reference.peer)") }
+            let client = forwardedClient(reference.forwarded) ?? reference.peer
+            if bytes(of: fast.address) != client { differences.append("client \(fast.address) ≠ \(client)") }
             if fast.status != reference.status { differences.append("status \(fast.status) ≠ \(reference.status)") }
             // A path's identity is the target without its query string or fragment.
             let path = String(reference.path.prefix { $0 != "?" && $0 != "#" })
@@ -51,6 +53,17 @@ public enum LineDifferential {
     static func bytes(of address: IPAddress) -> [UInt8] {
         let words = address.isV4 ? (UInt64(0), UInt64(0xFFFF) << 32 | address.low) : (address.high, address.low)
         return withUnsafeBytes(of: words.0.bigEndian) { Array($0) } + withUnsafeBytes(of: words.1.bigEndian) { Array($0) }
+    }
+
+    /// The client a trusted peer's X-Forwarded-For names when every hop is trusted: walking from the
+    /// right, the last hop that still reads as an address (nil when the right-most does not).
+    static func forwardedClient(_ list: String) -> [UInt8]? {
+        var client: [UInt8]?
+        for hop in list.split(separator: ",", omittingEmptySubsequences: false).reversed() {
+            guard let address = ReferenceAddress.parse(String(hop.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())) else { break }
+            client = address
+        }
+        return client
     }
 
     static func hash(_ text: String) -> UInt32 {

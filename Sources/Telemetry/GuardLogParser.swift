@@ -194,7 +194,7 @@ public struct GuardLogParser: Sendable {
         }
         quotedAfterStatus = quotedFields.count
         if quotedFields.count >= 2 { fields.agent = quotedFields[1] }
-        if format == .combinedXFF || configured == .combinedXFF, quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
+        if format == .combinedXFF, quotedFields.count == 3 { fields.forwarded = quotedFields[2] }
         return fields
     }
 

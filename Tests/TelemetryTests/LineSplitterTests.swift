@@ -24,6 +24,27 @@ import Testing
         }
     }
 
+    /// The `memchr` splitter against a plain twin (Swift's `split` of the whole text) over generated
+    /// texts cut into random pieces: the same lines, the same over-long count.
+    @Test func piecesAgreeWithSplittingTheWholeText() {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2_000 {
+            let text = (0..<Int.random(in: 0..<120, using: &random)).map { _ in ["a", "\n", "é", "xxxxxxxx", "\r"].randomElement(using: &random)! }.joined() + "\n"
+            let bytes = Array(text.utf8), maxLine = Int.random(in: 1...24, using: &random)
+            let complete = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast()
+            let expected = complete.filter { $0.count <= maxLine }.map { String(decoding: $0, as: UTF8.self) }
+            var splitter = LineSplitter(maxLine: maxLine)
+            var lines: [[UInt8]] = [], start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + Int.random(in: 1...40, using: &random))
+                bytes[start..<end].withUnsafeBufferPointer { splitter.split($0, into: &lines) }
+                start = end
+            }
+            let result = (lines: lines.map { String(decoding: $0, as: UTF8.self) }, overlong: splitter.overlong)
+            #expect(result.lines == expected && result.overlong == complete.count - expected.count, "\(text.debugDescription) max \(maxLine)")
+        }
+    }
+
     @Test func anOverlongLineIsDroppedToItsNewlineAndCounted() {
         let long = String(repeating: "x", count: 40)
         // Arriving whole, and arriving in pieces that each fit but together do not.
