@@ -17,12 +17,9 @@ public struct GuardUnit: Sendable, Equatable {
         (self.binary, self.manifest, self.stateDirectory) = (binary, manifest, stateDirectory)
     }
 
-    /// The unit file's text.
-    public var text: String {
-        String(decoding: PackageResources.swiftdeploy_guard_service, as: UTF8.self)
-            .replacingOccurrences(of: "@BINARY@", with: binary)
-            .replacingOccurrences(of: "@MANIFEST@", with: manifest)
-            .replacingOccurrences(of: "@STATE@", with: stateDirectory)
+    /// The unit file's text; refused for a path a unit file cannot hold as it is.
+    public func text() throws(ProcessError) -> String {
+        try SystemdUnits.fill(PackageResources.swiftdeploy_guard_service, [("BINARY", binary), ("MANIFEST", manifest), ("STATE", stateDirectory)])
     }
 
     /// Writes the unit into `directory`; with systemd running, reloads it and enables and starts the
@@ -36,7 +33,7 @@ public struct GuardUnit: Sendable, Equatable {
             }
         }
         do {
-            return try SystemdUnits.install([(Self.name, text)], enable: Self.name, into: directory, start: start)
+            return try SystemdUnits.install([(Self.name, text())], enable: Self.name, into: directory, start: start)
         } catch {
             throw GuardCommandError.unit(error.description)
         }

@@ -53,13 +53,16 @@ public struct NginxServer: Sendable {
         throw ProcessError("nginx did not write \(pidFile) within 5 s; see \(logFile)")
     }
 
-    /// The master pid from the pid file when that process is alive.
+    /// The master pid from the pid file when that process is alive and is this nginx: ours (same
+    /// user) and started on this configuration. A pid file outlives its process, the pid may now be
+    /// another program's, and whoever can write the folder can write any pid there: only our own
+    /// nginx is ever signalled.
     public func runningPid() -> pid_t? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
               let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
-              ChildProcess.isAlive(pid),
-              // A pid file outlives its process, and the pid may now be another program's: only nginx is signalled.
-              ChildProcess.commandLine(pid).first?.contains("nginx") == true else { return nil }
+              ChildProcess.isAlive(pid), ChildProcess.owner(pid) == geteuid(),
+              // nginx's master titles itself `nginx: master process <its command line>`.
+              ChildProcess.commandLine(pid).joined(separator: " ").contains(" -c \(configFile) ") else { return nil }
         return pid
     }
 

@@ -302,6 +302,12 @@ public enum ChildProcess {
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// The user a running pid belongs to (its real uid, from /proc), nil when it is gone.
+    public static func owner(_ pid: pid_t) -> uid_t? {
+        var status = stat()
+        return stat("/proc/\(pid)", &status) == 0 ? status.st_uid : nil
+    }
+
     public static func signal(_ pid: pid_t, _ signal: Int32) {
         if pid > 0 { kill(pid, signal) }
     }

@@ -10,6 +10,22 @@ public enum SystemdUnits {
     /// Whether systemd runs this machine (PID 1), so `systemctl` can be asked.
     public static var systemdIsRunning: Bool { FileManager.default.fileExists(atPath: "/run/systemd/system") }
 
+    /// A unit template with its `@NAME@` placeholders filled. A unit file is line-oriented and
+    /// splits values at spaces: a newline in a path would add directives of the path's author, a
+    /// quote or space would change the command, so such values are refused; `%` is written `%%`
+    /// (systemd's specifiers).
+    public static func fill(_ template: [UInt8], _ values: [(placeholder: String, value: String)]) throws(ProcessError) -> String {
+        var text = String(decoding: template, as: UTF8.self)
+        for (placeholder, value) in values {
+            if let bad = value.unicodeScalars.first(where: { $0.properties.generalCategory == .control || " \"'\\;".unicodeScalars.contains($0) }) {
+                throw ProcessError("\(value.debugDescription) cannot go into a systemd unit: it holds \(bad.escaped(asASCII: true).debugDescription) "
+                    + "(units split values at spaces and lines; a path there must have no spaces, quotes, backslashes, semicolons or control characters); move or rename it")
+            }
+            text = text.replacingOccurrences(of: "@\(placeholder)@", with: value.replacingOccurrences(of: "%", with: "%%"))
+        }
+        return text
+    }
+
     /// Writes each file (0644) into `directory`; with systemd running and `start`, reloads systemd
     /// and enables and starts `enable`. Returns what was done, line by line.
     public static func install(_ files: [(name: String, text: String)], enable: String, into directory: String = directory,

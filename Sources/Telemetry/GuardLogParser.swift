@@ -162,7 +162,8 @@ public struct GuardLogParser: Sendable {
         let peerStart = format == .vhostCombined ? (bytes.firstIndex(of: space).map { $0 + 1 } ?? bytes.count) : 0
         guard let base = bytes.baseAddress, let peerEnd = bytes[peerStart...].firstIndex(of: space),
               let peer = IPAddress(bytes: UnsafeBufferPointer(rebasing: bytes[peerStart..<peerEnd])),
-              let found = memchr(base, Int32(UInt8(ascii: "\"")), bytes.count) else { return nil }
+              // The first quote after the peer (a virtual host, from the client's Host header, may hold one).
+              let found = memchr(base + peerEnd, Int32(UInt8(ascii: "\"")), bytes.count - peerEnd) else { return nil }
         let quote = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         // `… [26/Nov/2026:02:30:00 +0000] "`: 28 bytes of time and a space before the quote.
         let open = quote - 29

@@ -26,7 +26,7 @@ struct DemoTraffic: AsyncParsableCommand {
     func run() async throws {
         ChildProcess.lineBufferStandardOutput()  // scripts/start sends its output to a file read while it runs
         try await Failure.reporting {
-            let runtime = try Project(file: manifest.file).runtime
+            let runtime = try manifest.project().runtime
             let base = url ?? runtime.publicURL
             let figures = try await DemoTrafficUseCase(scenario: try Scenario(folder: scenario), baseURL: base, client: runtime.edgeClient)
                 .run(limit: seconds)

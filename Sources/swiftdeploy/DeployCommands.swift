@@ -19,7 +19,7 @@ struct Init: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             if example { try InitUseCase.writeExample(to: manifest.file) }
-            try InitUseCase(project: Project(file: manifest.file)).run(out: out)
+            try InitUseCase(project: manifest.project()).run(out: out)
         }
     }
 }
@@ -44,7 +44,7 @@ struct Diff: AsyncParsableCommand {
     func run() async throws {
         var drifted = false
         try await Failure.reporting {
-            drifted = try DiffUseCase(project: Project(file: manifest.file)).run(out: out)
+            drifted = try DiffUseCase(project: manifest.project()).run(out: out)
         }
         if drifted { throw ExitCode(1) }
     }
@@ -60,7 +60,7 @@ struct DeployCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             try await stack.changing("deploy", wait: lock.wait) { try await stack.deploy(force: force) }
         }
     }
@@ -83,7 +83,7 @@ struct CanaryStart: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             try await stack.changing("canary start", wait: lock.wait) {
                 try await stack.startCanary(weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image, force: force)
             }
@@ -121,7 +121,7 @@ struct Promote: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             try await stack.changing(["promote", target].compactMap { $0 }.joined(separator: " "), wait: lock.wait) {
                 switch target {
                 case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
@@ -145,7 +145,7 @@ struct Rollback: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             try await stack.changing(to.map { "rollback --to \($0)" } ?? "rollback", wait: lock.wait) {
                 if let to { try await stack.rollback(to: to, force: force) } else { try await stack.rollback() }
             }
@@ -164,7 +164,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         guard let every = DurationText.parse(interval) else { throw ValidationError("--interval must be a duration such as 2s") }
         try await Failure.reporting {
-            try await StatusUseCase(stack: Stack(project: Project(file: manifest.file))).run(once: once, interval: every, json: json)
+            try await StatusUseCase(stack: Stack(project: manifest.project())).run(once: once, interval: every, json: json)
         }
     }
 }
@@ -176,7 +176,7 @@ struct Audit: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project()
             let history = History(stateDirectory: project.manifest.stateDirectory)
             try AuditUseCase(history: history).write(title: project.manifest.name, to: out)
             print("audit: wrote \(out) from \(history.path)")
@@ -202,7 +202,7 @@ struct ImageCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Failure.reporting {
-                let project = try Project(file: manifest.file)
+                let project = try manifest.project()
                 let images = ContainerImages(manifest: project.manifest, console: TerminalConsole(),
                                              demoBinary: binary ?? "\(ChildProcess.executableDirectory)/swiftdeploy-demo", offline: offline)
                 let built = try images.build(extraDemoTags: tags)
@@ -220,7 +220,7 @@ struct Teardown: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             try await stack.changing("teardown", wait: lock.wait) { try await stack.teardown(clean: clean) }
         }
     }
@@ -248,7 +248,7 @@ struct Chaos: AsyncParsableCommand {
         default: ["mode": "recover"]
         }
         try await Failure.reporting {
-            try await Stack(project: Project(file: manifest.file)).chaos(body, track: Track(rawValue: track)!)
+            try await Stack(project: manifest.project()).chaos(body, track: Track(rawValue: track)!)
         }
     }
 }
@@ -277,7 +277,7 @@ struct PolicyCheck: AsyncParsableCommand {
     func run() async throws {
         var outcome = PolicyCheckUseCase.Outcome.unanswered
         try await Failure.reporting {
-            outcome = try await PolicyCheckUseCase(project: Project(file: manifest.file)).run(
+            outcome = try await PolicyCheckUseCase(project: manifest.project()).run(
                 policy: PolicyName(rawValue: policy)!, inputFile: input, json: json)
         }
         if outcome != .allowed { throw ExitCode(outcome.rawValue) }
@@ -293,7 +293,7 @@ struct PolicyTest: AsyncParsableCommand {
     func run() async throws {
         var passed = false
         try await Failure.reporting {
-            passed = await PolicyTestUseCase(project: try Project(file: manifest.file)).run(on: engines.engine ?? .embedded, opaURL: engines.opaURL)
+            passed = await PolicyTestUseCase(project: try manifest.project()).run(on: engines.engine ?? .embedded, opaURL: engines.opaURL)
         }
         if !passed { throw ExitCode(1) }
     }
@@ -308,7 +308,7 @@ struct PolicyBench: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            _ = await PolicyBenchUseCase(project: try Project(file: manifest.file), engines: engines.engine, opaURL: engines.opaURL)
+            _ = await PolicyBenchUseCase(project: try manifest.project(), engines: engines.engine, opaURL: engines.opaURL)
                 .run(decisions: max(1, decisions))
         }
     }
@@ -340,7 +340,7 @@ struct LockCommand: AsyncParsableCommand {
             var held = false
             try await Failure.reporting {
                 let now = Int(Date().timeIntervalSince1970)
-                switch try ProjectLock.state(stateDirectory: Project(file: manifest.file).manifest.stateDirectory) {
+                switch try ProjectLock.state(stateDirectory: manifest.project().manifest.stateDirectory) {
                 case .held(let holder):
                     held = true
                     print("lock: held by \(holder.described(now: now))")
@@ -360,7 +360,7 @@ struct LockCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Failure.reporting {
-                let last = try ProjectLock.release(stateDirectory: Project(file: manifest.file).manifest.stateDirectory)
+                let last = try ProjectLock.release(stateDirectory: manifest.project().manifest.stateDirectory)
                 print("lock: free" + (last.map { " (forgot pid \($0.pid)'s record: swiftdeploy \($0.command))" } ?? ""))
             }
         }
@@ -375,7 +375,7 @@ struct ReleasesCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let stack = try Stack(project: Project(file: manifest.file))
+            let stack = try Stack(project: manifest.project())
             let releases = try stack.releases.all()
             let stable = try stack.runtime.state().tracks[.stable]
             let current = releases.last { $0.starts(stable?.spec) }?.number

@@ -36,7 +36,7 @@ struct GuardRun: AsyncParsableCommand {
         let journal = JournalLogHandler.outputIsJournal()
         LoggingSystem.bootstrap { journal ? JournalLogHandler(label: $0) as any LogHandler : StreamLogHandler.standardOutput(label: $0) }
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project(.refuse)
             let console = TerminalConsole()
             let enforcer = EnforcerChoice.make(project.manifest.guardSettings.enforcer) { console.say($0) }
             let daemon = try GuardDaemon(settings: project.manifest.guardSettings, stateDirectory: stateDir ?? project.manifest.stateDirectory,
@@ -219,7 +219,7 @@ struct BansList: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project(.refuse)
             try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory).list(json: json)
         }
     }
@@ -238,7 +238,7 @@ struct BansAdd: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project(.refuse)
             let seconds = duration == "permanent" ? nil : DurationText.parse(duration).map { Int($0.seconds) }
             try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
                 .change(add: true, ip: ip, seconds: seconds)
@@ -253,7 +253,7 @@ struct BansRemove: AsyncParsableCommand {
 
     func run() async throws {
         try await Failure.reporting {
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project(.refuse)
             try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
                 .change(add: false, ip: ip, seconds: nil)
         }
@@ -345,7 +345,7 @@ struct GuardInstall: AsyncParsableCommand {
             let state = try stateDir ?? Project(file: file).manifest.stateDirectory
             let guardUnit = GuardUnit(binary: try unit.executable, manifest: file, stateDirectory: URL(fileURLWithPath: state).standardizedFileURL.path)
             if unit.print {
-                Swift.print(guardUnit.text, terminator: "")
+                Swift.print(try guardUnit.text(), terminator: "")
                 return
             }
             for line in try guardUnit.install(into: unit.unitDirectory, start: !unit.noStart) { Swift.print("guard: \(line)") }
@@ -363,7 +363,7 @@ struct GuardUninstall: AsyncParsableCommand {
     func run() async throws {
         try await Failure.reporting {
             if let removed = try GuardUnit.uninstall(from: unitDirectory) { print("guard: \(removed)") }
-            let project = try Project(file: manifest.file)
+            let project = try manifest.project(.refuse)
             let enforcer = EnforcerChoice.make(project.manifest.guardSettings.enforcer) { print($0) }
             try enforcer.uninstall()
             print("guard: removed swiftdeploy's \(enforcer.name) objects")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Deploy
 import Foundation
+import Spawn
 import Vocabulary
 
 /// The `swiftdeploy` command: one type per command, each calling one use case.
@@ -31,6 +32,40 @@ enum SwiftDeployVersion {
 struct ManifestOption: ParsableArguments {
     @Option(name: [.customShort("f"), .customLong("file")], help: "The manifest to use.")
     var file: String = "swiftdeploy.yaml"
+    @Flag(help: "As root, act as root on a project another user can change (that user then decides what root runs and writes).")
+    var trustManifest = false
+
+    /// What root does with a project another user can change.
+    enum Foreign { case becomeOwner, refuse }
+
+    /// The project, loaded as the right user: as root on a project another user owns, this process
+    /// first becomes that user (`.becomeOwner`, said on stderr) or refuses (`.refuse`, for the guard,
+    /// which needs root); a project anyone may write is refused. `--trust-manifest` keeps root.
+    func project(_ foreign: Foreign = .becomeOwner) throws -> Project {
+        try settle([file], foreign)
+        let project = try Project(file: file)
+        try settle([project.manifest.stateDirectory], foreign)
+        return project
+    }
+
+    /// Who a unit for this project runs as: its owner's name, or root.
+    func owner() throws -> String {
+        guard geteuid() == 0, !trustManifest else { return Privileges.User(uid: geteuid(), fallbackGroup: getegid()).name }
+        let project = try Project(file: file)
+        guard case .user(let uid, let gid) = try ProjectOwner.verdict(for: [file, project.manifest.stateDirectory]) else { return "root" }
+        return Privileges.User(uid: uid, fallbackGroup: gid).name
+    }
+
+    private func settle(_ paths: [String], _ foreign: Foreign) throws {
+        guard geteuid() == 0, !trustManifest, case .user(let uid, let gid) = try ProjectOwner.verdict(for: paths) else { return }
+        let user = Privileges.User(uid: uid, fallbackGroup: gid)
+        if foreign == .refuse {
+            throw ProjectOwner.Refusal(description: "\(paths[0]) can be changed by \(user.name) (uid \(uid)), and the guard acts as root on what its manifest says; "
+                + "keep the guard's manifest and state where only root can write (/etc/swiftdeploy, /var/lib/swiftdeploy), or pass --trust-manifest")
+        }
+        TerminalConsole().warn("swiftdeploy: acting as \(user.name), who can change \(paths[0]) (root does not act in another user's project; --trust-manifest keeps root)")
+        try Privileges.become(user)
+    }
 }
 
 /// Reports a failed command on stderr in the user's words and exits 1.

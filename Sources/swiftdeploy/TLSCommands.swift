@@ -18,7 +18,7 @@ struct TLSCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Failure.reporting {
-                let project = try Project(file: manifest.file)
+                let project = try manifest.project()
                 guard let tls = project.manifest.nginx.tls else {
                     print("tls: off (\(project.manifest.file) has no nginx.tls); nginx serves plain HTTP on port \(project.manifest.nginx.port)")
                     return
@@ -39,7 +39,7 @@ struct TLSCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Failure.reporting {
-                let stack = try Stack(project: Project(file: manifest.file))
+                let stack = try Stack(project: manifest.project())
                 try await stack.changing("tls reload", wait: lock.wait) { try await stack.reloadCertificate() }
             }
         }
@@ -55,9 +55,9 @@ struct TLSCommand: AsyncParsableCommand {
         func run() async throws {
             try await Failure.reporting {
                 let watch = try CertificateWatch(manifest: Project(file: URL(fileURLWithPath: manifest.file).standardizedFileURL.path).manifest,
-                                                 binary: unit.executable)
+                                                 binary: unit.executable, user: manifest.owner())
                 if unit.print {
-                    for file in watch.files { Swift.print("# \(file.name)\n\(file.text)") }
+                    for file in try watch.files() { Swift.print("# \(file.name)\n\(file.text)") }
                     return
                 }
                 for line in try watch.install(into: unit.unitDirectory, start: !unit.noStart) { Swift.print("tls: \(line)") }
@@ -72,7 +72,7 @@ struct TLSCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await Failure.reporting {
-                let name = try Project(file: manifest.file).manifest.name
+                let name = try manifest.project().manifest.name
                 let removed = try CertificateWatch.uninstall(project: name, from: unitDirectory)
                 Swift.print(removed.isEmpty ? "tls: no watch of \(name)'s certificate to remove" : removed.map { "tls: \($0)" }.joined(separator: "\n"))
             }

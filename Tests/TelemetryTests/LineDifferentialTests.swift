@@ -84,7 +84,7 @@ import Vocabulary
         var maker = Maker(random: SeededRandom(seed: 26))
         var disagreements: [String] = [], read = 0
         for _ in 0..<5_000 {
-            let host = format == .vhostCombined ? maker.pick(["example.org:443 ", "www.example.org:80 ", "[::1]:80 ", " ", "x "]) : ""
+            let host = format == .vhostCombined ? maker.pick(["example.org:443 ", "www.example.org:80 ", "[::1]:80 ", " ", "x ", "\"evil\":80 "]) : ""
             var line = Array((host + maker.combined(xff: format == .combinedXFF)).utf8)
             if let problem = line.withUnsafeMutableBufferPointer({ ReferenceParsers.LineDifferential.check(UnsafeBufferPointer($0), format) }) {
                 disagreements.append(problem)
@@ -120,6 +120,14 @@ import Vocabulary
             if let problem = ReferenceParsers.LineDifferential.checkAddress(maker.address()) { disagreements.append(problem) }
         }
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements, first: \(disagreements.prefix(5))")
+    }
+
+    /// nginx takes a Host header with a quote, and `vhost_combined` writes it first: the line is
+    /// still read (a quote there once hid the client's request from the guard).
+    @Test func aQuoteInTheVirtualHostHidesNothing() throws {
+        var parser = GuardLogParser(format: .vhostCombined, resolver: ClientResolver())
+        let event = parser.parse(#""evil":80 1.2.3.4 - - [26/Nov/2026:10:00:00 +0000] "GET /wp-login.php HTTP/1.1" 404 5 "-" "curl/8""#)
+        #expect(event?.status == 404)
     }
 
     @Test(arguments: [
