@@ -30,7 +30,7 @@ public final class DashboardAccess: Sendable {
     public enum Login: Equatable, Sendable {
         case session(String)
         case wrongToken
-        /// Too many wrong tokens lately: no guess is even compared until this wait is over.
+        /// Too many wrong tokens lately from this address: no guess is even compared until this wait is over.
         case throttled(retryAfter: Duration)
     }
 
@@ -38,6 +38,8 @@ public final class DashboardAccess: Sendable {
         case allowed
         /// No or wrong credentials.
         case unauthorized
+        /// Too many wrong tokens lately from this address (form or bearer): not even compared.
+        case throttled(retryAfter: Duration)
         /// Actions are off because no token is configured.
         case noToken
     }
@@ -58,26 +60,27 @@ public final class DashboardAccess: Sendable {
         return IPAddress.isLoopback(host: name)
     }
 
-    /// Whether a request may read (pages, API, metrics, events).
-    public func mayRead(authorization: String?, cookie: String?) -> Verdict {
+    /// Whether a request from `address` may read (pages, API, metrics, events).
+    public func mayRead(authorization: String?, cookie: String?, from address: String) -> Verdict {
         if loopbackOnly { return .allowed }
-        return credentials(authorization: authorization, cookie: cookie) ? .allowed : .unauthorized
+        if cookie.map(sessions.contains) == true { return .allowed }
+        return bearer(authorization, from: address)
     }
 
-    /// Whether a request may change state.
-    public func mayAct(authorization: String?, cookie: String?, actionHeader: String?) -> Verdict {
+    /// Whether a request from `address` may change state.
+    public func mayAct(authorization: String?, cookie: String?, actionHeader: String?, from address: String) -> Verdict {
         guard token != nil else { return .noToken }
-        if bearer(authorization) { return .allowed }
         if actionHeader != nil, let cookie, sessions.contains(cookie) { return .allowed }
-        return .unauthorized
+        return bearer(authorization, from: address)
     }
 
-    /// A new session for a correct token. Five wrong tokens within a minute close the form for a
-    /// minute (guessing a 16-character token is then hopeless; the bearer header still works).
-    public func login(token offered: String) -> Login {
-        if let wait = throttle.wait() { return .throttled(retryAfter: wait) }
+    /// A new session for a correct token. Five wrong tokens from one address within a minute close
+    /// the form to that address for a minute (guessing a 16-character token is then hopeless); the
+    /// owner, elsewhere, can still log in.
+    public func login(token offered: String, from address: String) -> Login {
+        if let wait = throttle.wait(address) { return .throttled(retryAfter: wait) }
         guard let token, Self.constantTimeEqual(offered, token) else {
-            throttle.failed()
+            throttle.failed(address)
             return .wrongToken
         }
         return .session(sessions.open())
@@ -89,13 +92,15 @@ public final class DashboardAccess: Sendable {
         "Path=/; HttpOnly; SameSite=Strict; Max-Age=\(Int(sessionLifetime.components.seconds))" + (loopbackOnly ? "" : "; Secure")
     }
 
-    func credentials(authorization: String?, cookie: String?) -> Bool {
-        bearer(authorization) || cookie.map(sessions.contains) == true
-    }
-
-    func bearer(_ authorization: String?) -> Bool {
-        guard let token, let authorization, authorization.hasPrefix("Bearer ") else { return false }
-        return Self.constantTimeEqual(String(authorization.dropFirst(7)), token)
+    /// A bearer token, counted with the form's wrong tokens: a guesser is throttled either way.
+    func bearer(_ authorization: String?, from address: String) -> Verdict {
+        guard let token, let authorization, authorization.hasPrefix("Bearer ") else { return .unauthorized }
+        if let wait = throttle.wait(address) { return .throttled(retryAfter: wait) }
+        guard Self.constantTimeEqual(String(authorization.dropFirst(7)), token) else {
+            throttle.failed(address)
+            return .unauthorized
+        }
+        return .allowed
     }
 
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
@@ -132,31 +137,6 @@ public final class DashboardAccess: Sendable {
         func contains(_ id: String) -> Bool {
             let at = now()
             return lock.withLock { opened[id].map { at - $0 < lifetime } ?? false }
-        }
-    }
-
-    /// Counts wrong tokens over the last minute.
-    final class LoginThrottle: @unchecked Sendable {
-        private let lock = NSLock()
-        private var failures: [ContinuousClock.Instant] = []
-        private let now: @Sendable () -> ContinuousClock.Instant
-        static let (limit, span) = (5, Duration.seconds(60))
-
-        init(now: @escaping @Sendable () -> ContinuousClock.Instant) { self.now = now }
-
-        func failed() {
-            let at = now()
-            lock.withLock { failures = failures.filter { at - $0 < Self.span } + [at] }
-        }
-
-        /// How long until a login may be tried again; nil when it may now.
-        func wait() -> Duration? {
-            let at = now()
-            return lock.withLock {
-                failures = failures.filter { at - $0 < Self.span }
-                guard failures.count >= Self.limit, let last = failures.last else { return nil }
-                return Self.span - (at - last)
-            }
         }
     }
 }

@@ -22,13 +22,17 @@ public final class DashboardServer: Sendable {
     /// Pages following the events at once, at most: each holds a connection, a descriptor of the
     /// root guard process, which `nft` needs too.
     let streams: StreamSlots
+    /// Connections at once, per address, and the time to send a request head.
+    public let limits: ConnectionLimits
 
-    public init(name: String, source: any DashboardSource, access: DashboardAccess, interval: Duration = .seconds(1), maxStreams: Int = 64) {
+    public init(name: String, source: any DashboardSource, access: DashboardAccess, interval: Duration = .seconds(1), maxStreams: Int = 64,
+                limits: ConnectionLimits.Settings = .init()) {
         self.name = name
         self.source = source
         self.access = access
         self.interval = interval
         streams = StreamSlots(limit: maxStreams)
+        self.limits = ConnectionLimits(limits)
     }
 
     /// A counter of open event streams with a limit.
@@ -109,14 +113,14 @@ public final class DashboardServer: Sendable {
 
     // MARK: - HTTP
 
-    public func router() -> Router<BasicRequestContext> {
-        let router = Router()
+    public func router() -> Router<DashboardContext> {
+        let router = Router(context: DashboardContext.self)
         router.add(middleware: Gate(access: access))
         router.get("/") { _, _ in Self.asset(Assets.page, "text/html; charset=utf-8") }
         router.get("/app.js") { _, _ in Self.asset(Assets.script, "text/javascript; charset=utf-8") }
         router.get("/app.css") { _, _ in Self.asset(Assets.style, "text/css; charset=utf-8") }
         router.get("/login") { _, _ in Self.asset(Assets.login(failed: false), "text/html; charset=utf-8") }
-        router.post("/login") { request, _ in try await self.login(request) }
+        router.post("/login") { request, context in try await self.login(request, from: context.peer) }
         router.get("/api/state") { _, _ in Self.json(await self.currentState().json) }
         router.get("/api/bans") { _, _ in
             Self.json(ByteBuffer(bytes: try Self.encoder.encode(await self.currentState().state.guardState.bans)))
@@ -127,7 +131,7 @@ public final class DashboardServer: Sendable {
             return Self.json(ByteBuffer(bytes: try Self.encoder.encode(history)))
         }
         router.get("/api/events") { _, _ in self.events() }
-        router.post("/api/unban") { request, _ in try await self.unban(request) }
+        router.post("/api/unban") { request, context in try await self.unban(request, from: context.peer) }
         router.get("/metrics") { _, _ in
             Self.respond(.ok, "text/plain; version=0.0.4; charset=utf-8", ByteBuffer(string: MetricsText.render(await self.currentState().state, live: self.source.guardMetrics)))
         }
@@ -170,20 +174,18 @@ public final class DashboardServer: Sendable {
         })
     }
 
-    func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request, from address: String) async throws -> Response {
         var request = request
         let body = String(buffer: try await request.collectBody(upTo: 4096))
         let fields = Dictionary(body.split(separator: "&").map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
             return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
         }, uniquingKeysWith: { $1 })
-        switch access.login(token: fields["token"] ?? "") {
+        switch access.login(token: fields["token"] ?? "", from: address) {
         case .wrongToken:
             return Self.respond(.unauthorized, "text/html; charset=utf-8", ByteBuffer(string: Assets.login(failed: true)))
         case .throttled(let wait):
-            var response = Self.problem(.tooManyRequests, "too many wrong tokens; try again in \(wait.readable)")
-            response.headers[.retryAfter] = String(max(1, wait.components.seconds))
-            return response
+            return Self.throttled(wait)
         case .session(let session):
             var headers = HTTPFields()
             headers[.location] = "/"
@@ -194,10 +196,12 @@ public final class DashboardServer: Sendable {
 
     struct UnbanRequest: Decodable { var ip: String }
 
-    func unban(_ request: Request) async throws -> Response {
+    func unban(_ request: Request, from address: String) async throws -> Response {
         let verdict = access.mayAct(authorization: request.headers[.authorization], cookie: request.cookies[DashboardAccess.cookie]?.value,
-                                    actionHeader: request.headers[HTTPField.Name(DashboardAccess.actionHeader)!])
+                                    actionHeader: request.headers[HTTPField.Name(DashboardAccess.actionHeader)!], from: address)
         switch verdict {
+        case .throttled(let wait):
+            return Self.throttled(wait)
         case .noToken:
             return Self.problem(.forbidden, "actions need a token: set dashboard.token in the manifest and log in at /login")
         case .unauthorized:
@@ -223,6 +227,12 @@ public final class DashboardServer: Sendable {
         json(ByteBuffer(bytes: (try? encoder.encode(["error": message])) ?? Data()), status: status)
     }
 
+    static func throttled(_ wait: Duration) -> Response {
+        var response = problem(.tooManyRequests, "too many wrong tokens from this address; try again in \(wait.readable)")
+        response.headers[.retryAfter] = String(max(1, wait.components.seconds))
+        return response
+    }
+
     static func respond(_ status: HTTPResponse.Status, _ type: String, _ body: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = type
@@ -232,17 +242,21 @@ public final class DashboardServer: Sendable {
 
     /// Reading rules and security headers for every answer.
     struct Gate: RouterMiddleware {
-        typealias Context = BasicRequestContext
+        typealias Context = DashboardContext
         let access: DashboardAccess
 
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
             let path = request.uri.path
             let open = path == "/login" || path == "/app.css"
-            let verdict = access.mayRead(authorization: request.headers[.authorization], cookie: request.cookies[DashboardAccess.cookie]?.value)
+            let verdict = access.mayRead(authorization: request.headers[.authorization], cookie: request.cookies[DashboardAccess.cookie]?.value,
+                                         from: context.peer)
             var response: Response
             if !access.isLoopbackHost(request.head.authority) {
                 response = DashboardServer.problem(.misdirectedRequest, "this dashboard answers to localhost, 127.0.0.1 or [::1] only (it listens on loopback)")
             } else if open || verdict == .allowed {
+                response = try await next(request, context)
+            } else if case .throttled(let wait) = verdict {
+                response = DashboardServer.throttled(wait)
                 response = try await next(request, context)
             } else if path == "/" {
                 response = Response(status: .seeOther, headers: [.location: "/login"])
@@ -265,8 +279,9 @@ public final class DashboardServer: Sendable {
     public func run(host: String, port: Int, onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         var logger = Logger(label: "swiftdeploy.dashboard")
         logger.logLevel = .warning
-        // A connection that sends nothing for 30 s is closed (a held-open socket costs the guard a descriptor).
-        let app = Application(router: router(), server: .http1(configuration: .init(idleTimeout: .seconds(30))),
+        // A connection that sends nothing for 30 s is closed (a held-open socket costs the guard a
+        // descriptor); `limits` bounds how many are open and how long a request head may take.
+        let app = Application(router: router(), server: .http1(configuration: .init(additionalChannelHandlers: [self.limits.handler()], idleTimeout: .seconds(30))),
                               configuration: .init(address: .hostname(host, port: port), serverName: "swiftdeploy"),
                               onServerRunning: { channel in onListening(channel.localAddress?.port ?? port) }, logger: logger)
         let services = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))

@@ -36,7 +36,7 @@ enum DashboardFuzz {
     }
 
     /// One channel for every request (a channel per input is never closed, so it would leak).
-    nonisolated(unsafe) static let context = BasicRequestContext(source: .init(channel: EmbeddedChannel(), logger: Logger(label: "fuzz")))
+    nonisolated(unsafe) static let context = DashboardContext(source: .init(channel: EmbeddedChannel(), logger: Logger(label: "fuzz")))
 
     static func answer(_ bytes: UnsafeBufferPointer<UInt8>) {
         let text = String(decoding: bytes, as: UTF8.self)

@@ -303,25 +303,43 @@ final class ManualClock: @unchecked Sendable {
     @Test func aSessionLastsItsLifetimeThenIsGone() throws {
         let clock = ManualClock()
         let access = DashboardAccess(token: token, loopbackOnly: false, sessionLifetime: .seconds(3600), now: { clock.now })
-        guard case .session(let id) = access.login(token: token) else { Issue.record("no session"); return }
-        #expect(access.mayRead(authorization: nil, cookie: id) == .allowed)
+        guard case .session(let id) = access.login(token: token, from: "192.0.2.1") else { Issue.record("no session"); return }
+        #expect(access.mayRead(authorization: nil, cookie: id, from: "192.0.2.1") == .allowed)
         clock.advance(.seconds(3599))
-        #expect(access.mayRead(authorization: nil, cookie: id) == .allowed)
+        #expect(access.mayRead(authorization: nil, cookie: id, from: "192.0.2.1") == .allowed)
         clock.advance(.seconds(2))
-        #expect(access.mayRead(authorization: nil, cookie: id) == .unauthorized)
+        #expect(access.mayRead(authorization: nil, cookie: id, from: "192.0.2.1") == .unauthorized)
         #expect(access.cookieAttributes == "Path=/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure")
     }
 
     @Test func fiveWrongTokensCloseTheFormForAMinute() {
         let clock = ManualClock()
         let access = DashboardAccess(token: token, loopbackOnly: true, now: { clock.now })
-        for _ in 0..<5 { #expect(access.login(token: "guess") == .wrongToken) }
+        for _ in 0..<5 { #expect(access.login(token: "guess", from: "192.0.2.1") == .wrongToken) }
         // Even the right token is not compared while closed.
-        #expect(access.login(token: token) == .throttled(retryAfter: .seconds(60)))
+        #expect(access.login(token: token, from: "192.0.2.1") == .throttled(retryAfter: .seconds(60)))
         clock.advance(.seconds(30))
-        #expect(access.login(token: token) == .throttled(retryAfter: .seconds(30)))
+        #expect(access.login(token: token, from: "192.0.2.1") == .throttled(retryAfter: .seconds(30)))
         clock.advance(.seconds(31))
-        guard case .session = access.login(token: token) else { Issue.record("the form stayed closed"); return }
+        guard case .session = access.login(token: token, from: "192.0.2.1") else { Issue.record("the form stayed closed"); return }
         #expect(!access.cookieAttributes.contains("Secure"), "plain HTTP on loopback")
+    }
+
+    /// A guesser locks out only itself: the owner at another address logs in and reads with the
+    /// bearer token meanwhile, and bearer guesses are throttled as form guesses are.
+    @Test func aGuesserLocksOutOnlyItselfAndBearerGuessesCount() {
+        let clock = ManualClock()
+        let access = DashboardAccess(token: token, loopbackOnly: false, now: { clock.now })
+        for _ in 0..<3 { #expect(access.login(token: "guess", from: "198.51.100.7") == .wrongToken) }
+        for _ in 0..<2 { #expect(access.mayRead(authorization: "Bearer guess", cookie: nil, from: "198.51.100.7") == .unauthorized) }
+        #expect(access.mayRead(authorization: "Bearer \(token)", cookie: nil, from: "198.51.100.7") == .throttled(retryAfter: .seconds(60)),
+                "the right token is not even compared once five guesses came")
+        #expect(access.mayAct(authorization: "Bearer \(token)", cookie: nil, actionHeader: nil, from: "198.51.100.7") == .throttled(retryAfter: .seconds(60)))
+        #expect(access.mayRead(authorization: "Bearer \(token)", cookie: nil, from: "192.0.2.1") == .allowed, "the owner elsewhere reads")
+        guard case .session = access.login(token: token, from: "192.0.2.1") else { Issue.record("the owner was locked out"); return }
+        // Many guessing addresses cost bounded memory and each still gets only five guesses.
+        for index in 0..<(LoginThrottle.capacity + 100) { _ = access.login(token: "guess", from: "10.\(index / 65536).\(index / 256 % 256).\(index % 256)") }
+        clock.advance(.seconds(61))
+        #expect(access.mayRead(authorization: "Bearer \(token)", cookie: nil, from: "198.51.100.7") == .allowed, "a minute later it may try again")
     }
 }
