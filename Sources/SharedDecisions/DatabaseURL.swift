@@ -39,7 +39,8 @@ public struct DatabaseURL: Sendable, Equatable {
         port = url.port ?? 5432
         let path = url.path.hasPrefix("/") ? String(url.path.dropFirst()) : url.path
         database = path.isEmpty ? user : path
-        let mode = query["sslmode"] ?? (socketFolder == nil ? "prefer" : "disable")
+        // libpq's default is `prefer`; here an unverified server is good enough only on this host.
+        let mode = query["sslmode"] ?? (socketFolder != nil ? "disable" : Self.isLoopback(host) ? "prefer" : "verify-full")
         guard let tls = TLSMode(rawValue: mode) else {
             throw SharedStoreError("guard.shared: sslmode \(mode) is not one of disable, prefer, require, verify-full")
         }
@@ -49,6 +50,7 @@ public struct DatabaseURL: Sendable, Equatable {
 
     /// The client configuration for this URL and password.
     func configuration(password: String?) throws(SharedStoreError) -> PostgresClient.Configuration {
+        try checkServerIsVerified(sendingPassword: password != nil)
         var configuration: PostgresClient.Configuration
         if let socketFolder {
             configuration = .init(unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: password, database: database)
@@ -78,6 +80,27 @@ public struct DatabaseURL: Sendable, Equatable {
             }
             return .require(tls)
         }
+    }
+
+    /// Refuses to talk to a server nobody verified when it matters: a password goes only over a
+    /// unix socket (the folder's permissions say who listens) or `verify-full` TLS, since anyone on
+    /// the path, or a local user who took the port first, could pose as the server and read it; and
+    /// a server on another host must be verified whatever the login, since its rows ban addresses on
+    /// every edge.
+    public func checkServerIsVerified(sendingPassword: Bool) throws(SharedStoreError) {
+        guard socketFolder == nil, tls != .verifyFull else { return }
+        let fix = "use sslmode=verify-full (with sslrootcert=FILE for your own CA), or the server's unix socket (?host=/var/run/postgresql)"
+        if sendingPassword {
+            throw SharedStoreError("guard.shared: the password would go to \(host):\(port) with sslmode \(tls.rawValue), to a server nobody verified "
+                + "(anyone on the path, or a local user who took the port first, could pose as it and read it); \(fix)")
+        }
+        if !Self.isLoopback(host) {
+            throw SharedStoreError("guard.shared: \(host) is another host, and its decisions ban addresses on every edge: the server must be verified; \(fix)")
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host.lowercased()) || host.hasPrefix("127.")
     }
 
     /// The URL as it may be shown (it holds no secret).
