@@ -100,6 +100,7 @@ public struct ValidateUseCase: Sendable {
         }
         let reading = guardLogCheck(manifest.guardSettings)
         record(reading.outcome, reading.name, reading.detail)
+        if let check = banLengthCheck(manifest.guardSettings) { record(check.outcome, check.name, check.detail) }
         if let tls = manifest.nginx.tls {
             do {
                 let certificate = try EdgeCertificate(certificateFile: tls.certificate, keyFile: tls.key)
@@ -114,6 +115,19 @@ public struct ValidateUseCase: Sendable {
         let nginx = nginxTest(project)
         record(nginx.outcome, nginx.name, nginx.detail)
         return checks
+    }
+
+    /// Ban lengths longer than the firewall's own timeouts go into the kernel without one and are
+    /// lifted by the guard when due: said (nil when all fit), since such a ban outlives a stopped guard.
+    func banLengthCheck(_ settings: GuardSettings) -> Check? {
+        guard let limit = settings.enforcer.longestTimeout else { return nil }
+        let long = settings.bans.compactMap { length -> String? in
+            guard case .lasting(let duration) = length, duration.components.seconds > limit else { return nil }
+            return duration.manifestText
+        }
+        guard !long.isEmpty else { return nil }
+        return Check(outcome: .warn, name: "ban lengths fit \(settings.enforcer.rawValue)'s timeouts", detail: "\(long.joined(separator: ", ")) is longer than \(settings.enforcer.rawValue) holds "
+            + "(\(limit) s): such a ban goes into the kernel without a timeout and the guard lifts it when due (while the guard is stopped it stays)")
     }
 
     /// The end of the guard's log (its last 200 lines, from at most its last 64 KiB) read in

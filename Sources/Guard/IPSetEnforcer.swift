@@ -29,7 +29,7 @@ public struct IPSetEnforcer: Enforcer {
     }
 
     /// ipset refuses a timeout above 2,147,483 s (about 24.8 days).
-    static let longestTimeout = 2_147_483
+    static let longestTimeout = FirewallTimeouts.ipset
 
     /// One `ipset restore` for the batch; timeout 0 is permanent, and `-exist` makes re-banning
     /// refresh the timeout.

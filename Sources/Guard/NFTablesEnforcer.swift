@@ -81,7 +81,7 @@ public struct NFTablesEnforcer: Enforcer {
     }
 
     /// nft refuses a timeout of 100,000,000 s or more.
-    static let longestTimeout = 99_999_999
+    static let longestTimeout = FirewallTimeouts.nftables
 
     /// One `nft -f -` applying `steps` (verb, with timeouts) to the entries, grouped by set; nothing
     /// for no entries.

@@ -68,18 +68,19 @@ extension GuardDaemon {
 
     /// Brings the kernel in line with the ban book for every address whose change has not reached it
     /// yet: the batch just decided, or one the firewall refused earlier (no descriptor left, `nft`
-    /// busy). A refused batch is kept and tried again every second, so the engine and the kernel
-    /// never disagree for longer than the firewall does.
+    /// busy). A refused batch is tried again entry by entry (at most `singleTries` a second), so one
+    /// entry the firewall will not take never holds back the others; what is still refused is kept
+    /// and tried every second, so the engine and the kernel never disagree for longer than the
+    /// firewall does.
     func enforce(at second: Int) {
         guard !unenforced.isEmpty else { return }
-        var banning: [EnforcedBan] = [], lifting: [EnforcedBan] = []
+        var changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)] = []
         for (ip, wanted) in unenforced {
-            if wanted, let ban = engine.banBook.active[ip] { banning.append(entry(ban, at: second)) }
-            if !wanted || engine.banBook.active[ip] == nil { lifting.append(enforced(ip, seconds: nil)) }
+            if !wanted || engine.banBook.active[ip] == nil { changes.append((ip, false, enforced(ip, seconds: nil))) }
+            if wanted, let ban = engine.banBook.active[ip] { changes.append((ip, true, entry(ban, at: second))) }
         }
         do {
-            if !lifting.isEmpty { try enforcer.unban(lifting) }
-            if !banning.isEmpty { try enforcer.ban(banning) }
+            try apply(changes)
             if firewallFailing { console.say("guard: firewall answers again; \(unenforced.count) pending changes applied") }
             unenforced.removeAll()
             firewallFailing = false
@@ -87,7 +88,18 @@ extension GuardDaemon {
             firewallFailures += 1
             if !firewallFailing { console.warn("guard: firewall: \(error) (the changes are kept and retried every second)") }
             firewallFailing = true
+            guard changes.count > 1 else { return }
+            for change in changes.prefix(Self.singleTries) where (try? apply([change])) != nil { unenforced[change.ip] = nil }
         }
+    }
+
+    /// Entries tried one by one after a refused batch, each second.
+    static let singleTries = 64
+
+    private func apply(_ changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)]) throws {
+        let lifting = changes.filter { !$0.ban }.map(\.entry), banning = changes.filter(\.ban).map(\.entry)
+        if !lifting.isEmpty { try enforcer.unban(lifting) }
+        if !banning.isEmpty { try enforcer.ban(banning) }
     }
 
     func appendAudit(_ lines: [String]) {

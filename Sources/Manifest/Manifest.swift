@@ -169,6 +169,15 @@ public enum EnforcerKind: String, Sendable, CaseIterable {
     case ipset
     case iptables
     case dryRun = "dry-run"
+
+    /// The longest ban this firewall lets expire on its own, in seconds; nil when it has no timeouts.
+    public var longestTimeout: Int? {
+        switch self {
+        case .nftables: FirewallTimeouts.nftables
+        case .ipset: FirewallTimeouts.ipset
+        case .iptables, .dryRun: nil
+        }
+    }
 }
 
 /// One step of the escalating ban schedule.

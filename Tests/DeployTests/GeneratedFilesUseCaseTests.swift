@@ -135,6 +135,17 @@ let shop = """
         }
     }
 
+    /// ipset holds at most 2,147,483 s: a 30-day ban goes in without a timeout, and validate says so.
+    @Test func banLengthsBeyondTheFirewallsTimeoutsAreSaid() throws {
+        let directory = try temporaryProject(shop + "\nguard: { enforcer: ipset, bans: [10m, 30d, permanent] }\n")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run()
+        let check = try #require(checks.first { $0.name == "ban lengths fit ipset's timeouts" })
+        #expect(check.outcome == .warn)
+        #expect(check.detail.hasPrefix("720h is longer than ipset holds (2147483 s)") && check.detail.contains("the guard lifts it when due"), "\(check.detail)")
+        #expect(try outcomes(shop + "\nguard: { enforcer: nftables, bans: [10m, 30d, permanent] }\n").allSatisfy { !$0.contains("ban lengths") })
+    }
+
     @Test func eachProblemFailsItsOwnCheck() throws {
         let listener = TestSupport.listenOnLoopback(port: 18090)
         defer { close(listener.fd) }

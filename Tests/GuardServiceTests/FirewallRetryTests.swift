@@ -16,16 +16,20 @@ final class RefusingFirewall: Enforcer, @unchecked Sendable {
     private var refusals: Int
     private(set) var banned = Set<IPAddress>()
 
-    init(refusals: Int) { self.refusals = refusals }
+    /// An entry this firewall never takes (a length or address it cannot hold): its batch fails.
+    let poison: IPAddress?
 
-    private func attempt() throws {
+    init(refusals: Int, poison: IPAddress? = nil) { (self.refusals, self.poison) = (refusals, poison) }
+
+    private func attempt(_ entries: [EnforcedBan] = []) throws {
         try lock.withLock {
             guard refusals == 0 else { refusals -= 1; throw Refused() }
+            if let poison, entries.contains(where: { $0.address == poison }) { throw Refused() }
         }
     }
 
     func install() throws {}
-    func ban(_ entries: [EnforcedBan]) throws { try attempt(); lock.withLock { entries.forEach { banned.insert($0.address) } } }
+    func ban(_ entries: [EnforcedBan]) throws { try attempt(entries); lock.withLock { entries.forEach { banned.insert($0.address) } } }
     func unban(_ entries: [EnforcedBan]) throws { try attempt(); lock.withLock { entries.forEach { banned.remove($0.address) } } }
     func active() throws -> Set<IPAddress> { lock.withLock { banned } }
     func uninstall() throws {}
@@ -56,5 +60,29 @@ struct QuietConsole: Console {
         daemon.step(at: start + 2)  // taken
         #expect(firewall.banned == [attacker])
         #expect(daemon.unenforced.isEmpty && daemon.firewallFailures == 2)
+    }
+
+    /// One entry the firewall refuses never holds back the rest of its batch.
+    @Test func oneRefusedEntryNeverBlocksTheOthers() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-retry-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
+        let manifest = try ManifestLoader.parse(yaml: "name: retry\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: access.log, enforcer: dry-run }\n",
+                                                file: "swiftdeploy.yaml", directory: directory)
+        let poison = IPAddress("203.0.113.66")!
+        let firewall = RefusingFirewall(refusals: 0, poison: poison)
+        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: firewall, notifiers: [],
+                                     console: QuietConsole())
+        let start = Int(Date().timeIntervalSince1970)
+        let others = (1...5).map { IPAddress("203.0.113.\($0)")! }
+        for ip in others + [poison] { #expect(daemon.apply(.init(action: .ban, ip: ip, seconds: 600), at: start) != nil) }
+        daemon.step(at: start)
+        #expect(firewall.banned == Set(others), "the batch failed; each other entry went in on its own")
+        #expect(daemon.unenforced == [poison: true], "only the refused entry waits, and is tried again")
+        let later = IPAddress("203.0.113.7")!
+        #expect(daemon.apply(.init(action: .ban, ip: later, seconds: 600), at: start + 1) != nil)
+        daemon.step(at: start + 1)
+        #expect(firewall.banned.contains(later), "a later ban is not held back by the refused one")
     }
 }
