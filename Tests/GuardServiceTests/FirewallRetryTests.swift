@@ -41,16 +41,20 @@ struct QuietConsole: Console {
 }
 
 @Suite struct FirewallRetry {
-    @Test func aRefusedBanIsRetriedUntilTheKernelHasIt() throws {
+    /// A daemon on an empty log in a fresh folder (removed by the caller), banning through `firewall`.
+    func daemon(_ firewall: RefusingFirewall) throws -> (GuardDaemon, String) {
         let directory = NSTemporaryDirectory() + "swiftdeploy-retry-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
         let manifest = try ManifestLoader.parse(yaml: "name: retry\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: access.log, enforcer: dry-run }\n",
                                                 file: "swiftdeploy.yaml", directory: directory)
+        return (try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: firewall, notifiers: [], console: QuietConsole()), directory)
+    }
+
+    @Test func aRefusedBanIsRetriedUntilTheKernelHasIt() throws {
         let firewall = RefusingFirewall(refusals: 2)
-        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: firewall, notifiers: [],
-                                     console: QuietConsole())
+        let (daemon, directory) = try daemon(firewall)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let attacker = IPAddress("203.0.113.9")!
         let start = Int(Date().timeIntervalSince1970)
         #expect(daemon.apply(.init(action: .ban, ip: attacker, seconds: 600), at: start) != nil)
@@ -64,16 +68,10 @@ struct QuietConsole: Console {
 
     /// One entry the firewall refuses never holds back the rest of its batch.
     @Test func oneRefusedEntryNeverBlocksTheOthers() throws {
-        let directory = NSTemporaryDirectory() + "swiftdeploy-retry-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
-        let manifest = try ManifestLoader.parse(yaml: "name: retry\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: access.log, enforcer: dry-run }\n",
-                                                file: "swiftdeploy.yaml", directory: directory)
         let poison = IPAddress("203.0.113.66")!
         let firewall = RefusingFirewall(refusals: 0, poison: poison)
-        let daemon = try GuardDaemon(settings: manifest.guardSettings, stateDirectory: directory, enforcer: firewall, notifiers: [],
-                                     console: QuietConsole())
+        let (daemon, directory) = try daemon(firewall)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let start = Int(Date().timeIntervalSince1970)
         let others = (1...5).map { IPAddress("203.0.113.\($0)")! }
         for ip in others + [poison] { #expect(daemon.apply(.init(action: .ban, ip: ip, seconds: 600), at: start) != nil) }
