@@ -40,7 +40,7 @@ public struct AuditUseCase: Sendable {
 
     /// Writes the report to `path`.
     public func write(title: String, to path: String) throws {
-        try FileWriter.write(report(title: title), to: path)
+        try FileWriter.write(report(title: title), to: path, privately: true)
     }
 
     static func details(_ event: HistoryEvent) -> String {

@@ -16,7 +16,7 @@ struct Hooks: Sendable {
     /// Runs the hook for `event`, if the manifest has one.
     func run(_ event: HookEvent, version: String, previous: String?, url: String) async throws {
         guard let hook = manifest.hooks[event] else { return }
-        console.say("hook \(event.rawValue): \(hook.run)")
+        console.say("hook \(event.rawValue): \(hook.shown)")
         let environment = ProcessInfo.processInfo.environment.merging([
             "SWIFTDEPLOY_EVENT": event.rawValue, "SWIFTDEPLOY_PROJECT": manifest.name, "SWIFTDEPLOY_VERSION": version,
             "SWIFTDEPLOY_PREVIOUS_VERSION": previous ?? "", "SWIFTDEPLOY_URL": url, "SWIFTDEPLOY_STATE_DIR": manifest.stateDirectory,
@@ -26,13 +26,13 @@ struct Hooks: Sendable {
         let (status, output) = try await ChildProcess.run(["/bin/sh", "-c", "cd \(folder) && \(hook.run)"], environment: environment, limit: hook.timeout)
         let tail = output.split(separator: "\n").suffix(20).map { "  | \($0)" }.joined(separator: "\n")
         let outcome = status.map { "exit \($0)" } ?? "still running after \(hook.timeout.manifestText), stopped"
-        try history.record(.hook, ["hook": .string(event.rawValue), "command": .string(hook.run), "outcome": .string(outcome),
+        try history.record(.hook, ["hook": .string(event.rawValue), "command": .string(hook.shown), "outcome": .string(outcome),
                                    "ok": .bool(status == 0), "seconds": .number(((ContinuousClock.now - started).seconds * 1000).rounded() / 1000)])
         if status == 0 {
             if !tail.isEmpty { console.say(tail) }
             return
         }
-        let message = "hook \(event.rawValue) failed (\(outcome)): \(hook.run)" + (tail.isEmpty ? " (no output)" : "\n\(tail)")
+        let message = "hook \(event.rawValue) failed (\(outcome)): \(hook.shown)" + (tail.isEmpty ? " (no output)" : "\n\(tail)")
         guard event.isPre else {
             console.warn("WARNING: \(message)")
             return

@@ -1,4 +1,5 @@
 import Foundation
+import Manifest
 import Spawn
 
 #if canImport(Glibc)
@@ -33,7 +34,7 @@ public enum ProjectOwner {
     /// A path that does not exist yet is judged by the folder it will be made in.
     public static func verdict(for paths: [String]) throws(Refusal) -> Verdict {
         var owners: [uid_t: (gid: gid_t, path: String)] = [:]
-        for path in paths { try collect(URL(fileURLWithPath: path).standardizedFileURL.path, into: &owners) }
+        for path in paths { try collect(ManifestLoader.absolutePath(path, relativeTo: FileManager.default.currentDirectoryPath), into: &owners) }
         switch owners.count {
         case 0: return .root
         case 1: return .user(uid: owners.first!.key, gid: owners.first!.value.gid)

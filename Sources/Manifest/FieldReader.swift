@@ -195,6 +195,10 @@ struct Section {
         value(key, expected: "a string") { $0 }
     }
 
+    /// A scalar as written, `${NAME}` not substituted: what may be shown and recorded of a value
+    /// that can hold a secret.
+    func written(_ key: String) -> String? { node(key)?.scalar?.string }
+
     func string(_ key: String, default fallback: String) -> String {
         string(key) ?? fallback
     }

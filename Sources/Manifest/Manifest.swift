@@ -31,10 +31,16 @@ public enum HookEvent: String, Sendable, CaseIterable, Codable {
 
 /// One hook: a shell command (run with /bin/sh -c in the manifest's folder) and how long it may take.
 public struct Hook: Sendable, Equatable {
+    /// The command run, `${NAME}` substituted.
     public var run: String
+    /// The command as the manifest writes it (`${NAME}` kept): what is printed, kept in history and
+    /// sent to webhooks, so a secret substituted into the command goes nowhere but the shell.
+    public var shown: String
     public var timeout: Duration
 
-    public init(run: String, timeout: Duration = .seconds(60)) { (self.run, self.timeout) = (run, timeout) }
+    public init(run: String, shown: String? = nil, timeout: Duration = .seconds(60)) {
+        (self.run, self.shown, self.timeout) = (run, shown ?? run, timeout)
+    }
 }
 
 public enum RuntimeKind: String, Sendable, CaseIterable {

@@ -109,12 +109,12 @@ public enum ManifestLoader {
         for event in HookEvent.allCases {
             guard let node = section.node(event.rawValue) else { continue }
             if node.scalar != nil {
-                if let run = section.string(event.rawValue) { hooks[event] = Hook(run: run) }
+                if let run = section.string(event.rawValue) { hooks[event] = Hook(run: run, shown: section.written(event.rawValue)) }
                 continue
             }
             let hook = section.section(event.rawValue, keys: ["run", "timeout"])
             let run = hook.required("run", "the command to run, e.g. run: scripts/smoke-test.sh", fallback: "") { hook.string("run") }
-            hooks[event] = Hook(run: run, timeout: hook.duration("timeout", default: .seconds(60)))
+            hooks[event] = Hook(run: run, shown: hook.written("run"), timeout: hook.duration("timeout", default: .seconds(60)))
         }
         return hooks
     }
@@ -445,10 +445,16 @@ public enum ManifestLoader {
         }
     }
 
-    /// `path` made absolute against `base` (a leading `~/` is the home directory), with `.` and `..` resolved.
+    /// `path` made absolute against `base` (a leading `~/` is the home directory), with `.` and `..`
+    /// resolved as text. Links are left as written (Foundation's `standardizingPath` follows them): a
+    /// `guard.log` that is a link must still look like one to the checks that refuse links.
     public static func absolutePath(_ path: String, relativeTo base: String) -> String {
         let expanded = (path as NSString).expandingTildeInPath
         let joined = expanded.hasPrefix("/") ? expanded : (base as NSString).appendingPathComponent(expanded)
-        return (joined as NSString).standardizingPath
+        var parts: [Substring] = []
+        for part in joined.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
     }
 }

@@ -31,6 +31,17 @@ import Vocabulary
         #expect(history.events().events.contains(policy))
     }
 
+    /// The report quotes history (commands, inputs): it is born readable by its owner alone.
+    @Test func theReportFileIsPrivate() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-audit-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let history = History(stateDirectory: directory)
+        try history.record(.deploy, ["version": "1.0.0"])
+        try AuditUseCase(history: history).write(title: "shop", to: "\(directory)/audit_report.md")
+        var status = stat()
+        #expect(stat("\(directory)/audit_report.md", &status) == 0 && status.st_mode & 0o777 == 0o600)
+    }
+
     @Test func aPolicyEventIsOneFlatObject() throws {
         let decision = Decision(policy: .infrastructure, allow: true, violations: [], engine: "embedded", duration: .microseconds(1500), unanswered: nil)
         let event = HistoryEvent(event: .policy, timestamp: Date(timeIntervalSince1970: 1_800_000_000), decision: decision, input: ["cpu_load": 0.5])

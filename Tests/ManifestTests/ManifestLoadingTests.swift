@@ -27,6 +27,31 @@ private let minimal = """
     """
 
 @Suite struct ManifestDefaults {
+    /// Paths are made absolute as text: a link stays a link, so the guard's no-follow check sees a
+    /// linked `guard.log` (Foundation's `standardizingPath` used to resolve it at load).
+    @Test func pathsAreMadeAbsoluteWithoutFollowingLinks() throws {
+        let folder = NSTemporaryDirectory() + "swiftdeploy-paths-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: "\(folder)/real", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        FileManager.default.createFile(atPath: "\(folder)/real/access.log", contents: nil)
+        try FileManager.default.createSymbolicLink(atPath: "\(folder)/access.log", withDestinationPath: "\(folder)/real/access.log")
+        let manifest = try ManifestLoader.parse(yaml: "name: shop\nservices:\n  web: { command: [x], port: 4000 }\nguard: { log: ./real/../access.log }\n",
+                                                file: "swiftdeploy.yaml", directory: folder)
+        #expect(manifest.guardSettings.log == "\(folder)/access.log")
+        #expect(ManifestLoader.absolutePath("../../etc/./x", relativeTo: "/srv") == "/etc/x")
+        #expect(ManifestLoader.absolutePath("/", relativeTo: "/srv") == "/")
+    }
+
+    /// A secret substituted into a hook runs in the shell and is shown nowhere: what is printed,
+    /// kept in history and sent to webhooks is the command as written.
+    @Test func aHookIsShownAsWrittenWithItsSecretsUnsubstituted() throws {
+        let manifest = try load("name: shop\nservices:\n  web: { command: [x], port: 4000 }\nhooks:\n  pre_deploy: \"curl -H 'X-Key: ${API_KEY}' https://ci.example\"\n  post_deploy: { run: \"notify ${API_KEY}\", timeout: 5s }\n",
+                                environment: ["API_KEY": "s3cret-value"])
+        #expect(manifest.hooks[.preDeploy]?.run == "curl -H 'X-Key: s3cret-value' https://ci.example")
+        #expect(manifest.hooks[.preDeploy]?.shown == "curl -H 'X-Key: ${API_KEY}' https://ci.example")
+        #expect(manifest.hooks[.postDeploy]?.shown == "notify ${API_KEY}" && manifest.hooks[.postDeploy]?.run == "notify s3cret-value")
+    }
+
     @Test func minimalManifestGetsEveryDefault() throws {
         let manifest = try load(minimal)
         #expect(manifest.name == "shop")
