@@ -28,7 +28,27 @@ public enum PrivateDirectory {
                                   fix: "remove it; the guard creates its own folder, readable by its user only")
         }
         try ownedByMe(path, status)
+        try parentIsSafe(parent, path)
         if status.st_mode & 0o077 != 0 { chmod(path, 0o700) }
+    }
+
+    /// The folder holding the guard's: whoever can write it can rename the guard's folder away and
+    /// put a link in its place, and the guard would write its audit log and store wherever that
+    /// leads. So it must belong to root or this user and be writable by nobody else (sticky, like
+    /// /tmp, is fine: others cannot rename what is not theirs). Checked once, at start, and it holds:
+    /// only its owner could loosen it.
+    static func parentIsSafe(_ parent: String, _ path: String) throws(GuardStoreError) {
+        var status = stat()
+        guard stat(parent, &status) == 0 else { return }
+        let sticky = status.st_mode & S_ISVTX != 0
+        guard status.st_uid == 0 || status.st_uid == geteuid() else {
+            throw GuardStoreError(path: path, problem: "sits in \(parent), which belongs to uid \(status.st_uid), who could replace the guard's folder with a link",
+                                  fix: "keep the guard's state where only its user can write (the unit's /var/lib/swiftdeploy, or --state-dir)")
+        }
+        guard status.st_mode & 0o022 == 0 || sticky else {
+            throw GuardStoreError(path: path, problem: "sits in \(parent), which others may write (mode \(String(status.st_mode & 0o777, radix: 8))), so they could replace the guard's folder with a link",
+                                  fix: "`chmod go-w \(parent)`, or keep the guard's state elsewhere (--state-dir)")
+        }
     }
 
     /// Checks a file of the folder before it is opened: a regular file of this user with no other

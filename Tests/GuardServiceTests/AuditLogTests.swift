@@ -65,7 +65,8 @@ import Vocabulary
 
     @Test func aWideFolderOfTheGuardsOwnIsTightened() throws {
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o777])
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o777])
         _ = try GuardStore(path: GuardStore.path(stateDirectory: directory))
         #expect(try mode(folder) == 0o700)
     }

@@ -132,6 +132,24 @@ import Glibc
         #expect(try store.takeRequests().isEmpty)
     }
 
+    /// The folder around the guard's own: another user who can write it could rename the guard's
+    /// folder away and leave a link, and root would write its audit log wherever that leads.
+    @Test func theGuardsFolderMustSitWhereOnlyItsUserWrites() throws {
+        let directory = NSTemporaryDirectory() + "swiftdeploy-store-parent-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try PrivateDirectory.prepare("\(directory)/guard")
+        chmod(directory, 0o777)
+        #expect { try PrivateDirectory.prepare("\(directory)/guard") } throws: { "\($0)".contains("which others may write (mode 777)") }
+        chmod(directory, 0o1777)
+        try PrivateDirectory.prepare("\(directory)/guard")  // sticky: others cannot rename the guard's folder
+        chmod(directory, 0o755)
+        if geteuid() == 0 {
+            chown(directory, 65534, 65534)
+            #expect { try PrivateDirectory.prepare("\(directory)/guard") } throws: { "\($0)".contains("belongs to uid 65534") }
+        }
+    }
+
     @Test func aFileThatIsNotAStoreSaysWhatToDo() throws {
         let directory = NSTemporaryDirectory() + "swiftdeploy-store-garbage-\(UUID().uuidString)"
         try PrivateDirectory.prepare(GuardStore.directory(stateDirectory: directory))
