@@ -13,7 +13,7 @@ extension GuardDaemon {
         let second = now
         if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
             // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
-            for ban in engine.adoptQuietly(valid(state).compactMap(ban), at: second) {
+            for ban in engine.adoptQuietly(valid(state).compactMap { BanBook.Ban($0, ipv6Prefix: settings.ipv6Prefix) }, at: second) {
                 unsaved.ban(ban)
                 if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
             }
@@ -33,7 +33,7 @@ extension GuardDaemon {
     /// Other edges' decisions, as they decided them; rows that no real decision could be are skipped.
     func adopt(_ decisions: [SharedDecision], at second: Int) {
         for decision in valid(decisions) {
-            guard let ban = ban(decision) else { continue }
+            guard let ban = BanBook.Ban(decision, ipv6Prefix: settings.ipv6Prefix) else { continue }
             switch decision.action {
             case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
             case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
@@ -55,16 +55,6 @@ extension GuardDaemon {
             console.warn("guard: shared decisions: skipped \(refused.count) row(s) no real decision could be, first id \(first.id.map(String.init) ?? "?"): \(problem); an edge or the path to the database wrote them (see docs/security.md)")
         }
         return kept
-    }
-
-    /// A shared decision as this edge's ban (an unban: one that ended when it was lifted). The reason
-    /// names the edge that decided (the dashboard's and `bans list`'s reason column).
-    func ban(_ decision: SharedDecision) -> BanBook.Ban? {
-        let text = decision.address.split(separator: "/").first.map(String.init) ?? decision.address
-        guard let address = IPAddress(text) else { return nil }
-        return BanBook.Ban(ip: address.grouped(ipv6Prefix: settings.ipv6Prefix), since: decision.since,
-                           until: decision.action == .ban ? decision.until : decision.since, offence: decision.offence,
-                           reason: "\(decision.reason) (edge \(decision.edge))")
     }
 
     /// With `guard.shared` and the database answering, this edge's site-wide alerts go to the site

@@ -71,22 +71,26 @@ enum DashboardFuzz {
     }
 }
 
-/// The one target of this executable (`FUZZ_TARGET=dashboard`).
+/// The targets of this executable, which links the guard's engine and the web server:
+/// `FUZZ_TARGET=dashboard` (requests) or `shared` (rows of the shared decisions table).
 enum DashboardTarget: String, CaseIterable {
-    case dashboard
+    case dashboard, shared
+
+    func run(_ bytes: UnsafeBufferPointer<UInt8>) {
+        switch self {
+        case .dashboard: DashboardFuzz.answer(bytes)
+        case .shared: SharedRowFuzz.take(bytes)
+        }
+    }
 }
 
 #if FUZZING
 @_cdecl("swiftdeploy_fuzz_dashboard_main")
 public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    _ = FuzzDriver.target(DashboardTarget.self)
-    return FuzzDriver.run(argc, argv, DashboardFuzz.answer)
+    FuzzDriver.run(argc, argv, FuzzDriver.target(DashboardTarget.self).run)
 }
 #else
 @main enum CorpusReplay {
-    static func main() throws {
-        _ = FuzzDriver.target(DashboardTarget.self)
-        try FuzzDriver.replay(DashboardFuzz.answer)
-    }
+    static func main() throws { try FuzzDriver.replay(FuzzDriver.target(DashboardTarget.self).run) }
 }
 #endif

@@ -1,5 +1,3 @@
-import Vocabulary
-
 /// A shared decision is input from other machines: any edge, or anyone on the path to the database,
 /// may have written it. Before an edge acts on one, it must hold what a real decision holds.
 extension SharedDecision {
