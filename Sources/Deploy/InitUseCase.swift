@@ -41,7 +41,7 @@ public struct InitUseCase: Sendable {
         var written: [Written] = []
         for file in try GeneratedFiles.render(project.manifest, manifestHash: project.manifestHash) {
             let path = (directory as NSString).appendingPathComponent(file.name)
-            let changed = try FileWriter.writeIfChanged(file.content, to: path)
+            let changed = try FileWriter.writeIfChanged(file.content, to: path, privately: file.isPrivate)
             written.append(Written(path: path, changed: changed))
             console.say("init: \(changed ? "wrote" : "unchanged") \(path)")
         }

@@ -48,10 +48,12 @@ public enum ComposeFile {
         }
     }
 
-    /// `docker run` arguments for an instance: the same service the compose file declares for its
-    /// track, on the instance's own port slot.
-    public static func runArguments(_ manifest: Manifest, _ instance: Instance) -> [String] {
-        app(manifest, instance).runArguments()
+    /// `docker run` for an instance: the same service the compose file declares for its track, on
+    /// the instance's own port slot. The environment's values are not in the arguments (which any
+    /// user sees in `ps`): the arguments name each variable (`--env NAME`) and the docker CLI's own
+    /// environment, readable by its user alone, holds the values.
+    public static func runCommand(_ manifest: Manifest, _ instance: Instance) -> (arguments: [String], environment: [String: String]) {
+        app(manifest, instance).runCommand()
     }
 
     static func model(_ manifest: Manifest) -> Document {
@@ -214,13 +216,18 @@ public enum ComposeFile {
 }
 
 extension ComposeFile.ComposeService {
-    /// The same container as `docker run` arguments (detached), for the fields a service of ours uses.
-    func runArguments() -> [String] {
+    /// The same container as `docker run` arguments (detached), for the fields a service of ours
+    /// uses, and the environment the docker CLI passes on (`--env NAME` takes NAME's value from it).
+    func runCommand() -> (arguments: [String], environment: [String: String]) {
         var arguments = ["run", "--detach"]
         if let containerName { arguments += ["--name", containerName] }
         if let user { arguments += ["--user", user] }
         for file in envFile ?? [] { arguments += ["--env-file", file] }
-        for key in environment?.keys ?? [] { arguments += ["--env", "\(key)=\(environment![key]!)"] }
+        var values: [String: String] = [:]
+        for key in environment?.keys ?? [] {
+            arguments += ["--env", key]
+            values[key] = environment![key]!
+        }
         for key in labels?.keys ?? [] { arguments += ["--label", "\(key)=\(labels![key]!)"] }
         arguments += (expose ?? []).flatMap { ["--expose", $0] } + (ports ?? []).flatMap { ["--publish", $0] }
         arguments += (volumes ?? []).flatMap { ["--volume", $0] } + (tmpfs ?? []).flatMap { ["--tmpfs", $0] }
@@ -229,7 +236,7 @@ extension ComposeFile.ComposeService {
         if let networkMode { arguments += ["--network", networkMode] }
         arguments += capDrop.flatMap { ["--cap-drop", $0] } + (capAdd ?? []).flatMap { ["--cap-add", $0] }
         arguments += securityOpt.flatMap { ["--security-opt", $0] } + ["--restart", restart, image] + (command ?? [])
-        return arguments
+        return (arguments, values)
     }
 }
 

@@ -77,7 +77,8 @@ public struct ComposeRuntime: Runtime {
         try prepareProject(engine)
         if let envFile = spec.envFile, let problem = EnvFile.problem(at: envFile) { throw ProcessError("env_file: \(problem)") }
         let instance = ComposeFile.Instance(image: image, port: port, version: spec.version, mode: track.rawValue, env: spec.env, envFile: spec.envFile)
-        let id = try Docker.run(ComposeFile.runArguments(manifest, instance)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let command = ComposeFile.runCommand(manifest, instance)
+        let id = try Docker.run(command.arguments, environment: command.environment).trimmingCharacters(in: .whitespacesAndNewlines)
         do {
             try await waitHealthy(id: id, port: port)
             return StackState.TrackRecord(instance: .container(id: id), port: port, version: spec.version, startedAt: Date(),

@@ -51,12 +51,13 @@ public struct DockerEngine: Sendable {
 public enum Docker {
     /// Runs `docker ARGUMENTS`.
     @discardableResult
-    public static func run(_ arguments: [String]) throws(ProcessError) -> String {
-        try checked(["docker"] + arguments)
+    /// `docker ARGUMENTS`, with `environment` added to the CLI's own (values `--env NAME` passes on).
+    public static func run(_ arguments: [String], environment: [String: String] = [:]) throws(ProcessError) -> String {
+        try checked(["docker"] + arguments, environment: environment)
     }
 
-    static func checked(_ command: [String], saying: String? = nil) throws(ProcessError) -> String {
-        let result = try ChildProcess.run(command)
+    static func checked(_ command: [String], saying: String? = nil, environment: [String: String] = [:]) throws(ProcessError) -> String {
+        let result = try ChildProcess.run(command, environment: environment)
         guard result.status == 0 else {
             throw ProcessError("\(saying ?? command.prefix(3).joined(separator: " ")) failed (exit \(result.status)):\n\(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }

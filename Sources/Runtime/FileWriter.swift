@@ -46,9 +46,9 @@ public enum FileWriter {
     }
 
     /// Returns false (and leaves the file untouched) when it already holds exactly `text`.
-    public static func writeIfChanged(_ text: String, to path: String) throws(FileWriteError) -> Bool {
+    public static func writeIfChanged(_ text: String, to path: String, privately: Bool = false) throws(FileWriteError) -> Bool {
         if let existing = FileManager.default.contents(atPath: path), existing == Data(text.utf8) { return false }
-        try write(text, to: path)
+        try write(text, to: path, privately: privately)
         return true
     }
 }

@@ -40,6 +40,8 @@ let shop = """
         let first = try InitUseCase(project: project, console: BufferConsole()).run(out: nil)
         #expect(first.map(\.changed) == [true, true])
         #expect(first.map { ($0.path as NSString).lastPathComponent } == ["nginx.conf", "docker-compose.yml"])
+        // nginx (another user in a container) reads nginx.conf; the compose file holds `env:` values.
+        #expect(try first.map { try FileManager.default.attributesOfItem(atPath: $0.path)[.posixPermissions] as? Int } == [0o644, 0o600])
         let bytes = try first.map { try Data(contentsOf: URL(fileURLWithPath: $0.path)) }
         let modified = try first.map { try FileManager.default.attributesOfItem(atPath: $0.path)[.modificationDate] as? Date }
 

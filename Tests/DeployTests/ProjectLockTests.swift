@@ -79,8 +79,12 @@ struct ProjectLockTests {
         }
         await #expect(throws: LockError.self) { try await ProjectLock.acquire(stateDirectory: state, command: "deploy") }
         ChildProcess.signal(holder, SIGKILL)
-        var status: Int32 = 0
-        waitpid(holder, &status, 0)
+        // `spawn` reaps its children in the background, so the test cannot wait for this one: it
+        // waits (bounded) until the kernel has dropped the dead holder's lock.
+        for _ in 0..<500 {
+            guard case .held = try ProjectLock.state(stateDirectory: state) else { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let lock = try await ProjectLock.acquire(stateDirectory: state, command: "deploy")
         lock.release()
     }

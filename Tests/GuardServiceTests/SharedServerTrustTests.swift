@@ -52,7 +52,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let file = "\(folder)/password", link = "\(folder)/link"
-        FileManager.default.createFile(atPath: file, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: file, contents: Data("s3cret\n".utf8), attributes: [.posixPermissions: 0o600])
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: file)
         func read(_ path: String) throws -> String? {
             try SharedLink.password(SharedGuardSettings(url: "postgres://guard@x/y?host=/run", passwordFile: path, edge: "edge-a"))

@@ -276,17 +276,21 @@ func python(_ script: String, arguments: [String], input: String) throws -> (sta
 @Suite struct InstanceRunArguments {
     @Test func runArgumentsCarryTheServicesSettingsOnTheInstancesSlot() throws {
         let parsed = try manifest(shop)
-        let arguments = ComposeFile.runArguments(parsed, .init(image: "shop:2.0", port: 14000, version: "2.0.0", mode: "canary", env: ["LOG": "debug"]))
+        let (arguments, environment) = ComposeFile.runCommand(parsed, .init(image: "shop:2.0", port: 14000, version: "2.0.0", mode: "canary",
+                                                                              env: ["LOG": "debug", "API_KEY": "s3cret"]))
         #expect(Array(arguments.prefix(4)) == ["run", "--detach", "--name", "shop-web-14000"])
         #expect(arguments.last == "shop:2.0", "the image, and no command: the image's own entry point runs")
         let pairs = Set(zip(arguments, arguments.dropFirst()).map { "\($0) \($1)" })
-        for expected in ["--publish 127.0.0.1:14000:14000", "--env PORT=14000", "--env MODE=canary", "--env APP_VERSION=2.0.0",
-                         "--env LOG=debug", "--env HOST=0.0.0.0", "--label io.swiftdeploy.project=shop", "--label io.swiftdeploy.track=canary",
+        for expected in ["--publish 127.0.0.1:14000:14000", "--env PORT", "--env MODE", "--env APP_VERSION",
+                         "--env LOG", "--env HOST", "--env API_KEY", "--label io.swiftdeploy.project=shop", "--label io.swiftdeploy.track=canary",
                          "--cap-drop ALL", "--security-opt no-new-privileges:true", "--network shop-net", "--tmpfs /tmp",
                          "--restart unless-stopped"] {
             #expect(pairs.contains(expected), "\(expected) in \(arguments)")
         }
         #expect(arguments.contains("--read-only"))
+        // Values travel in the docker CLI's environment, never in arguments other users see in `ps`.
+        #expect(environment == ["PORT": "14000", "HOST": "0.0.0.0", "MODE": "canary", "APP_VERSION": "2.0.0", "LOG": "debug", "API_KEY": "s3cret"])
+        #expect(!arguments.contains { $0.contains("s3cret") || $0.contains("=debug") })
         #expect(!arguments.contains("--user"), "the image's own (non-root) user")
     }
 }
