@@ -10,7 +10,7 @@ extension GuardDaemon {
     func checkpoint(_ decisions: [GuardDecision]) {
         for decision in decisions where shared != nil && decision.edge == nil {
             guard let ip = decision.ip else { continue }
-            if decision.action == .ban, let ban = engine.banBook.active[ip] {
+            if decision.action == .ban, let ban = decision.ban {
                 unsaved.outgoing.append(.init(action: .ban, ban: ban, condition: decision.condition))
             } else if decision.action == .unban, decision.condition == "manual" {
                 let lifted = BanBook.Ban(ip: ip, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
@@ -20,8 +20,8 @@ extension GuardDaemon {
         for decision in decisions {
             switch decision.action {
             case .ban:
-                if let ip = decision.ip, let ban = engine.banBook.active[ip] { unsaved.ban(ban) }
-                if let ip = decision.ip, let offence = engine.banBook.offence(ip) { unsaved.offence(offence) }
+                if let ban = decision.ban { unsaved.ban(ban) }
+                if let offence = decision.offenceRecord { unsaved.offence(offence) }
             case .unban:
                 if let ip = decision.ip { unsaved.lift(ip) }
             case .baselineRecalc:

@@ -1,0 +1,111 @@
+import CPrefetch
+import Foundation
+import Telemetry
+import Vocabulary
+
+/// Decisions from outside the log (a person, another edge) and the state a restart brings back.
+extension GuardEngine {
+    /// A manual ban (from the CLI or the dashboard); `length` nil is permanent.
+    /// nil when the address is shielded (allow list, trusted proxy, the host): a manual ban must not
+    /// lock out what the operator said never to ban.
+    public mutating func banManually(_ ip: IPAddress, at second: Int, length: Int?) -> GuardDecision? {
+        guard !config.shields(ip) else { return nil }
+        let ban = banBook.ban(ip, at: second, reason: "manual", length: .some(length))
+        var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
+                                     rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence)
+        decision.rule = .manual
+        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ip))
+        pending.append(decision)
+        return decision
+    }
+
+    /// A ban another edge decided; nil when it changes nothing here (already in force, ended, or the
+    /// address is shielded on this edge).
+    @discardableResult
+    public mutating func adopt(_ ban: BanBook.Ban, condition: String, from edge: String, at second: Int) -> GuardDecision? {
+        guard !config.shields(ban.ip), banBook.adopt(ban, at: second) else { return nil }
+        var decision = GuardDecision(at: second, action: .ban, ip: ban.ip, duration: ban.until.map { $0 - second },
+                                     condition: "edge \(edge): \(condition)", rate: rate(of: ban.ip), baseline: expected(for: ban.ip),
+                                     offence: ban.offence)
+        decision.edge = edge
+        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ban.ip))
+        pending.append(decision)
+        return decision
+    }
+
+    /// Many bans other edges decided, taken as a restart takes its own store: no decision each (a new
+    /// edge catching up over 100,000 bans writes one summary, not 100,000 audit lines). Returns the
+    /// bans now in force here because of them.
+    public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [BanBook.Ban] {
+        bans.filter { !config.shields($0.ip) && banBook.adopt($0, at: second) }
+    }
+
+    /// An unban another edge made; nil when the address is not banned here.
+    @discardableResult
+    public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {
+        lift(ip, at: second, condition: "edge \(edge): manual", edge: edge)
+    }
+
+    /// A manual unban; nil when the address was not banned.
+    public mutating func unbanManually(_ ip: IPAddress, at second: Int) -> GuardDecision? {
+        lift(ip, at: second, condition: "manual", edge: nil)
+    }
+
+    /// Lifts a ban by hand, here (`edge` nil) or on another edge.
+    mutating func lift(_ ip: IPAddress, at second: Int, condition: String, edge: String?) -> GuardDecision? {
+        guard let ban = banBook.unban(ip) else { return nil }
+        var decision = GuardDecision(at: second, action: .unban, ip: ip, duration: ban.duration, condition: condition,
+                                     rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence,
+                                     nextDuration: .some(banBook.nextLength(ip, at: second)))
+        decision.edge = edge
+        decision.ban = ban
+        pending.append(decision)
+        return decision
+    }
+
+    /// What the engine has learned, for the store: the baseline and the per-client expectation.
+    public struct Learned: Sendable, Equatable {
+        public var baseline: Baseline.Snapshot
+        public var typicalClientRate: Double
+        public var clientRateSpread: Double
+
+        public init(baseline: Baseline.Snapshot, typicalClientRate: Double, clientRateSpread: Double) {
+            (self.baseline, self.typicalClientRate, self.clientRateSpread) = (baseline, typicalClientRate, clientRateSpread)
+        }
+    }
+
+    /// The learned state as of now; `secondsAfter` limits the baseline's seconds to unsaved ones.
+    public func learned(secondsAfter: Int? = nil) -> Learned {
+        Learned(baseline: baseline.snapshot(secondsAfter: secondsAfter), typicalClientRate: typicalClientRate,
+                clientRateSpread: clientRateSpread)
+    }
+
+    /// Restores what the store kept: bans, offences and, when there is one, the learned baseline
+    /// (so a restarted guard is warm at once instead of relearning for a whole window).
+    public mutating func restore(bans: [BanBook.Ban], offences: [BanBook.Offence], learned: Learned? = nil) {
+        banBook.restore(bans: bans, offences: offences)
+        guard let learned, learned.baseline.first != nil else { return }
+        baseline.restore(learned.baseline)
+        typicalClientRate = learned.typicalClientRate
+        clientRateSpread = learned.clientRateSpread
+        clock.advance(to: learned.baseline.newest)
+        timersRan = learned.baseline.newest
+        lastRecalc = learned.baseline.newest
+    }
+
+    /// Applies changed settings (SIGHUP) without losing what was learned. The per-client window
+    /// length sizes every client's buckets, so it changes only at a restart: the names of such
+    /// settings are returned and their old values kept.
+    public mutating func reconfigure(_ new: GuardConfig) -> [String] {
+        var applied = new
+        var needRestart: [String] = []
+        if new.window != config.window { applied.window = config.window; needRestart.append("guard.window") }
+        baseline.reshape(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
+        banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
+        clock.horizon = max(0, applied.reorderHorizon)
+        config = applied
+        // The allow list or the proxies may have changed: which clients are shielded is decided again.
+        for slot in clients.indices where clients[slot].isTracked { clients[slot].shielded = applied.shields(clients[slot].ip) }
+        return needRestart
+    }
+}
