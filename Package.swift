@@ -203,6 +203,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "Spawn", "TestSupport"]),
+        .testTarget(name: "SpawnTests", dependencies: ["Spawn", "TestSupport"]),
+        .testTarget(name: "SharedDecisionsTests", dependencies: ["SharedDecisions", "Vocabulary"]),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary", "ReferenceParsers"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
