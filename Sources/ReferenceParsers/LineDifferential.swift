@@ -59,8 +59,10 @@ public enum LineDifferential {
     /// right, the last hop that still reads as an address (nil when the right-most does not).
     static func forwardedClient(_ list: String) -> [UInt8]? {
         var client: [UInt8]?
-        for hop in list.split(separator: ",", omittingEmptySubsequences: false).reversed() {
-            guard let address = ReferenceAddress.parse(String(hop.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())) else { break }
+        // By Unicode scalar (a comma or space followed by a combining mark is one Character), as the fast parser reads bytes.
+        for hop in list.unicodeScalars.split(separator: ",", omittingEmptySubsequences: false).reversed() {
+            let trimmed = hop.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()
+            guard let address = ReferenceAddress.parse(String(String.UnicodeScalarView(trimmed))) else { break }
             client = address
         }
         return client

@@ -8,12 +8,15 @@ import Glibc
 /// first, whatever it holds, as the guard does.
 public enum ReferenceAddress {
     public static func parse(_ text: String) -> [UInt8]? {
-        let bare = text.split(separator: "%", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? text
+        // Split at the byte `%`: as Characters, `%` followed by a combining mark is one grapheme and
+        // would not be found (a fuzzer's `::3:7%\u{356}…`).
+        let percent = text.utf8.firstIndex(of: UInt8(ascii: "%"))
+        let bare = String(decoding: text.utf8[..<(percent ?? text.utf8.endIndex)], as: UTF8.self)
         // A C string ends at its first NUL: text holding one is not an address, whatever precedes it.
-        guard !text.hasPrefix("%"), !bare.contains("\0") else { return nil }
+        guard percent != text.utf8.startIndex, !bare.utf8.contains(0) else { return nil }
         var v4 = in_addr()
         if inet_pton(AF_INET, bare, &v4) == 1 {
-            guard !text.contains("%") else { return nil }
+            guard percent == nil else { return nil }
             return [UInt8](repeating: 0, count: 10) + [0xFF, 0xFF] + withUnsafeBytes(of: v4) { Array($0) }
         }
         var v6 = in6_addr()

@@ -22,20 +22,23 @@ public enum ReferenceLine {
     /// backslash; `forwarded` is read only with `readsForwarded`.
     public static func combined(_ line: String, readsForwarded: Bool, virtualHost: Bool = false) -> Fields? {
         let quoted = #"((?:[^"\\]|\\.)*)""#
+        // Unicode scalars, not Characters: the fast parser reads bytes, and a quote or space followed
+        // by a combining mark is one Character.
         let pattern = try! Regex((virtualHost ? "^[^ ]* " : "^") + #"([^ ]+) (?:[^"]* )?\[([^"]{26})\] ""# + quoted + #" (\d{3})(?= |$)"#)
+            .matchingSemantics(.unicodeScalar)
         guard let head = try? pattern.prefixMatch(in: line), let peerText = head.output[1].substring,
               let timeText = head.output[2].substring, let request = head.output[3].substring, let statusText = head.output[4].substring,
               let peer = ReferenceAddress.parse(String(peerText)), let timestamp = ReferenceTime.combined(String(timeText)) else { return nil }
         // After the status: blanks, the size (anything up to a space), then up to three quoted fields.
         var rest = line[head.range.upperBound...]
-        rest = rest.drop { " \t\r\n".contains($0) }.drop { $0 != " " }
+        rest = Substring(rest.unicodeScalars.drop { " \t\r\n".unicodeScalars.contains($0) }.drop { $0 != " " })
         var fields: [String] = []
-        let field = try! Regex(#"^[ \t\r\n]*""# + quoted)
+        let field = try! Regex(#"^[ \t\r\n]*""# + quoted).matchingSemantics(.unicodeScalar)
         while fields.count < 3, let match = try? field.prefixMatch(in: rest), let value = match.output[1].substring {
             fields.append(String(value))
             rest = rest[match.range.upperBound...]
         }
-        let words = request.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
+        let words = request.unicodeScalars.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false).map { String(String.UnicodeScalarView($0)) }
         return Fields(timestamp: timestamp, peer: peer, status: Int(statusText)!, method: String(words[0]),
                       path: words.count > 1 ? String(words[1]) : "", agent: fields.count >= 2 ? fields[1] : "",
                       forwarded: readsForwarded && fields.count == 3 ? fields[2] : "")
@@ -76,7 +79,7 @@ public enum ReferenceLine {
     static func plainKeys(_ line: String) -> Set<String>? {
         let trimmed = line.trimmingCharacters(in: CharacterSet(charactersIn: " \t\r\n"))
         guard trimmed.hasPrefix("{"), trimmed.hasSuffix("}") else { return nil }
-        let key = try! Regex(#"[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:"#)
+        let key = try! Regex(#"[{,][ \t\r\n]*"((?:[^"\\]|\\.)*)"[ \t\r\n]*:"#).matchingSemantics(.unicodeScalar)
         let written = line.matches(of: key).compactMap { $0.output[1].substring.map(String.init) }
         let keys = Set(written)
         return keys.count == written.count && !written.contains { $0.contains("\\") } ? keys : nil
@@ -84,13 +87,13 @@ public enum ReferenceLine {
 
     /// The value of `key` as written: a quoted string with its quotes, or the bare token.
     static func rawToken(_ line: String, _ key: String) -> String {
-        let pattern = try! Regex(#"[{,][ \t\r\n]*""# + key + #""[ \t\r\n]*:[ \t\r\n]*("(?:[^"\\]|\\.)*"|[^,} \t\r\n]*)"#)
+        let pattern = try! Regex(#"[{,][ \t\r\n]*""# + key + #""[ \t\r\n]*:[ \t\r\n]*("(?:[^"\\]|\\.)*"|[^,} \t\r\n]*)"#).matchingSemantics(.unicodeScalar)
         return line.firstMatch(of: pattern)?.output[1].substring.map(String.init) ?? ""
     }
 
     /// A string field's text as written, without its quotes, or "" when absent.
     static func raw(_ line: String, _ key: String) -> String {
-        let pattern = try! Regex(#"[{,][ \t\r\n]*""# + key + #""[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)""#)
+        let pattern = try! Regex(#"[{,][ \t\r\n]*""# + key + #""[ \t\r\n]*:[ \t\r\n]*"((?:[^"\\]|\\.)*)""#).matchingSemantics(.unicodeScalar)
         return line.firstMatch(of: pattern)?.output[1].substring.map(String.init) ?? ""
     }
 }

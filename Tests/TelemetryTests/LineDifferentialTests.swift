@@ -84,7 +84,7 @@ import Vocabulary
         var maker = Maker(random: SeededRandom(seed: 26))
         var disagreements: [String] = [], read = 0
         for _ in 0..<5_000 {
-            let host = format == .vhostCombined ? maker.pick(["example.org:443 ", "www.example.org:80 ", "[::1]:80 ", " ", "x ", "\"evil\":80 "]) : ""
+            let host = format == .vhostCombined ? maker.pick(["example.org:443 ", "www.example.org:80 ", "[::1]:80 ", " ", "x ", "\"evil\":80 ", "a.example:80 \u{301}"]) : ""
             var line = Array((host + maker.combined(xff: format == .combinedXFF)).utf8)
             if let problem = line.withUnsafeMutableBufferPointer({ ReferenceParsers.LineDifferential.check(UnsafeBufferPointer($0), format) }) {
                 disagreements.append(problem)
@@ -114,7 +114,7 @@ import Vocabulary
     @Test func addressesAgreeWithInetPton() {
         var maker = Maker(random: SeededRandom(seed: 4291))
         let fixed = ["1.2.3.4", "01.2.3.4", "1.2.3.04", "255.255.255.255", "256.1.1.1", "1.2.3", "1.2.3.4.5", "::", "::1", "::ffff:1.2.3.4",
-                     "fe80::1%eth0", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::ffff:1.2.3.04", "1:2:3:4:5:6:1.2.3.4", "", "%", ":", ":::", "::\0\0+", "1.2.3.4\0"]
+                     "fe80::1%eth0", "::3:7%\u{356}eth0", "1::2::3", "1:2:3:4:5:6:7:8:9", "12345::", "::ffff:1.2.3.04", "1:2:3:4:5:6:1.2.3.4", "", "%", ":", ":::", "::\0\0+", "1.2.3.4\0"]
         var disagreements = fixed.compactMap(ReferenceParsers.LineDifferential.checkAddress)
         for _ in 0..<20_000 {
             if let problem = ReferenceParsers.LineDifferential.checkAddress(maker.address()) { disagreements.append(problem) }
