@@ -101,8 +101,13 @@ public final class ConnectionLimits: Sendable {
             context.fireChannelInactive()
         }
 
+        /// Requests whose head has come and whose answer has not ended (more than one when a client
+        /// pipelines): the head timer runs only while there are none.
+        private var open = 0
+
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             if case .head = unwrapInboundIn(data) {
+                open += 1
                 headDeadline?.cancel()
                 headDeadline = nil
             }
@@ -110,7 +115,10 @@ public final class ConnectionLimits: Sendable {
         }
 
         func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-            if case .end = unwrapOutboundIn(data) { awaitHead(context) }
+            if case .end = unwrapOutboundIn(data) {
+                open = max(0, open - 1)
+                if open == 0 { awaitHead(context) }
+            }
             context.write(data, promise: promise)
         }
 
