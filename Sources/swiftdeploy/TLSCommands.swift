@@ -38,10 +38,7 @@ struct TLSCommand: AsyncParsableCommand {
         @OptionGroup var lock: LockOption
 
         func run() async throws {
-            try await Failure.reporting {
-                let stack = try Stack(project: manifest.project())
-                try await stack.changing("tls reload", wait: lock.wait) { try await stack.reloadCertificate() }
-            }
+            try await lock.changing(manifest, as: "tls reload") { try await $0.reloadCertificate() }
         }
     }
 
