@@ -205,6 +205,15 @@ let package = Package(
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "Manifest", "Spawn", "TestSupport"]),
         .testTarget(name: "SpawnTests", dependencies: ["Spawn", "TestSupport"]),
         .testTarget(name: "SharedDecisionsTests", dependencies: ["SharedDecisions", "Vocabulary"]),
+        .testTarget(
+            name: "WebTests",
+            dependencies: [
+                "Web", "Vocabulary",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary", "ReferenceParsers"]),
         .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),

@@ -1,0 +1,75 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import Vocabulary
+@testable import Web
+
+/// A webhook endpoint on loopback that answers each post with the next scripted status (200 once
+/// the script runs out) and keeps every body it was sent.
+final class ScriptedEndpoint: @unchecked Sendable {
+    private let lock = NSLock()
+    private var statuses: [Int]
+    private var bodies: [String] = []
+
+    init(_ statuses: [Int] = []) { self.statuses = statuses }
+
+    var received: [String] { lock.withLock { bodies } }
+
+    func app() -> some ApplicationProtocol {
+        let router = Router()
+        router.post("/hook") { request, _ in
+            var request = request
+            let body = String(buffer: try await request.collectBody(upTo: 1 << 20))
+            let status = self.lock.withLock { () -> Int in
+                self.bodies.append(body)
+                return self.statuses.isEmpty ? 200 : self.statuses.removeFirst()
+            }
+            return Response(status: HTTPResponse.Status(code: status))
+        }
+        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    }
+}
+
+/// The one webhook queue the guard's alerts and the lifecycle's events go through, against a real
+/// HTTP endpoint: retries, giving up, coalescing, and the two body styles.
+@Suite struct WebhookDelivery {
+    @Test func aServerErrorIsRetriedAndAClientErrorIsNot() async throws {
+        let endpoint = ScriptedEndpoint([503, 500, 400])
+        try await endpoint.app().test(.live) { client in
+            let hook = Webhook(url: "http://127.0.0.1:\(client.port!)/hook", style: .json, firstBackoff: .milliseconds(10))
+            hook.post(.init(text: "one", record: .string("one")))
+            await hook.flush(within: .seconds(30))
+            // 503 and 500 are retried; 400 is the sender's fault, so it is given up at once.
+            #expect(endpoint.received == Array(repeating: #"{"events":["one"]}"#, count: 3))
+            #expect(hook.report.delivered == 0 && hook.report.failures == ["HTTP 400"])
+            hook.post(.init(text: "two", record: .string("two")))
+            await hook.flush(within: .seconds(30))
+            #expect(hook.report.delivered == 1 && endpoint.received.last == #"{"events":["two"]}"#)
+        }
+    }
+
+    @Test func aBurstIsCoalescedInOrderIntoSlackLines() async throws {
+        let endpoint = ScriptedEndpoint()
+        try await endpoint.app().test(.live) { client in
+            let hook = Webhook(url: "http://127.0.0.1:\(client.port!)/hook", style: .slack, firstBackoff: .milliseconds(10))
+            for index in 1...20 { hook.post(.init(text: "line \(index)", record: .number(Double(index)))) }
+            await hook.flush(within: .seconds(30))
+            let lines = try endpoint.received.flatMap { body -> [String] in
+                let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String]
+                return (object?["text"] ?? "").components(separatedBy: "\n")
+            }
+            #expect(lines == (1...20).map { "line \($0)" }, "every message, once, in order")
+            #expect(endpoint.received.count < 20, "a burst goes out in fewer posts than messages")
+        }
+    }
+
+    @Test func anEndpointThatNeverAnswersIsGivenUpOn() async throws {
+        // Nothing listens on the discard port here: every attempt is refused.
+        let hook = Webhook(url: "http://127.0.0.1:9/hook", style: .json, maxAttempts: 2, firstBackoff: .milliseconds(10), timeout: .seconds(2))
+        hook.post(.init(text: "lost", record: .string("lost")))
+        await hook.flush(within: .seconds(30))
+        #expect(hook.report.delivered == 0 && hook.report.failures.count == 1)
+    }
+}
