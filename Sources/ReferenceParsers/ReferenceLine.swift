@@ -44,12 +44,32 @@ public enum ReferenceLine {
                       forwarded: readsForwarded && fields.count == 3 ? fields[2] : "")
     }
 
+    /// A comma right before `}` or `]` outside strings: not JSON, though Foundation's parser takes it
+    /// (a fuzzer's `"status":404,}`); the guard's parser refuses it, as JSON does.
+    static func hasTrailingComma(_ line: String) -> Bool {
+        var inString = false, escaped = false, afterComma = false
+        for scalar in line.unicodeScalars {
+            if inString {
+                if escaped { escaped = false } else if scalar == "\\" { escaped = true } else if scalar == "\"" { inString = false }
+                continue
+            }
+            switch scalar {
+            case "\"": inString = true; afterComma = false
+            case ",": afterComma = true
+            case "}", "]": if afterComma { return true }
+            case " ", "\t", "\r", "\n": break
+            default: afterComma = false
+            }
+        }
+        return false
+    }
+
     /// One JSON object per line (nginx `escape=json`): `msec` (or ISO 8601 `time`), `remote_addr`,
     /// `status`, `method`, `uri`, `ua`, `xff`. Strings are given back as written (escaped), as the
     /// guard hashes them. nil when the line is not such an object, or when it holds what the guard
     /// reads differently by design: a key written with escapes or twice, or bytes after the object.
     public static func json(_ line: String) -> Fields? {
-        guard let data = line.data(using: .utf8),
+        guard let data = line.data(using: .utf8), !hasTrailingComma(line),
               (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] != nil,
               let keys = plainKeys(line) else { return nil }
         // msec and status: a JSON number, or a string holding one (nginx writes `-` for none).

@@ -122,6 +122,17 @@ import Vocabulary
         #expect(disagreements.isEmpty, "\(disagreements.count) disagreements, first: \(disagreements.prefix(5))")
     }
 
+    /// Foundation's JSON parser takes a trailing comma; JSON and the guard do not, and the twin agrees.
+    @Test func aTrailingCommaIsNotJSON() {
+        let line = #"{"msec":1800000000.183,"remote_addr":"10.0.0.205","status":404,}"#
+        let bytes = Array(line.utf8)
+        #expect(bytes.withUnsafeBufferPointer { ReferenceParsers.LineDifferential.check($0, .json) } == nil)
+        var parser = GuardLogParser(format: .json, resolver: ClientResolver())
+        #expect(parser.parse(line) == nil)
+        #expect(ReferenceLine.json(line) == nil)
+        #expect(ReferenceLine.json(#"{"msec":1800000000.183,"remote_addr":"10.0.0.205","status":404,"uri":"/a,}"}"#) != nil, "inside a string it is text")
+    }
+
     /// nginx takes a Host header with a quote, and `vhost_combined` writes it first: the line is
     /// still read (a quote there once hid the client's request from the guard).
     @Test func aQuoteInTheVirtualHostHidesNothing() throws {
