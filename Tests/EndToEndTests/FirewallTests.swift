@@ -61,6 +61,12 @@ final class NamespacePair: @unchecked Sendable {
         return (try? sh("ip netns exec \(client) curl -s -m 1 -o /dev/null -w %{http_code} http://\(host):8000/")) == "200"
     }
 
+    /// Reachable within five tries (bounded: about 5 s): where a path is expected to work, a loaded
+    /// machine's slow neighbour discovery (IPv6 after a lifted ban) must not read as a ban.
+    func reachableSoon(_ address: String) -> Bool {
+        (0..<5).contains { _ in reachable(address) }
+    }
+
     /// Started with posix_spawn, not Foundation's Process: under parallel tests Foundation's pipes
     /// closed a descriptor SwiftNIO had reused for its epoll (CI crashed with EBADF in epoll_ctl).
     @discardableResult
@@ -97,14 +103,14 @@ struct KernelFirewall {
         for (client, server, prefix) in [(pair.clientV4, pair.serverV4, 32), (pair.clientV6, pair.serverV6, 64)] {
             let address = IPAddress(client)!.masked(to: prefix)
             let entry = EnforcedBan(address: address, prefix: prefix, seconds: 600)
-            #expect(pair.reachable(server), "\(backEnd): \(server) reachable before the ban")
+            #expect(pair.reachableSoon(server), "\(backEnd): \(server) reachable before the ban")
             try firewall.ban([entry])
             #expect(try firewall.active().contains(address))
             #expect(!pair.reachable(server), "\(backEnd): \(client) banned")
             try firewall.ban([entry])  // refreshing a ban is fine
             try firewall.unban([entry])
             #expect(!(try firewall.active().contains(address)))
-            #expect(pair.reachable(server), "\(backEnd): \(client) unbanned")
+            #expect(pair.reachableSoon(server), "\(backEnd): \(client) unbanned")
         }
         try firewall.uninstall()
         let ruleset = try pair.sh("ip netns exec \(pair.server) nft list ruleset")
@@ -147,7 +153,7 @@ struct KernelFirewall {
         let fresh = EnforcedBan(address: IPAddress("192.0.2.11")!, seconds: nil)
         let lost = try firewall.replace(with: [kept, fresh], ipv6Prefix: 64)
         #expect(try firewall.active() == [kept.address, fresh.address])
-        #expect(pair.reachable(pair.serverV4) && pair.reachable(pair.serverV6), "\(backEnd): the strays are lifted")
+        #expect(pair.reachableSoon(pair.serverV4) && pair.reachableSoon(pair.serverV6), "\(backEnd): the strays are lifted")
         #expect(lost == nil || lost == 2, "\(backEnd) says how many it lifted, or that it replaced without listing")
     }
 
