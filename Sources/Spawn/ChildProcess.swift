@@ -302,7 +302,7 @@ public enum ChildProcess {
         return data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
     }
 
-    /// The user a running pid belongs to (its real uid, from /proc), nil when it is gone.
+    /// The user a running pid acts as (its effective uid: the owner of /proc/PID), nil when it is gone.
     public static func owner(_ pid: pid_t) -> uid_t? {
         var status = stat()
         return stat("/proc/\(pid)", &status) == 0 ? status.st_uid : nil
