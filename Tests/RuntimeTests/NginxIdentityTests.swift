@@ -9,7 +9,7 @@ import Testing
 @Suite struct NginxIdentity {
     /// Starts `sleep` under the title nginx's master gives itself, as `user` when given.
     private func impostor(title: String, user: String? = nil) throws -> pid_t {
-        let command = ["bash", "-c", "exec -a \"$0\" sleep 30", title]
+        let command = ["bash", "-c", "exec -a \"$0\" sleep 600", title]
         return try ChildProcess.spawn(user.map { ["setpriv", "--reuid=\($0)", "--regid=\($0)", "--clear-groups"] + command } ?? command, logFile: "/dev/null")
     }
 
@@ -23,7 +23,11 @@ import Testing
         defer { for pid in started { ChildProcess.signal(pid, SIGKILL) } }
         func pidFile(_ pid: pid_t) async throws {
             try "\(pid)\n".write(toFile: server.pidFile, atomically: true, encoding: .utf8)
-            for _ in 0..<1000 where ChildProcess.commandLine(pid).first?.hasPrefix("nginx") != true { try await Task.sleep(for: .milliseconds(5)) }
+            // A loaded CI machine can take many seconds to exec the impostor: wait by the clock, not by a count.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ChildProcess.commandLine(pid).first?.hasPrefix("nginx") != true, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             try #require(ChildProcess.commandLine(pid).first?.hasPrefix("nginx") == true, "the impostor started")
         }
         let named = try impostor(title: "nginx: master process /usr/sbin/nginx -c /etc/nginx/nginx.conf")
