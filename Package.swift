@@ -80,8 +80,12 @@ let package = Package(
             ]
         ),
         .target(
+            name: "TrafficScenarios",
+            dependencies: ["Telemetry", "Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]
+        ),
+        .target(
             name: "GuardEvaluation",
-            dependencies: ["Guard", "Telemetry", "Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Guard", "TrafficScenarios", "Telemetry", "Vocabulary", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Dashboard",
@@ -122,7 +126,7 @@ let package = Package(
         .target(
             name: "GuardService",
             dependencies: [
-                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "GuardEvaluation", "SharedDecisions",
+                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "TrafficScenarios", "SharedDecisions",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -132,7 +136,7 @@ let package = Package(
         .target(
             name: "Deploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "GuardEvaluation", "EdgeTLS",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Web", "TrafficScenarios", "EdgeTLS",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -153,7 +157,7 @@ let package = Package(
             name: "swiftdeploy",
             dependencies: [
                 "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Guard", "GuardService", "Dashboard",
-                "Deploy", "GuardEvaluation", "EdgeTLS",
+                "Deploy", "GuardEvaluation", "TrafficScenarios", "EdgeTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -185,7 +189,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Spawn",
+                "Spawn", "Runtime", "Policy", "Manifest", "Render", "Vocabulary",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
@@ -221,7 +225,7 @@ let package = Package(
             name: "GuardServiceTests",
             dependencies: ["GuardService", "Guard", "Manifest", "SharedDecisions", "Vocabulary", "Spawn", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "Guard", "Telemetry", "Vocabulary"]),
+        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "TrafficScenarios", "Guard", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",
             dependencies: [
@@ -230,7 +234,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Runtime", "Vocabulary", "TestSupport", "Spawn"]),
+        .testTarget(name: "DeployTests", dependencies: ["Deploy", "Policy", "Runtime", "Manifest", "Render", "Telemetry", "Vocabulary", "TestSupport", "Spawn"]),
         .testTarget(
             name: "DemoServiceTests",
             dependencies: [

@@ -6,26 +6,40 @@ import Telemetry
 import Vocabulary
 import Web
 
+/// Where a promotion reads the canary's live figures: the edge's access log and the app's
+/// `/metrics` for a real stack (`CanaryAnalysis`), a script in tests.
+public protocol CanaryEvidence: Sendable {
+    /// Reads the canary's `/metrics` now: the start of an interval its Prometheus figures are measured over.
+    func scrape(_ canary: StackState.TrackRecord) async -> CanaryAnalysis.Scrape
+    /// The canary_safety input over the window ending now (Prometheus figures since `since`), and
+    /// the scrape it ended with.
+    func input(_ canary: StackState.TrackRecord, since: CanaryAnalysis.Scrape?) async -> (input: JSONValue, scrape: CanaryAnalysis.Scrape)
+}
+
 /// The canary's live evidence: error rate and p99 per track from the nginx access log over the
 /// policy window (no app instrumentation needed), plus the app's own Prometheus figures when it
 /// exposes `/metrics`.
-public struct CanaryAnalysis: Sendable {
-    public struct TrackView: Sendable {
-        public var stats: TrackStats
-        /// From the app's /metrics, when it has one.
-        public var appP99LatencyMS: Double?
-        public var chaos: String?
-    }
-
+public struct CanaryAnalysis: CanaryEvidence {
     public let manifest: Manifest
+    /// The stack's edge log, where its runtime's nginx writes it.
+    public let accessLog: String
 
-    public init(manifest: Manifest) { self.manifest = manifest }
+    public init(manifest: Manifest, accessLog: String) {
+        self.manifest = manifest
+        self.accessLog = accessLog
+    }
 
     public var window: Double { manifest.policy.canarySafety.window.seconds }
 
     /// Stats per track from the access log, over the policy window ending now.
     public func logStats(now: Double = Date().timeIntervalSince1970) -> [Track: TrackStats] {
-        TrackStats.compute(AccessLogWindow.recentEntries(path: manifest.guardSettings.log), now: now, window: window)
+        TrackStats.compute(AccessLogWindow.recentEntries(path: accessLog), now: now, window: window)
+    }
+
+    public func scrape(_ canary: StackState.TrackRecord) async -> Scrape { await Self.scrape(canary.address) }
+
+    public func input(_ canary: StackState.TrackRecord, since: Scrape?) async -> (input: JSONValue, scrape: Scrape) {
+        await canaryInput(address: canary.address, since: since, probe: min(manifest.policy.canarySafety.interval, .seconds(5)))
     }
 
     /// The `canary_safety` input for these stats.
@@ -83,7 +97,7 @@ public struct CanaryAnalysis: Sendable {
         }
         let latest = await Self.scrape(address)
         let now = Date().timeIntervalSince1970
-        let entries = AccessLogWindow.recentEntries(path: manifest.guardSettings.log)
+        let entries = AccessLogWindow.recentEntries(path: accessLog)
             .filter { $0.track == .canary && $0.timestamp > now - window && $0.timestamp <= now }
         let stats = TrackStats.compute(entries, now: now, window: window)[.canary] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: window)
         var input = Self.input(stats, app: latest.app.p99MS)

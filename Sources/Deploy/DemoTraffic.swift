@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import GuardEvaluation
+import TrafficScenarios
 import NIOHTTP1
 import Vocabulary
 import Web

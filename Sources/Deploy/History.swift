@@ -33,9 +33,9 @@ public struct History: Sendable {
         notices?.announce(event)
     }
 
-    /// Appends an event of `kind` with its details.
-    public func record(_ kind: HistoryEvent.Kind, _ details: [String: JSONValue] = [:], at date: Date = Date()) throws {
-        try record(HistoryEvent(event: kind, timestamp: date, details: details))
+    /// Appends an event of `kind` with its details; `forced` when `--force` went past a policy's no.
+    public func record(_ kind: HistoryEvent.Kind, _ details: [String: JSONValue] = [:], forced: Bool = false, at date: Date = Date()) throws {
+        try record(HistoryEvent(event: kind, timestamp: date, forced: forced ? true : nil, details: details))
     }
 
     /// Records a policy decision with its input, and the same as an OPA decision log event.

@@ -11,6 +11,14 @@ public struct PolicyGate: Sendable {
     /// Returns the decision when the step may go ahead; throws `PolicyBlocked` when it may not.
     @discardableResult
     public func require(_ policy: PolicyName, input: JSONValue, force: Bool) async throws -> Decision {
+        let decision = try await check(policy, input: input, force: force, forcedMeans: "going ahead although \(policy.rawValue) denies")
+        guard decision.allow || force else { throw PolicyBlocked(decision: decision) }
+        return decision
+    }
+
+    /// Asks, records and reports the answer without acting on it (a promotion counts it); a deny
+    /// under `force` is recorded as forced and says what forcing it means.
+    public func check(_ policy: PolicyName, input: JSONValue, force: Bool, forcedMeans: String) async throws -> Decision {
         let decision = await engine.decide(policy, input: input)
         try history.record(decision, input: input, forced: force && !decision.allow)
         let report = PolicyReport.lines(decision, input: input)
@@ -19,11 +27,8 @@ public struct PolicyGate: Sendable {
             return decision
         }
         report.forEach { console.warn("  \($0)") }
-        if force {
-            console.warn("WARNING: --force: going ahead although \(policy.rawValue) denies (recorded in history as forced)")
-            return decision
-        }
-        throw PolicyBlocked(decision: decision)
+        if force { console.warn("WARNING: --force: \(forcedMeans) (recorded in history as forced)") }
+        return decision
     }
 }
 

@@ -21,7 +21,7 @@ public struct StatusUseCase: Sendable {
     public func snapshot() async throws -> StatusSnapshot {
         let manifest = stack.manifest
         let state = try stack.runtime.state()
-        let analysis = CanaryAnalysis(manifest: manifest)
+        let analysis = CanaryAnalysis(manifest: manifest, accessLog: stack.runtime.accessLog)
         let stats = analysis.logStats()
         let canaryWeight = state.routing?.canary?.weight
         var tracks: [StatusSnapshot.TrackStatus] = []

@@ -35,9 +35,9 @@ extension GuardEngine {
 
     /// Many bans other edges decided, taken as a restart takes its own store: no decision each (a new
     /// edge catching up over 100,000 bans writes one summary, not 100,000 audit lines). Returns the
-    /// bans now in force here because of them.
-    public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [BanBook.Ban] {
-        bans.filter { !config.shields($0.ip) && banBook.adopt($0, at: second) }
+    /// bans now in force here because of them, each with its address's offence record (what to save).
+    public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [(ban: BanBook.Ban, offence: BanBook.Offence?)] {
+        bans.filter { !config.shields($0.ip) && banBook.adopt($0, at: second) }.map { ($0, banBook.offence($0.ip)) }
     }
 
     /// An unban another edge made; nil when the address is not banned here.

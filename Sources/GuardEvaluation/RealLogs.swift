@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import Telemetry
+import TrafficScenarios
 import Vocabulary
 import Yams
 

@@ -90,7 +90,7 @@ public struct GuardBansUseCase: Sendable {
         let decisions = daemon.engine.drain()
         daemon.checkpoint(decisions)
         daemon.handle(decisions)
-        if daemon.storeProblem != nil { throw GuardCommandError.notSaved }
+        if daemon.checkpoints.problem != nil { throw GuardCommandError.notSaved }
         guard let shared = daemon.shared else { return }
         do {
             try await shared.flush()

@@ -2,59 +2,28 @@ import Foundation
 import Guard
 import Vocabulary
 
-/// What the daemon does with its decisions: saves them first (write-ahead), then changes the
-/// firewall in one batch, appends the audit lines and queues the alerts.
+/// What the daemon does with its decisions: saves them first (write-ahead, `Checkpointer`), then
+/// changes the firewall in one batch (`EnforcementQueue`), appends the audit lines and queues the
+/// alerts. Everything it acts on is what the decisions carry.
 extension GuardDaemon {
-    /// Saves what changed (write-ahead: before the firewall or anyone hears of it); with
-    /// `guard.shared`, this edge's bans and manual unbans are queued for the site in the same transaction.
+    /// Saves what changed (write-ahead: before the firewall or anyone hears of it).
     func checkpoint(_ decisions: [GuardDecision]) {
-        for decision in decisions where shared != nil && decision.edge == nil {
-            guard let ip = decision.ip else { continue }
-            if decision.action == .ban, let ban = decision.ban {
-                unsaved.outgoing.append(.init(action: .ban, ban: ban, condition: decision.condition))
-            } else if decision.action == .unban, decision.condition == "manual" {
-                let lifted = BanBook.Ban(ip: ip, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
-                unsaved.outgoing.append(.init(action: .unban, ban: lifted, condition: decision.condition))
-            }
-        }
-        for decision in decisions {
-            switch decision.action {
-            case .ban:
-                if let ban = decision.ban { unsaved.ban(ban) }
-                if let offence = decision.offenceRecord { unsaved.offence(offence) }
-            case .unban:
-                if let ip = decision.ip { unsaved.lift(ip) }
-            case .baselineRecalc:
-                if let summary = engine.baseline.current { unsaved.recalcs.append(.init(at: decision.at, summary: summary)) }
-            case .globalAnomaly, .trackingCap:
-                break
-            }
-        }
-        let learned = engine.learned(secondsAfter: savedThrough)
-        unsaved.learn(learned)
-        unsaved.position = tail.position ?? unsaved.position
-        (unsaved.lines, unsaved.badLines) = (lines, badLines)
-        do {
-            try store.save(unsaved)
-            if !unsaved.outgoing.isEmpty { shared?.wake() }
-            unsaved = GuardStore.Checkpoint()
-            if learned.baseline.first != nil { savedThrough = learned.baseline.newest - 1 - Self.lateSeconds }
-            if storeProblem != nil { console.say("guard: store writable again; nothing was lost") }
-            storeProblem = nil
-        } catch {
+        checkpoints.take(decisions, sharing: shared != nil, summary: engine.baseline.current)
+        let sharing = !checkpoints.unsaved.outgoing.isEmpty
+        switch checkpoints.save(learned: { engine.learned(secondsAfter: $0) }, position: tail.position, lines: lines, badLines: badLines) {
+        case .saved(let recovered):
+            if sharing { shared?.wake() }
+            if recovered { console.say("guard: store writable again; nothing was lost") }
+        case .failed(let problem, let firstTime):
             // Bans still go into the kernel; what was not saved is kept and saved with the next checkpoint.
-            if storeProblem != error.description { console.warn("guard: \(error) (bans still apply; saving is retried every second)") }
-            storeProblem = error.description
+            if firstTime { console.warn("guard: \(problem) (bans still apply; saving is retried every second)") }
         }
     }
 
     /// Applies decisions: the firewall in one batch (a burst of bans is one transaction), then the
     /// audit log and the notifiers.
     func handle(_ decisions: [GuardDecision]) {
-        for decision in decisions {
-            guard let ip = decision.ip, [.ban, .unban].contains(decision.action) else { continue }
-            unenforced[ip] = decision.action == .ban
-        }
+        decisions.forEach { firewall.queue($0) }
         enforce(at: decisions.last?.at ?? now)
         let lines = decisions.map(\.auditLine)
         record(decisions, lines: lines, enforcedAt: clock())
@@ -66,40 +35,18 @@ extension GuardDaemon {
         }
     }
 
-    /// Brings the kernel in line with the ban book for every address whose change has not reached it
-    /// yet: the batch just decided, or one the firewall refused earlier (no descriptor left, `nft`
-    /// busy). A refused batch is tried again entry by entry (at most `singleTries` a second), so one
-    /// entry the firewall will not take never holds back the others; what is still refused is kept
-    /// and tried every second, so the engine and the kernel never disagree for longer than the
-    /// firewall does.
+    /// Sends the firewall every change not yet in the kernel: the batch just decided, or one the
+    /// firewall refused earlier (no descriptor left, `nft` busy), tried again every second so the
+    /// engine and the kernel never disagree for longer than the firewall does.
     func enforce(at second: Int) {
-        guard !unenforced.isEmpty else { return }
-        var changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)] = []
-        for (ip, wanted) in unenforced {
-            if !wanted || engine.banBook.active[ip] == nil { changes.append((ip, false, enforced(ip, seconds: nil))) }
-            if wanted, let ban = engine.banBook.active[ip] { changes.append((ip, true, entry(ban, at: second))) }
+        switch firewall.flush(to: enforcer, at: second, ipv6Prefix: settings.ipv6Prefix) {
+        case .nothingPending, .applied(recovered: nil):
+            break
+        case .applied(let recovered?):
+            console.say("guard: firewall answers again; \(recovered) pending changes applied")
+        case .refused(let problem, let firstTime):
+            if firstTime { console.warn("guard: firewall: \(problem) (the changes are kept and retried every second)") }
         }
-        do {
-            try apply(changes)
-            if firewallFailing { console.say("guard: firewall answers again; \(unenforced.count) pending changes applied") }
-            unenforced.removeAll()
-            firewallFailing = false
-        } catch {
-            firewallFailures += 1
-            if !firewallFailing { console.warn("guard: firewall: \(error) (the changes are kept and retried every second)") }
-            firewallFailing = true
-            guard changes.count > 1 else { return }
-            for change in changes.prefix(Self.singleTries) where (try? apply([change])) != nil { unenforced[change.ip] = nil }
-        }
-    }
-
-    /// Entries tried one by one after a refused batch, each second.
-    static let singleTries = 64
-
-    private func apply(_ changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)]) throws {
-        let lifting = changes.filter { !$0.ban }.map(\.entry), banning = changes.filter(\.ban).map(\.entry)
-        if !lifting.isEmpty { try enforcer.unban(lifting) }
-        if !banning.isEmpty { try enforcer.ban(banning) }
     }
 
     func appendAudit(_ lines: [String]) {

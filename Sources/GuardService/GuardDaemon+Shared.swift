@@ -13,10 +13,8 @@ extension GuardDaemon {
         let second = now
         if let state = await shared.catchUp(at: second, forgiveAfter: Int(settings.forgiveAfter.seconds)) {
             // Saved like any ban; the kernel gets them with the rest in `reconcile`, in one batch.
-            for ban in engine.adoptQuietly(valid(state).compactMap { BanBook.Ban($0, ipv6Prefix: settings.ipv6Prefix) }, at: second) {
-                unsaved.ban(ban)
-                if let offence = engine.banBook.offence(ban.ip) { unsaved.offence(offence) }
-            }
+            let adopted = engine.adoptQuietly(valid(state).compactMap { BanBook.Ban($0, ipv6Prefix: settings.ipv6Prefix) }, at: second)
+            checkpoints.adopt(adopted)
             console.say("guard: shared decisions at \(shared.store.url.shown) as edge \(shared.settings.edge): \(engine.banBook.active.count) bans in force after catching up")
         } else {
             console.warn("guard: shared decisions: \(shared.status.problem ?? "no answer"); deciding alone and queueing decisions until the database answers")

@@ -5,6 +5,7 @@ import Manifest
 import SharedDecisions
 import Spawn
 import ServiceLifecycle
+import Synchronization
 import Telemetry
 import Vocabulary
 
@@ -32,15 +33,10 @@ public final class GuardDaemon: @unchecked Sendable {
     var parser: GuardLogParser
     let tail: LogTail
     let auditPath: String
-    /// Changes not yet in the store (a failed save is retried with everything it held).
-    var unsaved = GuardStore.Checkpoint()
-    var savedThrough: Int?
-    var storeProblem: String?
-    /// Addresses whose ban (true) or lift (false) has not reached the kernel yet.
-    var unenforced: [IPAddress: Bool] = [:]
-    var firewallFailing = false
-    /// Firewall batches refused since the daemon started.
-    public internal(set) var firewallFailures = 0
+    /// What is not yet in the store (a failed save is retried with everything it held).
+    var checkpoints: Checkpointer
+    /// What is not yet in the kernel (a refused change is retried every second).
+    var firewall = EnforcementQueue()
     /// Lines read and malformed lines skipped, over the store's life.
     public private(set) var lines = 0
     public private(set) var badLines = 0
@@ -64,9 +60,9 @@ public final class GuardDaemon: @unchecked Sendable {
     private let follower: LogFollower
     /// systemd's notify socket (`Type=notify`): ready, reloading, stopping, the watchdog's heartbeat.
     let systemd = SystemdNotify()
-    /// What the dashboard shows; built by the daemon's loop, read from any thread.
-    private var current: GuardSnapshot
-    private let publishLock = NSLock()
+    /// What the dashboard shows; built by the daemon's loop, read from any thread. Everything else
+    /// here belongs to the loop's task (hence `@unchecked Sendable`): only this crosses threads.
+    private let published: Mutex<GuardSnapshot>
 
     /// - Parameters:
     ///   - notifiers: nil builds them from the settings' webhooks (and again on a reload).
@@ -93,7 +89,7 @@ public final class GuardDaemon: @unchecked Sendable {
         }
         engine = GuardEngine(config: GuardConfig(daemon: settings))
         engine.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
-        savedThrough = saved.learned.map { $0.baseline.newest - 1 - Self.lateSeconds }
+        checkpoints = Checkpointer(store: store, learnedThrough: saved.learned?.baseline.newest)
         (lines, badLines) = (saved.lines, saved.badLines)
         parser = GuardLogParser(settings)
         tail = LogTail(path: logPath ?? settings.log, startAtEnd: saved.position == nil, resume: saved.position)
@@ -104,25 +100,25 @@ public final class GuardDaemon: @unchecked Sendable {
         let local = store, config = engine.config
         shared = try settings.shared.map { try SharedLink(settings: $0, local: local, config: config) { follower.wake() } }
         let started = Int(clock())
-        current = GuardSnapshot(at: started, startedAt: started, enforcer: enforcer.name, log: logPath ?? settings.log)
+        published = Mutex(GuardSnapshot(at: started, startedAt: started, enforcer: enforcer.name, log: logPath ?? settings.log))
     }
 
     /// The audit log, one line per decision, in the guard's own folder beside its store.
     public static func auditPath(stateDirectory: String) -> String { "\(GuardStore.directory(stateDirectory: stateDirectory))/guard-audit.log" }
 
     /// The latest published look at the guard (at most a second old while it runs).
-    public var snapshot: GuardSnapshot { publishLock.withLock { current } }
+    public var snapshot: GuardSnapshot { published.withLock { $0 } }
 
     /// Publishes what the engine knows now, with the counters the daemon keeps.
     func publish() {
-        var next = publishLock.withLock { current }
+        var next = snapshot
         next.at = engine.now ?? now
         next.lines = lines
         next.badLines = badLines
         next.badSamples = parser.badSamples.map(Self.redacted)
         next.trackedClients = engine.trackedClients
-        next.firewallPending = unenforced.count
-        next.firewallFailures = firewallFailures
+        next.firewallPending = firewall.pending.count
+        next.firewallFailures = firewall.failures
         next.globalRPS = engine.global.rate
         next.lastSecond = engine.baseline.lastClosed
         next.baseline = engine.baseline.current
@@ -132,12 +128,12 @@ public final class GuardDaemon: @unchecked Sendable {
         next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
         next.shared = shared?.status
         describeReading(in: &next)
-        publishLock.withLock { current = next }
+        published.withLock { $0 = next }
     }
 
     /// Records decisions for the dashboard: recent events, bans by rule, detection latency.
     func record(_ decisions: [GuardDecision], lines: [String], enforcedAt: Double) {
-        publishLock.withLock {
+        published.withLock { current in
             for (decision, line) in zip(decisions, lines) where decision.action != .baselineRecalc {
                 current.events.append(line)
                 if decision.action == .ban, let rule = decision.rule { current.bansTotal[rule, default: 0] += 1 }
@@ -163,18 +159,6 @@ public final class GuardDaemon: @unchecked Sendable {
         return .now + .seconds(wall.rounded(.down) + 1 - wall) + .milliseconds(1)
     }
 
-    /// Closed seconds saved again at the next checkpoint, because late lines can still add to them.
-    static let lateSeconds = 2
-
-    /// An address as the firewall holds it: IPv6 grouped by the configured prefix.
-    func enforced(_ ip: IPAddress, seconds: Int?) -> EnforcedBan {
-        EnforcedBan(address: ip, prefix: ip.isV4 ? 32 : settings.ipv6Prefix, seconds: seconds)
-    }
-
-    func entry(_ ban: BanBook.Ban, at second: Int) -> EnforcedBan {
-        enforced(ban.ip, seconds: ban.until.map { max(1, $0 - second) })
-    }
-
     /// Installs the firewall objects, reads what the log gained while no daemon ran (once, with the
     /// log's own times), and makes the kernel hold exactly the active bans.
     public func reconcile() throws {
@@ -182,7 +166,7 @@ public final class GuardDaemon: @unchecked Sendable {
         let second = now
         let expired = engine.banBook.active.values.filter { ($0.until ?? Int.max) <= second }.count
         let backlog = step(at: second)
-        let stored = engine.banBook.active.values.map { entry($0, at: second) }
+        let stored = engine.banBook.active.values.map { EnforcedBan($0.ip, ban: $0, at: second, ipv6Prefix: settings.ipv6Prefix) }
         let strays = try enforcer.replace(with: stored, ipv6Prefix: settings.ipv6Prefix)
         let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
             ?? "baseline: learning from zero"

@@ -1,6 +1,6 @@
 import Foundation
 import Guard
-import GuardEvaluation
+import TrafficScenarios
 import Manifest
 import Telemetry
 import Vocabulary

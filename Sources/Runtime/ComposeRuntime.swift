@@ -29,6 +29,8 @@ public struct ComposeRuntime: Runtime {
     /// The folders mounted into the nginx container, and the live configuration nginx reads.
     var configDirectory: String { "\(stateDirectory)/nginx/conf" }
     var logDirectory: String { "\(stateDirectory)/nginx/logs" }
+    /// The container's log folder is mounted here (`ComposeFile`).
+    public var accessLog: String { "\(logDirectory)/access.log" }
     var configFile: String { "\(configDirectory)/nginx.conf" }
     var composeFile: String { "\(manifest.directory)/docker-compose.yml" }
 

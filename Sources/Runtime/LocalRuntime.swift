@@ -27,6 +27,8 @@ public struct LocalRuntime: Runtime {
 
     public func summary() -> String { "local: processes and \(manifest.nginx.binary)" }
 
+    public var accessLog: String { nginx.accessLog }
+
     public func isRunning(_ instance: Instance) -> Bool { Self.isRunning(instance) }
 
     public func details(_ instance: Instance) -> InstanceDetails { InstanceDetails() }

@@ -81,6 +81,8 @@ public protocol Runtime: Sendable {
     func nginxConfig(for routing: Routing) -> String
     /// The stack's running nginx and the file it reads its configuration from; nil when it does not run.
     func runningNginx() -> (instance: Instance, configFile: String)?
+    /// The file on this host the stack's nginx writes its access log to (the canary's evidence).
+    var accessLog: String { get }
 }
 
 /// Checks the manifest's certificate and key (`nginx.tls`) and copies them beside `configFile`,

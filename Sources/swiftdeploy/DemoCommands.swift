@@ -1,7 +1,7 @@
 import ArgumentParser
 import Deploy
 import Foundation
-import GuardEvaluation
+import TrafficScenarios
 import Runtime
 import Spawn
 

@@ -5,6 +5,7 @@ import Runtime
 import Foundation
 import Guard
 import GuardEvaluation
+import TrafficScenarios
 import Logging
 import Manifest
 import ServiceLifecycle

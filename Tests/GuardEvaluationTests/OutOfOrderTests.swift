@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import GuardEvaluation
+import TrafficScenarios
 import Testing
 
 /// Lines out of time order, as real logs have them, judged as the same lines in order: generated

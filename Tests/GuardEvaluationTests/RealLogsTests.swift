@@ -1,5 +1,6 @@
 import Foundation
 import GuardEvaluation
+import TrafficScenarios
 import Testing
 
 /// The real public logs of scenarios/real (fetched by scripts/test through

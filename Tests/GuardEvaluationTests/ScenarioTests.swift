@@ -1,6 +1,7 @@
 import Foundation
 import Guard
 import GuardEvaluation
+import TrafficScenarios
 import Testing
 
 /// Every committed scenario under scenarios/guard must meet its expected.yaml, with its own seed

@@ -59,11 +59,11 @@ struct QuietConsole: Console {
         let start = Int(Date().timeIntervalSince1970)
         #expect(daemon.apply(.init(action: .ban, ip: attacker, seconds: 600), at: start) != nil)
         daemon.step(at: start)      // refused
-        #expect(daemon.unenforced[attacker] == true && daemon.firewallFailures == 1)
+        #expect(Array(daemon.firewall.pending.keys) == [attacker] && daemon.firewall.failures == 1)
         daemon.step(at: start + 1)  // refused again
         daemon.step(at: start + 2)  // taken
         #expect(firewall.banned == [attacker])
-        #expect(daemon.unenforced.isEmpty && daemon.firewallFailures == 2)
+        #expect(daemon.firewall.pending.isEmpty && daemon.firewall.failures == 2)
     }
 
     /// One entry the firewall refuses never holds back the rest of its batch.
@@ -77,10 +77,43 @@ struct QuietConsole: Console {
         for ip in others + [poison] { #expect(daemon.apply(.init(action: .ban, ip: ip, seconds: 600), at: start) != nil) }
         daemon.step(at: start)
         #expect(firewall.banned == Set(others), "the batch failed; each other entry went in on its own")
-        #expect(daemon.unenforced == [poison: true], "only the refused entry waits, and is tried again")
+        #expect(Array(daemon.firewall.pending.keys) == [poison], "only the refused entry waits, and is tried again")
         let later = IPAddress("203.0.113.7")!
         #expect(daemon.apply(.init(action: .ban, ip: later, seconds: 600), at: start + 1) != nil)
         daemon.step(at: start + 1)
         #expect(firewall.banned.contains(later), "a later ban is not held back by the refused one")
     }
+
+    /// The queue holds what was decided: the latest decision per address wins, and a ban goes in
+    /// with what is left of it when the firewall finally takes it.
+    @Test func theQueueSendsTheLatestDecisionWithWhatIsLeftOfTheBan() {
+        let firewall = RecordingFirewall()
+        var queue = EnforcementQueue()
+        let (kept, lifted) = (IPAddress("198.51.100.1")!, IPAddress("2001:db8:1:2::9")!)
+        func decision(_ action: GuardDecision.Action, _ ip: IPAddress, at second: Int, until: Int?) -> GuardDecision {
+            var decision = GuardDecision(at: second, action: action, ip: ip, duration: until.map { $0 - second }, condition: "test", rate: 0, baseline: 0)
+            decision.ban = BanBook.Ban(ip: ip, since: second, until: until, offence: 1, reason: "test")
+            return decision
+        }
+        queue.queue(decision(.ban, kept, at: 1000, until: 1600))
+        queue.queue(decision(.ban, lifted, at: 1000, until: nil))
+        queue.queue(decision(.unban, lifted, at: 1001, until: nil))
+        #expect(queue.flush(to: firewall, at: 1100, ipv6Prefix: 64) == .applied(recovered: nil))
+        #expect(firewall.banned == [EnforcedBan(address: kept, prefix: 32, seconds: 500)])
+        #expect(firewall.lifted == [EnforcedBan(address: lifted, prefix: 64, seconds: nil)])
+        #expect(queue.pending.isEmpty && queue.flush(to: firewall, at: 1101, ipv6Prefix: 64) == .nothingPending)
+    }
+}
+
+/// A firewall that keeps every entry it was given.
+final class RecordingFirewall: Enforcer, @unchecked Sendable {
+    let name = "recording"
+    var expiresInKernel: Bool { true }
+    private(set) var banned: [EnforcedBan] = []
+    private(set) var lifted: [EnforcedBan] = []
+    func install() throws {}
+    func ban(_ entries: [EnforcedBan]) throws { banned += entries }
+    func unban(_ entries: [EnforcedBan]) throws { lifted += entries }
+    func active() throws -> Set<IPAddress> { Set(banned.map(\.address)) }
+    func uninstall() throws {}
 }

@@ -70,7 +70,7 @@ public struct Scenario: Sendable {
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from file: String) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from file: String) throws -> T {
         guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw ScenarioError(file: file, field: "", message: "cannot read the file")
         }

@@ -1,0 +1,63 @@
+import Guard
+import Vocabulary
+
+/// The firewall changes decided but not yet in the kernel: per address, the ban its latest decision
+/// made (with its end) or a lift. It holds what was decided, never reads the ban book back. `flush`
+/// sends them in one batch (a burst of bans is one transaction); a refused batch is tried again entry
+/// by entry (at most `singleTries`), so one entry the firewall will not take never holds back the
+/// others, and what is still refused waits for the next flush, a second later.
+struct EnforcementQueue {
+    /// What a flush did, for the daemon to say.
+    enum Outcome: Equatable {
+        case nothingPending
+        case applied(recovered: Int?)
+        /// The batch was refused; `firstTime` when the previous flush had worked.
+        case refused(String, firstTime: Bool)
+    }
+
+    /// Per address: the ban to put in the kernel, or nil to lift it.
+    private(set) var pending: [IPAddress: BanBook.Ban?] = [:]
+    private(set) var failing = false
+    /// Batches refused since the daemon started.
+    private(set) var failures = 0
+
+    /// Entries tried one by one after a refused batch.
+    static let singleTries = 64
+
+    /// Queues a ban's or an unban's change; other decisions change nothing in the kernel.
+    mutating func queue(_ decision: GuardDecision) {
+        guard let ip = decision.ip else { return }
+        switch decision.action {
+        case .ban: if let ban = decision.ban { pending[ip] = .some(ban) }
+        case .unban: pending[ip] = .some(nil)
+        case .globalAnomaly, .baselineRecalc, .trackingCap: break
+        }
+    }
+
+    /// Sends every pending change to `enforcer`; a ban's length is what is left of it at `second`.
+    mutating func flush(to enforcer: any Enforcer, at second: Int, ipv6Prefix: Int) -> Outcome {
+        guard !pending.isEmpty else { return .nothingPending }
+        let changes = pending.map { ip, ban in (ip: ip, ban: ban != nil, entry: EnforcedBan(ip, ban: ban, at: second, ipv6Prefix: ipv6Prefix)) }
+        do {
+            try Self.apply(changes, to: enforcer)
+            let recovered = failing ? pending.count : nil
+            pending.removeAll()
+            failing = false
+            return .applied(recovered: recovered)
+        } catch {
+            failures += 1
+            let firstTime = !failing
+            failing = true
+            if changes.count > 1 {
+                for change in changes.prefix(Self.singleTries) where (try? Self.apply([change], to: enforcer)) != nil { pending[change.ip] = nil }
+            }
+            return .refused("\(error)", firstTime: firstTime)
+        }
+    }
+
+    private static func apply(_ changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)], to enforcer: any Enforcer) throws {
+        let lifting = changes.filter { !$0.ban }.map(\.entry), banning = changes.filter(\.ban).map(\.entry)
+        if !lifting.isEmpty { try enforcer.unban(lifting) }
+        if !banning.isEmpty { try enforcer.ban(banning) }
+    }
+}
