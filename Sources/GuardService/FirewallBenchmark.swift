@@ -3,7 +3,7 @@ import Guard
 import Telemetry
 import Vocabulary
 
-/// `swiftdeploy guard bench --apply N`: N bans into nftables in one transaction, timed, checked in
+/// `swiftdeploy guard bench apply N`: N bans into nftables in one transaction, timed, checked in
 /// the kernel and removed again. Run it in a network namespace of its own (scripts/bench-guard does).
 public enum FirewallBenchmark {
     public struct Figures: Sendable {

@@ -8,7 +8,7 @@ import Vocabulary
 import Glibc
 #endif
 
-/// `swiftdeploy guard bench --flood`: the live daemon (its own loop, a `DryRunEnforcer`) follows a
+/// `swiftdeploy guard bench flood`: the live daemon (its own loop, a `DryRunEnforcer`) follows a
 /// real file while a writer appends each second's lines in one write, a flooder among them from the
 /// third second on; then the daemon stops, a backlog is written, and a new daemon on the same store
 /// reads it, as after a restart. It measures how long after its write each burst had been read, how

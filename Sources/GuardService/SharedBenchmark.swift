@@ -3,7 +3,7 @@ import Foundation
 import Manifest
 import SharedDecisions
 
-/// `guard bench --shared URL`: how many decisions a site's shared database takes per second when
+/// `guard bench shared URL`: how many decisions a site's shared database takes per second when
 /// several edges write at once (each in batches, as a daemon sends its queue).
 public enum SharedBenchmark {
     public struct Figures: Sendable {

@@ -157,7 +157,7 @@ struct KernelFirewall {
         #expect(lost == nil || lost == 2, "\(backEnd) says how many it lifted, or that it replaced without listing")
     }
 
-    /// What `guard bench --apply` measures, checked: 100,000 bans in one transaction all reach the kernel.
+    /// What `guard bench apply` measures, checked: 100,000 bans in one transaction all reach the kernel.
     @Test func hundredThousandBansGoInAsOneTransaction() throws {
         let pair = try NamespacePair()
         let figures = try FirewallBenchmark.apply(100_000, enforcer: NFTablesEnforcer(commands: FirewallCommands(namespace: pair.server)))
