@@ -72,25 +72,23 @@ let package = Package(
         ),
         .target(name: "Telemetry", dependencies: ["Vocabulary"]),
         .target(
-            name: "Guard",
-            dependencies: [
-                "Telemetry", "Vocabulary", "Spawn", "CPrefetch",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-            ]
+            name: "Detection",
+            dependencies: ["Telemetry", "Vocabulary", "CPrefetch", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
+        .target(name: "Firewall", dependencies: ["Vocabulary", "Spawn"]),
+        .target(name: "GuardStorage", dependencies: ["Detection", "Telemetry", "Vocabulary", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "TrafficScenarios",
             dependencies: ["Telemetry", "Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "GuardEvaluation",
-            dependencies: ["Guard", "TrafficScenarios", "Telemetry", "Vocabulary", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Detection", "TrafficScenarios", "Telemetry", "Vocabulary", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Dashboard",
             dependencies: [
-                "Guard", "Telemetry", "Vocabulary",
+                "Detection", "GuardStorage", "Telemetry", "Vocabulary",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -126,7 +124,7 @@ let package = Package(
         .target(
             name: "GuardService",
             dependencies: [
-                "Guard", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "TrafficScenarios", "SharedDecisions",
+                "Detection", "Firewall", "GuardStorage", "Telemetry", "Manifest", "Vocabulary", "Spawn", "Web", "TrafficScenarios", "SharedDecisions",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -156,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "swiftdeploy",
             dependencies: [
-                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Guard", "GuardService", "Dashboard",
+                "Manifest", "Render", "Policy", "Runtime", "Telemetry", "Vocabulary", "Spawn", "Detection", "Firewall", "GuardStorage", "GuardService", "Dashboard",
                 "Deploy", "GuardEvaluation", "TrafficScenarios", "EdgeTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,7 +168,7 @@ let package = Package(
         .executableTarget(
             name: "swiftdeploy-fuzz-dashboard",
             dependencies: [
-                "FuzzDriver", "Vocabulary", "Guard", "Dashboard",
+                "FuzzDriver", "Vocabulary", "Detection", "Dashboard",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
@@ -220,16 +218,16 @@ let package = Package(
         ),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary", "ReferenceParsers"]),
-        .testTarget(name: "GuardTests", dependencies: ["Guard", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
+        .testTarget(name: "GuardTests", dependencies: ["Detection", "Firewall", "GuardStorage", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
         .testTarget(
             name: "GuardServiceTests",
-            dependencies: ["GuardService", "Guard", "Manifest", "SharedDecisions", "Vocabulary", "Spawn", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["GuardService", "Detection", "Firewall", "GuardStorage", "Manifest", "SharedDecisions", "Vocabulary", "Spawn", "TestSupport", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "TrafficScenarios", "Guard", "Telemetry", "Vocabulary"]),
+        .testTarget(name: "GuardEvaluationTests", dependencies: ["GuardEvaluation", "TrafficScenarios", "Detection", "Telemetry", "Vocabulary"]),
         .testTarget(
             name: "DashboardTests",
             dependencies: [
-                "Dashboard", "Guard", "Telemetry", "Vocabulary", "TestSupport",
+                "Dashboard", "Detection", "Telemetry", "Vocabulary", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
@@ -245,7 +243,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "TestSupport", "Guard", "GuardService", "Telemetry", "Vocabulary", "Spawn", "Deploy", "Manifest", "Runtime",
+                "TestSupport", "Detection", "Firewall", "GuardStorage", "GuardService", "Telemetry", "Vocabulary", "Spawn", "Deploy", "Manifest", "Runtime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

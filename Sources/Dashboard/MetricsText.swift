@@ -1,4 +1,4 @@
-import Guard
+import Detection
 import Prometheus
 
 /// The Prometheus text exposition (format 0.0.4) of one dashboard state, by swift-prometheus: the

@@ -1,5 +1,5 @@
 import Foundation
-import Guard
+import GuardStorage
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
-import Guard
+import Detection
+import GuardStorage
 import Telemetry
 import Vocabulary
 

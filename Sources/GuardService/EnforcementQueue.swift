@@ -1,4 +1,5 @@
-import Guard
+import Detection
+import Firewall
 import Vocabulary
 
 /// The firewall changes decided but not yet in the kernel: per address, the ban its latest decision
@@ -59,5 +60,13 @@ struct EnforcementQueue {
         let lifting = changes.filter { !$0.ban }.map(\.entry), banning = changes.filter(\.ban).map(\.entry)
         if !lifting.isEmpty { try enforcer.unban(lifting) }
         if !banning.isEmpty { try enforcer.ban(banning) }
+    }
+}
+
+extension EnforcedBan {
+    /// An address (IPv6 grouped by `ipv6Prefix`) as the firewall holds it: for `ban`, what is left
+    /// of it at `second` (at least 1 s); without, a lift.
+    init(_ address: IPAddress, ban: BanBook.Ban?, at second: Int, ipv6Prefix: Int) {
+        self.init(address: address, prefix: address.isV4 ? 32 : ipv6Prefix, seconds: ban?.until.map { max(1, $0 - second) })
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Guard
+import Detection
 import Manifest
 import Telemetry
 import Vocabulary

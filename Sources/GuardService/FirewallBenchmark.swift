@@ -1,5 +1,5 @@
 import Foundation
-import Guard
+import Firewall
 import Telemetry
 import Vocabulary
 

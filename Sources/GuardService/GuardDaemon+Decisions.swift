@@ -1,5 +1,5 @@
 import Foundation
-import Guard
+import Detection
 import Vocabulary
 
 /// What the daemon does with its decisions: saves them first (write-ahead, `Checkpointer`), then

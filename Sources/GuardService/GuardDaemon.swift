@@ -1,5 +1,7 @@
 import Foundation
-import Guard
+import Detection
+import Firewall
+import GuardStorage
 import Logging
 import Manifest
 import SharedDecisions

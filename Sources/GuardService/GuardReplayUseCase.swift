@@ -2,7 +2,7 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Guard
+import Detection
 import Manifest
 import Telemetry
 import Vocabulary
@@ -66,7 +66,7 @@ public struct GuardReplayUseCase: Sendable {
             do {
                 while filled > 0 {
                     let used = buffer.withUnsafeBufferPointer { bytes in
-                        Replay.lines(in: UnsafeBufferPointer(rebasing: bytes[..<filled])) { line in
+                        LineSplitter.lines(in: UnsafeBufferPointer(rebasing: bytes[..<filled])) { line in
                             guard let event = parser.parse(line) else { return }
                             batch.append(event)
                             if batch.count == EventBatches.size { batches.put(batch); batch.removeAll(keepingCapacity: true) }

@@ -1,4 +1,4 @@
-import Guard
+import Detection
 
 /// Tells people about the guard's decisions. Sending never blocks detection: `notify` only queues.
 public protocol Notifier: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
-import Guard
+import Detection
+import GuardStorage
 import Manifest
 import SharedDecisions
 import Vocabulary

@@ -48,10 +48,6 @@ public struct Routing: Sendable, Equatable, Codable {
 
 /// Renders nginx.conf from a manifest: deterministic, stamped with the manifest's hash.
 public enum NginxConfig {
-    /// The fields of every access-log line, in the order written. The guard and canary analysis read them.
-    public static let logFields = ["time", "msec", "remote_addr", "xff", "method", "uri", "status", "bytes",
-                                   "request_time", "upstream_response_time", "upstream", "ua"]
-
     /// - Parameters:
     ///   - routing: the ports nginx proxies to and the canary's share.
     ///   - manifestHash: SHA-256 of the manifest text, written into the header.
@@ -191,14 +187,8 @@ public enum NginxConfig {
 
     /// - Parameter track: what the `upstream` field says; the redirect server names no track, so
     ///   its 308s never count in a track's figures.
-    static func logFormatBody(track: String = "\"$swiftdeploy_track\"") -> String {
-        let values: [String: String] = [
-            "time": "\"$time_iso8601\"", "msec": "$msec", "remote_addr": "\"$remote_addr\"", "xff": "\"$http_x_forwarded_for\"",
-            "method": "\"$request_method\"", "uri": "\"$request_uri\"", "status": "$status", "bytes": "$body_bytes_sent",
-            "request_time": "$request_time", "upstream_response_time": "\"$upstream_response_time\"",
-            "upstream": track, "ua": "\"$http_user_agent\"",
-        ]
-        return logFields.map { "\"\($0)\":\(values[$0]!)" }.joined(separator: ",")
+    static func logFormatBody(track: String = AccessLogField.track.nginxValue) -> String {
+        AccessLogField.allCases.map { "\"\($0.rawValue)\":\($0 == .track ? track : $0.nginxValue)" }.joined(separator: ",")
     }
 
     /// nginx itself believes X-Forwarded-For only from trusted proxies (realip), so `remote_addr`

@@ -52,19 +52,19 @@ public enum JSONLogLine {
             reader.skipSpace()
             guard reader.take(UInt8(ascii: ":")) else { return nil }
             reader.skipSpace()
-            switch key {
-            case "msec": guard let value = reader.number() else { return nil }; entry.timestamp = value
-            case "time": guard let value = reader.string() else { return nil }; isoTime = value
-            case "remote_addr": guard let value = reader.string() else { return nil }; entry.remoteAddress = value
-            case "xff": guard let value = reader.string() else { return nil }; entry.forwardedFor = value
-            case "method": guard let value = reader.string() else { return nil }; entry.method = value
-            case "uri": guard let value = reader.string() else { return nil }; entry.uri = value
-            case "status": guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.status = value
-            case "bytes": guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.bytes = value
-            case "request_time": guard let value = reader.number() else { return nil }; entry.requestTime = value
-            case "upstream": guard let value = reader.string() else { return nil }; entry.track = Track(rawValue: value)
-            case "ua": guard let value = reader.string() else { return nil }; entry.userAgent = value
-            default: guard reader.skipValue() else { return nil }
+            switch AccessLogField(rawValue: key) {
+            case .msec: guard let value = reader.number() else { return nil }; entry.timestamp = value
+            case .time: guard let value = reader.string() else { return nil }; isoTime = value
+            case .remoteAddress: guard let value = reader.string() else { return nil }; entry.remoteAddress = value
+            case .forwardedFor: guard let value = reader.string() else { return nil }; entry.forwardedFor = value
+            case .method: guard let value = reader.string() else { return nil }; entry.method = value
+            case .uri: guard let value = reader.string() else { return nil }; entry.uri = value
+            case .status: guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.status = value
+            case .bytes: guard let value = reader.number().flatMap({ Int(exactly: $0) }) else { return nil }; entry.bytes = value
+            case .requestTime: guard let value = reader.number() else { return nil }; entry.requestTime = value
+            case .track: guard let value = reader.string() else { return nil }; entry.track = Track(rawValue: value)
+            case .userAgent: guard let value = reader.string() else { return nil }; entry.userAgent = value
+            case .upstreamResponseTime, nil: guard reader.skipValue() else { return nil }
             }
             reader.skipSpace()
             if reader.take(UInt8(ascii: ",")) { continue }

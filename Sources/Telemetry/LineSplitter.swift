@@ -15,13 +15,29 @@ public struct LineSplitter: Sendable {
 
     public init(maxLine: Int = 64 * 1024) { self.maxLine = maxLine }
 
-    /// Appends to `lines` every line `bytes` completes (without its newline). Newlines are found with
-    /// `memchr`, many bytes at a time (a flood is read 8 MiB at once).
-    public mutating func split(_ bytes: UnsafeBufferPointer<UInt8>, into lines: inout [[UInt8]]) {
-        guard let base = bytes.baseAddress else { return }
+    /// The one way lines are found, for the tail, replay and the canary's window: the next newline
+    /// at or after `start`, with `memchr` (many bytes at a time; a flood is read 8 MiB at once).
+    static func newline(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard start < bytes.count, let base = bytes.baseAddress, let found = memchr(base + start, 0x0A, bytes.count - start) else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Calls `body` with each complete, non-empty line of `bytes` (without its newline) where it
+    /// lies, copying nothing; returns the bytes used (a partial last line is left to the caller).
+    public static func lines(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
         var start = 0
-        while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
-            let index = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        while let newline = newline(in: bytes, from: start) {
+            if newline > start { body(UnsafeBufferPointer(rebasing: bytes[start..<newline])) }
+            start = newline + 1
+        }
+        return start
+    }
+
+    /// Appends to `lines` every line `bytes` completes (without its newline), holding a partial last
+    /// line for the next call.
+    public mutating func split(_ bytes: UnsafeBufferPointer<UInt8>, into lines: inout [[UInt8]]) {
+        var start = 0
+        while let index = Self.newline(in: bytes, from: start) {
             let piece = bytes[start..<index]
             if skipping {
                 skipping = false

@@ -81,12 +81,10 @@ public enum AccessLogWindow {
         var entries: [AccessLogEntry] = []
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var lineStart = 0
             // A chunk that starts mid-file starts mid-line: skip to the first full line.
-            if start > 0, let newline = bytes.firstIndex(of: 0x0A) { lineStart = newline + 1 }
-            for index in lineStart..<bytes.count where bytes[index] == 0x0A {
-                if let entry = JSONLogLine.parse(UnsafeBufferPointer(rebasing: bytes[lineStart..<index])) { entries.append(entry) }
-                lineStart = index + 1
+            let first = start > 0 ? LineSplitter.newline(in: bytes, from: 0).map { $0 + 1 } ?? bytes.count : 0
+            _ = LineSplitter.lines(in: UnsafeBufferPointer(rebasing: bytes[first...])) { line in
+                if let entry = JSONLogLine.parse(line) { entries.append(entry) }
             }
         }
         return entries

@@ -9,11 +9,26 @@ extension GeneratedRequest {
         let whole = Int(time.rounded(.down))
         switch format {
         case .json, .auto:
-            let msec = String(format: "%.3f", time)
-            let escapedAgent = agent.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            return "{\"time\":\"\(ISO8601.format(whole))\",\"msec\":\(msec),\"remote_addr\":\"\(address)\",\"xff\":\"\",\"method\":\"\(method)\","
-                + "\"uri\":\"\(path)\",\"status\":\(status),\"bytes\":512,\"request_time\":0.004,\"upstream_response_time\":\"0.004\","
-                + "\"upstream\":\"stable\",\"ua\":\"\(escapedAgent)\"}"
+            // The schema nginx is told to write (`AccessLogField`), so the readers are tested on its names.
+            var line = "{"
+            for field in AccessLogField.allCases {
+                line += (field == AccessLogField.allCases[0] ? "\"" : ",\"") + field.rawValue + "\":"
+                switch field {
+                case .time: line += "\"" + ISO8601.format(whole) + "\""
+                case .msec: line += String(format: "%.3f", time)
+                case .remoteAddress: line += "\"" + address + "\""
+                case .forwardedFor: line += "\"\""
+                case .method: line += "\"" + method + "\""
+                case .uri: line += "\"" + path + "\""
+                case .status: line += String(status)
+                case .bytes: line += "512"
+                case .requestTime: line += "0.004"
+                case .upstreamResponseTime: line += "\"0.004\""
+                case .track: line += "\"stable\""
+                case .userAgent: line += "\"" + agent.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+                }
+            }
+            return line + "}"
         case .combined, .combinedXFF, .common, .vhostCombined:
             let common = "\(address) - - [\(GuardLogParser.combinedTime(whole))] \"\(method) \(path) HTTP/1.1\" \(status) 512"
             if format == .common { return common }

@@ -1,7 +1,7 @@
 import Dashboard
 import Foundation
 import FuzzDriver
-import Guard
+import Detection
 import HTTPTypes
 import Hummingbird
 import Logging

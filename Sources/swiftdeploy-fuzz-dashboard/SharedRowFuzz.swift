@@ -1,4 +1,4 @@
-import Guard
+import Detection
 import Vocabulary
 
 /// A row of the shared decisions table as another edge, or anyone on the path to the database,

@@ -1,7 +1,7 @@
 import Dashboard
 import Deploy
 import Foundation
-import Guard
+import Detection
 import Manifest
 import Policy
 import ServiceLifecycle

@@ -2,7 +2,7 @@ import ArgumentParser
 import Deploy
 import Manifest
 import Foundation
-import Guard
+import Detection
 import GuardEvaluation
 import GuardService
 import TrafficScenarios

@@ -1,6 +1,6 @@
 @testable import Dashboard
 import Foundation
-import Guard
+import Detection
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting

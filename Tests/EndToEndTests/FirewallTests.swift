@@ -1,6 +1,6 @@
 import Deploy
 import Foundation
-import Guard
+import Firewall
 import Telemetry
 import TestSupport
 import Testing

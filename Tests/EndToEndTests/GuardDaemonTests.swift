@@ -1,6 +1,8 @@
 import Deploy
 import Foundation
-import Guard
+import Detection
+import Firewall
+import GuardStorage
 import Hummingbird
 import HummingbirdTesting
 import Manifest

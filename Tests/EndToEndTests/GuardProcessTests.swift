@@ -1,6 +1,6 @@
 import Deploy
 import Foundation
-import Guard
+import GuardStorage
 import Runtime
 import Telemetry
 import TestSupport

@@ -1,5 +1,6 @@
 import Foundation
-import Guard
+import Detection
+import Firewall
 import Manifest
 import Testing
 import Vocabulary

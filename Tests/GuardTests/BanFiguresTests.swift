@@ -1,7 +1,7 @@
 import Testing
 import Vocabulary
 
-@testable import Guard
+@testable import Detection
 
 /// Bans from outside this process (another edge's row, a store on disk) are input: impossible
 /// figures are refused and counted, never trapped on (issue 27, H1: `since = Int.min` stopped every

@@ -1,4 +1,4 @@
-@testable import Guard
+@testable import Detection
 import Telemetry
 import Testing
 import Vocabulary

@@ -1,5 +1,5 @@
 import Testing
-@testable import Guard
+@testable import Detection
 
 /// What the engine does with a line's own time: late lines within the horizon, stale ones beyond
 /// it, a gap, a clock stepping back (docs/guard.md, "Time as logs have it").

@@ -2,7 +2,7 @@ import Telemetry
 import Testing
 import Vocabulary
 
-@testable import Guard
+@testable import Detection
 
 /// The engine on what real logs hold (issue 26): lines out of order, lines from the past, offices
 /// and pollers at their real rates, and bans that state their own rule's figures.

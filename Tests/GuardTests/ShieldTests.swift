@@ -1,4 +1,4 @@
-import Guard
+import Detection
 import Telemetry
 import Testing
 import Vocabulary

@@ -1,5 +1,5 @@
 import Foundation
-import Guard
+import Detection
 import Testing
 import Vocabulary
 

@@ -5,6 +5,7 @@ import Glibc
 import GRDB
 import Telemetry
 import Vocabulary
+import Detection
 
 /// The guard's memory across restarts: bans, offence counts, the learned baseline and its history,
 /// the log position with the file's identity, and manual ban requests for the running daemon, in

@@ -49,12 +49,6 @@ public struct EnforcedBan: Sendable, Equatable {
         self.seconds = seconds
     }
 
-    /// An address (IPv6 grouped by `ipv6Prefix`) as the firewall holds it: for `ban`, what is left
-    /// of it at `second` (at least 1 s); without, a lift.
-    public init(_ address: IPAddress, ban: BanBook.Ban?, at second: Int, ipv6Prefix: Int) {
-        self.init(address: address, prefix: address.isV4 ? 32 : ipv6Prefix, seconds: ban?.until.map { max(1, $0 - second) })
-    }
-
     /// The kernel timeout for a firewall that holds at most `limit` seconds: a longer ban gets none
     /// (permanent in the kernel, lifted by the guard when due), so one long ban never makes the whole
     /// batch fail (issue 27, M2: ipset refused `30d` and blocked every later ban).

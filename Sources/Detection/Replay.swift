@@ -52,7 +52,7 @@ public struct Replay: Sendable {
         }
         data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            let used = Self.lines(in: bytes) { line in
+            let used = LineSplitter.lines(in: bytes) { line in
                 guard let event = parser.parse(line) else { return }
                 batch.append(event)
                 if batch.count == Self.batchSize { flush(&self) }
@@ -68,18 +68,6 @@ public struct Replay: Sendable {
 
     /// The client `guard replay --explain` follows: decisions about it and recalcs come with its explanation.
     public var explained: IPAddress?
-
-    /// Calls `body` with each complete line in `bytes` (without its newline); returns the bytes used.
-    public static func lines(in bytes: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
-        guard let base = bytes.baseAddress else { return 0 }
-        var start = 0
-        while start < bytes.count, let found = memchr(base + start, 0x0A, bytes.count - start) {
-            let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-            if newline > start { body(UnsafeBufferPointer(rebasing: bytes[start..<newline])) }
-            start = newline + 1
-        }
-        return start
-    }
 
     /// Feeds requests already parsed, in order (a reader thread may parse while this judges), handing
     /// each decision to `decided` as it is made, with the followed client's explanation where there is one.
