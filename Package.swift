@@ -40,7 +40,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        .target(name: "Manifest", dependencies: ["Vocabulary", "Telemetry", .product(name: "Yams", package: "Yams")]),
+        .target(name: "EdgeRules", dependencies: ["Vocabulary"]),
+        .target(name: "Manifest", dependencies: ["Vocabulary", "EdgeRules", .product(name: "Yams", package: "Yams")]),
         .target(
             name: "Render", dependencies: ["Manifest", "Vocabulary", .product(name: "Yams", package: "Yams")],
             resources: [.embedInCode("OPA/authz.rego")]
@@ -51,7 +52,7 @@ let package = Package(
         .target(
             name: "Policy",
             dependencies: [
-                "Manifest", "Telemetry", "Vocabulary", "Web", "CRego",
+                "Manifest", "EdgeRules", "Telemetry", "Vocabulary", "Web", "CRego",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -70,10 +71,10 @@ let package = Package(
             ],
             resources: [.embedInCode("Images/demo.Dockerfile"), .embedInCode("Images/nginx.Dockerfile")]
         ),
-        .target(name: "Telemetry", dependencies: ["Vocabulary"]),
+        .target(name: "Telemetry", dependencies: ["Vocabulary", "EdgeRules"]),
         .target(
             name: "Detection",
-            dependencies: ["Telemetry", "Vocabulary", "CPrefetch", .product(name: "Prometheus", package: "swift-prometheus")]
+            dependencies: ["Telemetry", "EdgeRules", "Vocabulary", "CPrefetch", .product(name: "Prometheus", package: "swift-prometheus")]
         ),
         .target(name: "Firewall", dependencies: ["Vocabulary", "Spawn"]),
         .target(name: "GuardStorage", dependencies: ["Detection", "Telemetry", "Vocabulary", .product(name: "GRDB", package: "GRDB.swift")]),
@@ -83,7 +84,7 @@ let package = Package(
         ),
         .target(
             name: "GuardEvaluation",
-            dependencies: ["Detection", "TrafficScenarios", "Telemetry", "Vocabulary", .product(name: "Yams", package: "Yams")]
+            dependencies: ["Detection", "TrafficScenarios", "EdgeRules", "Telemetry", "Vocabulary", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "Dashboard",
@@ -162,9 +163,9 @@ let package = Package(
             ]
         ),
         .target(name: "FuzzDriver"),
-        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["FuzzDriver", "Telemetry", "Manifest", "Vocabulary", "ReferenceParsers"]),
+        .executableTarget(name: "swiftdeploy-fuzz", dependencies: ["FuzzDriver", "EdgeRules", "Telemetry", "Manifest", "Vocabulary", "ReferenceParsers"]),
         // The plain, slow twins of the byte-level parsers, for the differential tests and fuzzers only.
-        .target(name: "ReferenceParsers", dependencies: ["Telemetry", "Vocabulary"]),
+        .target(name: "ReferenceParsers", dependencies: ["EdgeRules", "Telemetry", "Vocabulary"]),
         .executableTarget(
             name: "swiftdeploy-fuzz-dashboard",
             dependencies: [
@@ -193,7 +194,7 @@ let package = Package(
             ],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Telemetry"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "EdgeRules", "Telemetry"]),
         .testTarget(name: "EdgeTLSTests", dependencies: ["EdgeTLS", "Spawn", "TestSupport", "Web"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Manifest", "Runtime", "Spawn", "TestSupport"], exclude: ["Golden", "compose-spec.json"]),
         .testTarget(
@@ -217,7 +218,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "VocabularyTests", dependencies: ["Vocabulary"]),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "Vocabulary", "ReferenceParsers"]),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry", "EdgeRules", "Vocabulary", "ReferenceParsers"]),
         .testTarget(name: "GuardTests", dependencies: ["Detection", "Firewall", "GuardStorage", "Telemetry", "Vocabulary"], exclude: ["Scenarios"]),
         .testTarget(
             name: "GuardServiceTests",

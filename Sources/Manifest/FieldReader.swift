@@ -1,5 +1,4 @@
 import Foundation
-import Telemetry
 import Yams
 import Vocabulary
 

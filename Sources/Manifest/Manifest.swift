@@ -1,4 +1,4 @@
-import Telemetry
+import EdgeRules
 import Vocabulary
 
 /// The whole of `swiftdeploy.yaml`: the single source of truth from which every generated

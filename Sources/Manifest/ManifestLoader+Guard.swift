@@ -1,5 +1,5 @@
+import EdgeRules
 import Foundation
-import Telemetry
 import Yams
 import Vocabulary
 

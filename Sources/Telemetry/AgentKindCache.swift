@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import EdgeRules
 import Glibc
 #endif
 

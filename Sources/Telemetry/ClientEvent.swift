@@ -1,3 +1,4 @@
+import EdgeRules
 import Vocabulary
 /// What the guard needs from one request: when, who (after proxy resolution and IPv6 grouping),
 /// how it ended and what kind of request it was.

@@ -1,3 +1,4 @@
+import EdgeRules
 import Vocabulary
 #if canImport(Glibc)
 import Glibc
