@@ -48,29 +48,21 @@ public enum ProjectOwner {
     /// The path and the first existing folder at or above it are the project's own; a link's
     /// target is walked too.
     private static func collect(_ path: String, into owners: inout [uid_t: (gid: gid_t, path: String)]) throws(Refusal) {
-        var current = path
         var own = true
-        while true {
-            var status = stat()
-            if lstat(current, &status) == 0 {
-                let kind = status.st_mode & S_IFMT
-                if kind == S_IFLNK {
-                    let target = (current as NSString).resolvingSymlinksInPath
-                    if target != current { try collect(target, into: &owners) }
-                } else {
-                    // Above the project, a sticky folder (/tmp) or one only root's group may write is fine.
-                    let sticky = kind == S_IFDIR && status.st_mode & S_ISVTX != 0
-                    let othersWrite = status.st_mode & (status.st_gid == 0 && !own ? 0o002 : 0o022) != 0
-                    if othersWrite, own || !sticky {
-                        let mode = String(status.st_mode & 0o7777, radix: 8)
-                        throw Refusal(description: "\(current) is writable by group or others (mode \(mode)), so others could change what root would run or write there; `chmod go-w \(current)`, or run as the project's owner")
-                    }
+        for step in PathAncestry.walk(path) {
+            let status = step.status
+            if step.isLink {
+                let target = (step.path as NSString).resolvingSymlinksInPath
+                if target != step.path { try collect(target, into: &owners) }
+            } else {
+                // Above the project, a sticky folder (/tmp) or one only root's group may write is fine.
+                let othersWrite = status.st_mode & (status.st_gid == 0 && !own ? 0o002 : 0o022) != 0
+                if othersWrite, own || !step.isSticky {
+                    throw Refusal(description: "\(step.path) is writable by group or others (mode \(step.mode)), so others could change what root would run or write there; `chmod go-w \(step.path)`, or run as the project's owner")
                 }
-                if status.st_uid != 0, owners[status.st_uid] == nil { owners[status.st_uid] = (status.st_gid, current) }
-                if kind == S_IFDIR { own = false }
             }
-            guard current != "/" else { return }
-            current = (current as NSString).deletingLastPathComponent
+            if status.st_uid != 0, owners[status.st_uid] == nil { owners[status.st_uid] = (status.st_gid, step.path) }
+            if step.isFolder { own = false }
         }
     }
 }

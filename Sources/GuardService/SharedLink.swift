@@ -57,30 +57,15 @@ final class SharedLink: @unchecked Sendable {
         try await send()
     }
 
-    /// The password: `password_file`, else the environment, else none. The file is opened without
-    /// following a link and must be a regular file of root or of the guard's user that nobody else
-    /// may read (a link or another user's file would let its owner choose what root reads and sends).
+    /// The password: `password_file` (read as `SecretFile` reads: no link, root's or the guard's
+    /// user's, nobody else may read it), else the environment, else none.
     static func password(_ settings: SharedGuardSettings) throws(SharedStoreError) -> String? {
         if let file = settings.passwordFile {
-            let fd = Glibc.open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-            guard fd >= 0 else {
-                throw SharedStoreError("guard.shared.password_file: cannot read \(file)" + (errno == ELOOP ? ": it is a symbolic link; name the file itself" : ""))
+            do {
+                return String(decoding: try SecretFile.read(file, limit: 4096), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw SharedStoreError("guard.shared.password_file: \(error)")
             }
-            defer { Glibc.close(fd) }
-            var status = stat()
-            guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
-                throw SharedStoreError("guard.shared.password_file: \(file) is not a regular file")
-            }
-            guard status.st_uid == 0 || status.st_uid == geteuid() else {
-                throw SharedStoreError("guard.shared.password_file: \(file) belongs to uid \(status.st_uid), not to root or the guard's user; `chown root` it")
-            }
-            guard status.st_mode & 0o077 == 0 else {
-                throw SharedStoreError("guard.shared.password_file: \(file) may be read by others (mode \(String(status.st_mode & 0o777, radix: 8))); chmod 600 it")
-            }
-            var bytes = [UInt8](repeating: 0, count: 4096)
-            let count = read(fd, &bytes, bytes.count)
-            guard count >= 0 else { throw SharedStoreError("guard.shared.password_file: cannot read \(file)") }
-            return String(decoding: bytes.prefix(count), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         let environment = ProcessInfo.processInfo.environment
         return environment["SWIFTDEPLOY_GUARD_DB_PASSWORD"] ?? environment["PGPASSWORD"]

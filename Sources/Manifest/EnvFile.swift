@@ -1,8 +1,5 @@
 import Foundation
-
-#if canImport(Glibc)
-import Glibc
-#endif
+import Vocabulary
 
 /// A service's secrets (`env_file:`): `KEY=VALUE` lines, `#` comments and blank lines, values
 /// optionally in quotes. Only its owner may read it (0600, or stricter), so a refusal is the rule
@@ -11,15 +8,6 @@ import Glibc
 public enum EnvFile {
     /// Why the file cannot serve as an env_file, or nil when it can.
     public static func problem(at path: String) -> String? {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return "\(path) does not exist" }
-        guard status.st_mode & S_IFMT == S_IFREG else { return "\(path) is not a regular file (a link or a folder is refused)" }
-        guard status.st_mode & 0o077 == 0 else {
-            return "\(path) may be read by others (mode \(String(status.st_mode & 0o777, radix: 8))); it holds secrets: chmod 600 \(path)"
-        }
-        guard status.st_uid == geteuid() || status.st_uid == 0 else {
-            return "\(path) belongs to another user (uid \(status.st_uid)); it must be yours or root's"
-        }
         do {
             _ = try read(path)
             return nil
@@ -30,9 +18,9 @@ public enum EnvFile {
 
     /// The variables, in file order of keys (the last line wins for a repeated key).
     public static func read(_ path: String) throws(EnvFileError) -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw EnvFileError(description: "cannot read \(path) as UTF-8 text")
-        }
+        let bytes: [UInt8]
+        do { bytes = try SecretFile.read(path) } catch { throw EnvFileError(description: error.description) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw EnvFileError(description: "cannot read \(path) as UTF-8 text") }
         var values: [String: String] = [:]
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = raw.trimmingCharacters(in: .whitespaces)

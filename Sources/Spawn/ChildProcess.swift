@@ -67,20 +67,11 @@ public enum ChildProcess {
         let real = (absolute as NSString).resolvingSymlinksInPath
         let ownFolder = (executableDirectory as NSString).resolvingSymlinksInPath
         guard (real as NSString).deletingLastPathComponent != ownFolder else { return }
-        for path in Set([absolute, real]) {
-            var current = path
-            while true {
-                var status = stat()
-                if lstat(current, &status) == 0, status.st_mode & S_IFMT != S_IFLNK {
-                    let sticky = status.st_mode & S_IFMT == S_IFDIR && status.st_mode & S_ISVTX != 0
-                    let problem = status.st_uid != 0 ? "belongs to uid \(status.st_uid)"
-                        : status.st_mode & 0o022 != 0 && !sticky ? "is writable by group or others" : nil
-                    if let problem {
-                        throw ProcessError("refusing to run \(program) as root: \(current) \(problem), so someone other than root could change what runs; use the system's package (e.g. /usr/sbin/nginx), or `chown root` and `chmod go-w` the program and its folders")
-                    }
-                }
-                guard current != "/" else { break }
-                current = (current as NSString).deletingLastPathComponent
+        for step in Set([absolute, real]).flatMap(PathAncestry.walk) where !step.isLink {
+            let problem = step.status.st_uid != 0 ? "belongs to uid \(step.status.st_uid)"
+                : step.status.st_mode & 0o022 != 0 && !step.isSticky ? "is writable by group or others" : nil
+            if let problem {
+                throw ProcessError("refusing to run \(program) as root: \(step.path) \(problem), so someone other than root could change what runs; use the system's package (e.g. /usr/sbin/nginx), or `chown root` and `chmod go-w` the program and its folders")
             }
         }
     }

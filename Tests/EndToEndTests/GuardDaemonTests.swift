@@ -12,38 +12,6 @@ import Testing
 import Vocabulary
 import GuardService
 
-/// A Slack incoming-webhook stand-in on loopback that records what it is sent; it can be told to
-/// fail the first N posts with 500 or to answer slowly.
-final class WebhookReceiver: @unchecked Sendable {
-    private let lock = NSLock()
-    private var bodies: [String] = []
-    private var failuresLeft: Int
-    let delay: Duration
-
-    init(failFirst: Int = 0, delay: Duration = .zero) {
-        failuresLeft = failFirst
-        self.delay = delay
-    }
-
-    var received: [String] { lock.withLock { bodies } }
-
-    func app() -> some ApplicationProtocol {
-        let router = Router()
-        router.post("/services/T000/B000/XXXX") { request, _ in
-            var request = request
-            let body = String(buffer: try await request.collectBody(upTo: 1 << 20))
-            try await Task.sleep(for: self.delay)
-            let fail = self.lock.withLock { () -> Bool in
-                if self.failuresLeft > 0 { self.failuresLeft -= 1; return true }
-                self.bodies.append(body)
-                return false
-            }
-            return Response(status: fail ? .internalServerError : .ok, body: .init(byteBuffer: ByteBuffer(string: fail ? "busy" : "ok")))
-        }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-    }
-}
-
 @Suite(.serialized, .enabled(if: NamespacePair.isRoot, "kernel-ban tests need root: run scripts/test as root (CI does)"))
 struct GuardDaemonEndToEnd {
     /// The daemon follows a real log file, bans the flooding client in nftables inside a namespace
@@ -51,7 +19,7 @@ struct GuardDaemonEndToEnd {
     /// first post and the message still arrives.
     @Test func logToKernelBanToSlack() async throws {
         let pair = try NamespacePair()
-        let receiver = WebhookReceiver(failFirst: 1)
+        let receiver = WebhookEndpoint.slack(failFirst: 1)
         try await receiver.app().test(.live) { client in
             let (directory, log, settings) = try guardDirectory("daemon", "window: 4s, bans: [2s, 30m], baseline: { window: 60s, recalc: 2s }")
             defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -88,7 +56,7 @@ struct GuardDaemonEndToEnd {
             #expect(lifted, "the ban was lifted when due")
             var messages: [String] = []
             for _ in 0..<50 where !messages.joined().contains("UNBAN") {
-                messages = receiver.received
+                messages = receiver.delivered
                 try await Task.sleep(for: .milliseconds(100))
             }
             stop.set()
@@ -185,7 +153,7 @@ struct GuardDaemonEndToEnd {
     }
 
     @Test func slowWebhookNeverDelaysBanning() async throws {
-        let receiver = WebhookReceiver(delay: .seconds(3))
+        let receiver = WebhookEndpoint.slack(delay: .seconds(3))
         try await receiver.app().test(.live) { client in
             let notifier = WebhookNotifier(url: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX", style: .slack, timeout: .seconds(10))
             let decision = GuardDecision(at: 1_800_000_000, action: .ban, ip: IPAddress("203.0.113.9"), duration: 600, condition: "z=9.00", rate: 30, baseline: 0.5, offence: 1)
@@ -197,8 +165,8 @@ struct GuardDaemonEndToEnd {
                 delivered = notifier.report.delivered
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(receiver.received.count <= 2, "a burst is coalesced, not 100 posts")
-            #expect(receiver.received.first?.contains("BAN 203.0.113.9 for 10m (offence 1): z=9.00") == true)
+            #expect(receiver.delivered.count <= 2, "a burst is coalesced, not 100 posts")
+            #expect(receiver.delivered.first?.contains("BAN 203.0.113.9 for 10m (offence 1): z=9.00") == true)
         }
     }
 }

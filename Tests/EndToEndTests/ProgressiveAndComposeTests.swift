@@ -179,7 +179,7 @@ import Vocabulary
     /// first post fails, and is retried) hears the deploy, the canary, the block and the rollback,
     /// each once, before each command exits.
     @Test func lifecycleEventsReachTheGuardsSlackWebhook() async throws {
-        let receiver = WebhookReceiver(failFirst: 1)
+        let receiver = WebhookEndpoint.slack(failFirst: 1)
         try await receiver.app().test(.live) { client in
             let project = try LifecycleProject("e2e-notices", extra: """
                 guard: { slack_webhook: "http://127.0.0.1:\(client.port!)/services/T000/B000/XXXX" }
@@ -191,7 +191,7 @@ import Vocabulary
             _ = try await project.traffic(40)
             #expect(try await project.run("promote").status == 1)
             #expect(try await project.run("rollback").status == 0)
-            let texts = receiver.received.compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))["text"] }
+            let texts = receiver.delivered.compactMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8))["text"] }
             let lines = texts.flatMap { $0.split(separator: "\n").map(String.init) }
             #expect(lines.filter { $0.contains("1.0.0 is stable") }.count == 1, "\(lines)")
             #expect(lines.filter { $0.contains("canary 2.0.0 started with 50% of traffic") }.count == 1, "\(lines)")

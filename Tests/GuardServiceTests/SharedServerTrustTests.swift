@@ -58,14 +58,14 @@ import Testing
             try SharedLink.password(SharedGuardSettings(url: "postgres://guard@x/y?host=/run", passwordFile: path, edge: "edge-a"))
         }
         #expect(try read(file) == "s3cret")
-        #expect { try read(link) } throws: { "\($0)".contains("it is a symbolic link") }
+        #expect { try read(link) } throws: { "\($0)".contains("is a symbolic link; name the file itself") }
         #expect { try read(folder) } throws: { "\($0)".contains("is not a regular file") }
         chmod(file, 0o640)
         #expect { try read(file) } throws: { "\($0)".contains("may be read by others (mode 640)") }
         chmod(file, 0o600)
         if geteuid() == 0 {
             chown(file, 65534, 65534)
-            #expect { try read(file) } throws: { "\($0)".contains("belongs to uid 65534") }
+            #expect { try read(file) } throws: { "\($0)".contains("belongs to another user (uid 65534)") }
         }
     }
 }

@@ -2,41 +2,16 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import TestSupport
 import Testing
 import Vocabulary
 @testable import Web
-
-/// A webhook endpoint on loopback that answers each post with the next scripted status (200 once
-/// the script runs out) and keeps every body it was sent.
-final class ScriptedEndpoint: @unchecked Sendable {
-    private let lock = NSLock()
-    private var statuses: [Int]
-    private var bodies: [String] = []
-
-    init(_ statuses: [Int] = []) { self.statuses = statuses }
-
-    var received: [String] { lock.withLock { bodies } }
-
-    func app() -> some ApplicationProtocol {
-        let router = Router()
-        router.post("/hook") { request, _ in
-            var request = request
-            let body = String(buffer: try await request.collectBody(upTo: 1 << 20))
-            let status = self.lock.withLock { () -> Int in
-                self.bodies.append(body)
-                return self.statuses.isEmpty ? 200 : self.statuses.removeFirst()
-            }
-            return Response(status: HTTPResponse.Status(code: status))
-        }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
-    }
-}
 
 /// The one webhook queue the guard's alerts and the lifecycle's events go through, against a real
 /// HTTP endpoint: retries, giving up on a refused message, coalescing, and the two body styles.
 @Suite struct WebhookDelivery {
     @Test func aServerErrorIsRetriedAndAClientErrorIsNot() async throws {
-        let endpoint = ScriptedEndpoint([503, 500, 400])
+        let endpoint = WebhookEndpoint(statuses: [503, 500, 400])
         try await endpoint.app().test(.live) { client in
             let hook = Webhook(url: "http://127.0.0.1:\(client.port!)/hook", style: .json, firstBackoff: .milliseconds(10))
             hook.post(.init(text: "one", record: .string("one")))
@@ -51,7 +26,7 @@ final class ScriptedEndpoint: @unchecked Sendable {
     }
 
     @Test func aBurstIsCoalescedInOrderIntoSlackLines() async throws {
-        let endpoint = ScriptedEndpoint()
+        let endpoint = WebhookEndpoint()
         try await endpoint.app().test(.live) { client in
             let hook = Webhook(url: "http://127.0.0.1:\(client.port!)/hook", style: .slack, firstBackoff: .milliseconds(10))
             for index in 1...20 { hook.post(.init(text: "line \(index)", record: .number(Double(index)))) }
