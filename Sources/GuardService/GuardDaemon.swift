@@ -20,11 +20,11 @@ import Glibc
 /// the kernel when it stops (they expire by their own timeouts); at start the kernel is reconciled
 /// with the store. Every decision is saved (`guard.db`) before it is acted on.
 public final class GuardDaemon: @unchecked Sendable {
-    public private(set) var settings: GuardSettings
+    public internal(set) var settings: GuardSettings
     public let stateDirectory: String
     public let logPath: String
     public let enforcer: any Enforcer
-    public private(set) var notifiers: [any Notifier]
+    public internal(set) var notifiers: [any Notifier]
     public let console: any Console
     /// Decisions as structured log records (swift-log): the audit line as message, its fields as metadata.
     public let logger: Logger
@@ -64,7 +64,7 @@ public final class GuardDaemon: @unchecked Sendable {
     let systemd = SystemdNotify()
     /// What the dashboard shows; built by the daemon's loop, read from any thread. Everything else
     /// here belongs to the loop's task (hence `@unchecked Sendable`): only this crosses threads.
-    private let published: Mutex<GuardSnapshot>
+    let published: Mutex<GuardSnapshot>
 
     /// - Parameters:
     ///   - notifiers: nil builds them from the settings' webhooks (and again on a reload).
@@ -111,49 +111,7 @@ public final class GuardDaemon: @unchecked Sendable {
     /// The latest published look at the guard (at most a second old while it runs).
     public var snapshot: GuardSnapshot { published.withLock { $0 } }
 
-    /// Publishes what the engine knows now, with the counters the daemon keeps.
-    func publish() {
-        var next = snapshot
-        next.at = engine.now ?? now
-        next.lines = lines
-        next.badLines = badLines
-        next.badSamples = parser.badSamples.map(Self.redacted)
-        next.trackedClients = engine.trackedClients
-        next.firewallPending = firewall.pending.count
-        next.firewallFailures = firewall.failures
-        next.globalRPS = engine.global.rate
-        next.lastSecond = engine.baseline.lastClosed
-        next.baseline = engine.baseline.current
-        next.warm = engine.isWarm
-        next.zThreshold = engine.config.zScore
-        next.top = engine.topClients(10)
-        next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
-        next.shared = shared?.status
-        describeReading(in: &next)
-        published.withLock { $0 = next }
-    }
-
-    /// Records decisions for the dashboard: recent events, bans by rule, detection latency.
-    func record(_ decisions: [GuardDecision], lines: [String], enforcedAt: Double) {
-        published.withLock { current in
-            for (decision, line) in zip(decisions, lines) where decision.action != .baselineRecalc {
-                current.events.append(line)
-                if decision.action == .ban, let rule = decision.rule { current.bansTotal[rule, default: 0] += 1 }
-                if let observed = decision.observedAt { metrics.observeDetection(seconds: enforcedAt - observed) }
-            }
-            if current.events.count > 30 { current.events.removeFirst(current.events.count - 30) }
-        }
-    }
-
     var now: Int { Int(clock()) }
-
-    /// A malformed line as the dashboard may show it: its shape (letters as `a`, digits as `0`,
-    /// punctuation kept, 120 characters at most), never its text. Whatever ended up in the log (a
-    /// file swapped for a secret, a token in a URL) is not published; the shape is what tells a
-    /// format mismatch.
-    static func redacted(_ line: String) -> String {
-        String(line.prefix(120).map { $0.isLetter ? "a" : $0.isNumber ? "0" : $0 })
-    }
 
     /// Just after the wall clock's next whole second, when the timers are due.
     static func nextSecond() -> ContinuousClock.Instant {
@@ -232,12 +190,6 @@ public final class GuardDaemon: @unchecked Sendable {
         console.say("guard: stopped; \(engine.banBook.active.count) bans stay in the kernel until they expire")
     }
 
-    /// One line for `systemctl status`.
-    var statusLine: String {
-        let snapshot = self.snapshot
-        return String(format: "following %@: %.1f req/s, %d bans in force, %d lines read", logPath, snapshot.globalRPS, snapshot.bans.count, lines)
-    }
-
     /// Reads new lines (one slice, at most `LogTail.maxRead`); with `second` (the wall clock), also
     /// runs the timers and takes manual requests. The engine's clock moves to the wall clock only once
     /// the log is read to its end: lines still waiting count at their own times, not as stale. Decisions
@@ -287,37 +239,7 @@ public final class GuardDaemon: @unchecked Sendable {
         return read.count
     }
 
-    /// Manual bans and unbans queued by `guard bans add|remove` (or the dashboard) while the daemon runs.
-    func takeRequests(at second: Int) {
-        let requests: [GuardStore.Request]
-        do { requests = try store.takeRequests() } catch { return }
-        for request in requests { apply(request, at: second) }
-    }
-
     /// One manual ban or unban, grouped like the detector groups (IPv6 by prefix).
-    @discardableResult
-    public func apply(_ request: GuardStore.Request, at second: Int) -> GuardDecision? {
-        let ip = request.ip.grouped(ipv6Prefix: settings.ipv6Prefix)
-        switch request.action {
-        case .ban: return engine.banManually(ip, at: second, length: request.seconds)
-        case .unban: return engine.unbanManually(ip, at: second)
-        }
-    }
-
-    /// New settings after a SIGHUP: thresholds, ban lengths, allow list, trusted proxies, baseline
-    /// settings and webhooks apply at once; the log, the enforcer and the window need a restart.
-    func reload(_ new: GuardSettings) {
-        let config = GuardConfig(daemon: new)
-        var later = engine.reconfigure(config)
-        shared?.reconfigure(config)
-        if new.log != settings.log { later.append("guard.log") }
-        if new.enforcer != settings.enforcer { later.append("guard.enforcer") }
-        parser = GuardLogParser(new)
-        announcedFormat = nil
-        if (new.slackWebhook, new.webhook) != (settings.slackWebhook, settings.webhook) { notifiers = WebhookNotifier.all(for: new) }
-        settings = new
-        console.say("guard: configuration reloaded" + (later.isEmpty ? "" : "; needs a restart to change: \(later.joined(separator: ", "))"))
-    }
 }
 
 extension GuardDecision {
