@@ -140,6 +140,6 @@ public struct PromotionInterrupted: Error, CustomStringConvertible {
     public let weight: Int
     public let restoredWeight: Int
     public var description: String {
-        "promote: interrupted at step \(step) (\(weight)%); the canary runs at \(restoredWeight)% again: `swiftdeploy promote` resumes, `swiftdeploy rollback` stops it"
+        "promote: interrupted at step \(step) (\(weight)%); the canary runs at \(restoredWeight)% again: `swiftdeploy promote` starts the promotion over, `swiftdeploy rollback` stops the canary"
     }
 }

@@ -77,7 +77,9 @@ struct Promote: AsyncParsableCommand {
             case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
             case "stable": try await stack.rollback()
             default:
-                try await stack.promote(steps: steps.flatMap(parsedSteps) ?? [], interval: interval.flatMap(DurationText.parse), force: force)
+                let (steps, interval) = (steps.flatMap(parsedSteps) ?? [], interval.flatMap(DurationText.parse))
+                // Ctrl-C puts the traffic back where it was before the promotion, then ends.
+                try await Interruption.cancelling { try await stack.promote(steps: steps, interval: interval, force: force) }
             }
         }
     }

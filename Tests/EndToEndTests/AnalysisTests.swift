@@ -1,4 +1,5 @@
 import Foundation
+import Spawn
 import TestSupport
 import Testing
 
@@ -64,6 +65,32 @@ import Testing
         }
         let promotion = try #require(try history(project).last { $0["event"] as? String == "promote" })
         #expect(promotion["checks"] as? Int == 4 && promotion["failed_checks"] as? Int == 0, "\(promotion)")
+    }
+
+    /// Ctrl-C during a stepped promotion (SIGINT to the real command): the traffic goes back to
+    /// the canary's weight before the promotion, the canary keeps running, and history says so.
+    @Test func anInterruptedPromotionPutsTheTrafficBack() async throws {
+        let project = try LifecycleProject("e2e-interrupt", canarySafety: LifecycleProject.lenientAnalysis)
+        defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: project.directory); project.remove() }
+        #expect(try await project.run("deploy").status == 0)
+        #expect(try await project.run("canary", "start", "--weight", "10").status == 0)
+        let promotion = Task { try await project.run("promote", "--steps", "50,100", "--interval", "47s") }
+        var pid: Int32?
+        for _ in 0..<400 where pid == nil {  // bounded: 20 s for the first step to be on record
+            let stepped = ((try? String(contentsOfFile: "\(project.directory)/.swiftdeploy/history.jsonl", encoding: .utf8)) ?? "").contains("\"promote_step\"")
+            let found = (try? ChildProcess.run(["pgrep", "-f", "swiftdeploy promote --steps 50,100 --interval 47s"]).output) ?? ""
+            pid = stepped ? found.split(separator: "\n").first.flatMap { Int32($0) } : nil
+            if pid == nil { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let running = try #require(pid, "the promotion reached its first step")
+        kill(running, SIGINT)
+        let result = try await promotion.value
+        #expect(result.status != 0 && result.stderr.contains("promote: interrupted at step 1 (50%); the canary is back to 10% of requests"), "\(result.stderr)")
+        let state = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/stack.json", encoding: .utf8)
+        #expect(state.contains("\"weight\":10"), "nginx routes 10% to the canary again: \(state)")
+        let last = try #require(try history(project).last { $0["event"] as? String == "promote_step" })
+        #expect(last["interrupted"] as? Bool == true && last["weight"] as? Int == 10, "\(last)")
+        #expect(try await project.traffic(40).versions["2.0.0", default: 0] > 0, "the canary still serves")
     }
 
     func history(_ project: LifecycleProject) throws -> [[String: Any]] {
