@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include "CSpawn.h"
@@ -14,3 +15,4 @@ int cspawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
 short cspawn_setsid_flag(void) { return POSIX_SPAWN_SETSID; }
 
 void cspawn_line_buffered_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+void cspawn_signal_disposition(int number, int ignore) { signal(number, ignore ? SIG_IGN : SIG_DFL); }

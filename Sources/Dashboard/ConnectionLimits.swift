@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 
 /// What connections may cost the root guard, whose descriptors `nft` and the store need too: at
 /// most `total` open at once and `perAddress` from one address (others are closed as they
@@ -31,28 +32,26 @@ public final class ConnectionLimits: Sendable {
     func admit(_ address: String) -> Bool { counts.admit(address, settings) }
     func release(_ address: String) { counts.release(address) }
 
-    final class Counts: @unchecked Sendable {
-        private let lock = NSLock()
-        private var byAddress: [String: Int] = [:]
-        private var total = 0
+    final class Counts: Sendable {
+        private let counts = Mutex((byAddress: [String: Int](), total: 0))
 
         func admit(_ address: String, _ settings: Settings) -> Bool {
-            lock.withLock {
-                guard total < settings.total, byAddress[address, default: 0] < settings.perAddress else { return false }
-                total += 1
-                byAddress[address, default: 0] += 1
+            counts.withLock { counts in
+                guard counts.total < settings.total, counts.byAddress[address, default: 0] < settings.perAddress else { return false }
+                counts.total += 1
+                counts.byAddress[address, default: 0] += 1
                 return true
             }
         }
 
         func release(_ address: String) {
-            lock.withLock {
-                total -= 1
-                byAddress[address] = byAddress[address].flatMap { $0 > 1 ? $0 - 1 : nil }
+            counts.withLock { counts in
+                counts.total -= 1
+                counts.byAddress[address] = counts.byAddress[address].flatMap { $0 > 1 ? $0 - 1 : nil }
             }
         }
 
-        func open(_ address: String?) -> Int { lock.withLock { address.map { byAddress[$0] ?? 0 } ?? total } }
+        func open(_ address: String?) -> Int { counts.withLock { counts in address.map { counts.byAddress[$0] ?? 0 } ?? counts.total } }
     }
 
     /// The handler each connection gets, after HTTP decoding (it sees request heads and answers' ends).

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Detection
 import HTTPTypes
 import Hummingbird
@@ -36,22 +37,23 @@ public final class DashboardServer: Sendable {
     }
 
     /// A counter of open event streams with a limit.
-    final class StreamSlots: @unchecked Sendable {
+    final class StreamSlots: Sendable {
         let limit: Int
-        private let lock = NSLock()
-        private(set) var open = 0
+        private let taken = Mutex(0)
 
         init(limit: Int) { self.limit = limit }
 
+        var open: Int { taken.withLock { $0 } }
+
         /// Takes a slot; false when all are taken.
         func take() -> Bool {
-            lock.withLock {
+            taken.withLock { open in
                 guard open < limit else { return false }
                 open += 1
                 return true
             }
         }
-        func release() { lock.withLock { open = max(0, open - 1) } }
+        func release() { taken.withLock { $0 = max(0, $0 - 1) } }
     }
 
     // MARK: - State

@@ -15,9 +15,10 @@ public struct AuditUseCase: Sendable {
         var out = "# Audit report: \(title)\n\n"
         out += "\(events.count) events from `\(history.path)`"
         out += unreadable > 0 ? " (\(unreadable) unreadable lines skipped)" : ""
-        out += ".\n\n## Timeline\n\n| time | event | details |\n|---|---|---|\n"
+        out += ".\n\n## Timeline\n\n| time | event | by | details |\n|---|---|---|---|\n"
         for event in events where event.event != .statusScrape {
-            out += "| \(cell(event.timestamp.formatted(.iso8601))) | \(cell(event.event.rawValue)) | \(cell(Self.details(event))) |\n"
+            let user = event.details["user"].map(Self.text) ?? "-"
+            out += "| \(cell(event.timestamp.formatted(.iso8601))) | \(cell(event.event.rawValue)) | \(cell(user)) | \(cell(Self.details(event))) |\n"
         }
         let scrapes = events.filter { $0.event == .statusScrape }.count
         if scrapes > 0 { out += "\n\(scrapes) `status` refreshes are recorded in the history and left out of the timeline.\n" }
@@ -49,7 +50,7 @@ public struct AuditUseCase: Sendable {
             return "\(decision.allow ? "PASS" : "BLOCK") \(decision.policy.rawValue)" + (reasons.isEmpty ? "" : ": " + reasons.joined(separator: "; "))
                 + (event.forced == true ? " (forced)" : "")
         }
-        return event.details.keys.sorted().map { "\($0)=\(text(event.details[$0]!))" }.joined(separator: ", ")
+        return event.details.keys.sorted().filter { $0 != "user" }.map { "\($0)=\(text(event.details[$0]!))" }.joined(separator: ", ")
     }
 
     static func text(_ value: JSONValue) -> String {

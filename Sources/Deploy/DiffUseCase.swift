@@ -54,7 +54,15 @@ public struct DiffUseCase: Sendable {
     private func runningDrift(_ runtime: any Runtime) throws -> Bool {
         let manifest = project.manifest
         var drifted = false
-        for (track, record) in try runtime.state().tracks.sorted(by: { $0.key < $1.key }) {
+        let state = try runtime.state()
+        // A track that was started and whose process is gone is drift: what runs is not what was deployed.
+        for (track, record) in ((try? StackState.load(from: manifest.stateDirectory))?.tracks ?? [:]).sorted(by: { $0.key < $1.key })
+        where state.tracks[track] == nil {
+            let why = runtime.details(record.instance).health.map { " (\($0))" } ?? ""
+            console.say("running: \(track) \(record.version) was started (\(record.instance)) and is not running\(why); `swiftdeploy deploy` starts it again")
+            drifted = true
+        }
+        for (track, record) in state.tracks.sorted(by: { $0.key < $1.key }) {
             guard let declared = track == .stable ? TrackSpec.stable(manifest) : TrackSpec.canary(manifest) else { continue }
             let image = runtime.details(record.instance).image
             let fields = [("version", record.version, declared.version)] + (image.map { [("image", $0, declared.image ?? "")] }

@@ -17,8 +17,11 @@ public struct History: Sendable {
         self.notices = notices
     }
 
-    /// Appends one event. History is evidence, so a failure to write it is reported, not swallowed.
+    /// Appends one event, with who ran the command (`user`). History is evidence, so a failure to
+    /// write it is reported, not swallowed.
     public func record(_ event: HistoryEvent) throws {
+        var event = event
+        if event.details["user"] == nil { event.details["user"] = .string(Self.operator) }
         let line = event.jsonLine + "\n"
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
@@ -45,6 +48,10 @@ public struct History: Sendable {
                                 decisionLog: DecisionLog(decision, input: input, at: now, forced: forced)))
     }
 
+    /// Who runs this command: the user behind sudo when there is one, else the process's user.
+    static let `operator` = ProcessInfo.processInfo.environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? Privileges.User(uid: getuid(), fallbackGroup: getgid()).name
+
     /// Every event, oldest first; lines that are not events are skipped and counted.
     public func events() -> (events: [HistoryEvent], unreadable: Int) {
         guard let data = FileManager.default.contents(atPath: path) else { return ([], 0) }
@@ -63,6 +70,10 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case initialise = "init", deploy, policy, canaryStart = "canary_start", promoteStep = "promote_step", promote, rollback
         case chaos, teardown, statusScrape = "status_scrape", hook, tls
+        /// A changing command that failed part-way (its command and error).
+        case failure
+        /// A stepped promotion interrupted (Ctrl-C, SIGTERM): the traffic went back to where it was.
+        case promoteAborted = "promote_aborted"
     }
 
     public var event: Kind

@@ -51,6 +51,10 @@ public struct LifecycleNotices: Sendable {
             return ":no_entry: \(name): \(decision.policy.rawValue) blocks" + (event.forced == true ? " (forced past it)" : "") + ": \(reasons)"
         case .hook:
             return details["ok"] == .bool(false) ? ":warning: \(name): hook \(text("hook")) failed (\(text("outcome")))" : nil
+        case .promoteAborted:
+            return ":octagonal_sign: \(name): promotion interrupted at step \(text("step")); canary back to \(text("weight"))%"
+        case .failure:
+            return ":x: \(name): `swiftdeploy \(text("command"))` failed: \(text("error").split(separator: "\n").first.map(String.init) ?? "")"
         case .tls:
             return ":lock: \(name): nginx reloaded its certificate (expires \(text("expires")), \(text("days_left")) days left)"
         case .initialise, .chaos, .teardown, .statusScrape:

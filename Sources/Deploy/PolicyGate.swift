@@ -36,8 +36,10 @@ public struct PolicyGate: Sendable {
 public struct PolicyBlocked: Error, CustomStringConvertible {
     public let decision: Decision
     public var description: String {
-        decision.unanswered != nil
-            ? "\(decision.policy.rawValue): the policy engine could not answer, so the answer is no (--force overrides)"
-            : "\(decision.policy.rawValue) denies: \(decision.violations.map(\.message).joined(separator: "; ")) (--force overrides)"
+        if let why = decision.unanswered {
+            // No answer is a broken engine to mend, not a verdict to overrule: no --force hint here.
+            return "\(decision.policy.rawValue): the policy engine could not answer (\(why)), so the answer is no; `swiftdeploy validate` checks the engine and the policies"
+        }
+        return "\(decision.policy.rawValue) denies: \(decision.violations.map(\.message).joined(separator: "; ")) (--force overrides)"
     }
 }

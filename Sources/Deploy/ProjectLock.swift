@@ -142,6 +142,8 @@ extension Stack {
             await history.notices?.flush()
             return result
         } catch {
+            // A change that failed part-way is evidence too (a policy's no is already on record).
+            if !(error is PolicyBlocked) { try? history.record(.failure, ["command": .string(command), "error": .string("\(error)")]) }
             await history.notices?.flush()
             throw error
         }
@@ -153,6 +155,14 @@ public enum LockError: Error, Equatable, CustomStringConvertible {
     case held(String, String)
     case stillHeld(String, Int32)
     case unusable(String, String)
+
+    /// Another command holds the lock (not a broken lock file).
+    public var isHeld: Bool {
+        switch self {
+        case .held, .stillHeld: true
+        case .unusable: false
+        }
+    }
 
     public var description: String {
         switch self {

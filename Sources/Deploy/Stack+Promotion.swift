@@ -48,7 +48,7 @@ extension Stack {
         var spec = canary.spec
         let slots = TrackSpec.slots(manifest.service.port)
         spec.ports = slots.filter { $0 != stable.port } + slots.filter { $0 == stable.port }
-        let promoted = try await runtime.launch(.stable, spec)
+        let promoted = try await launch(.stable, spec)
         try await runtime.route(Routing(stablePort: promoted.port))
         try runtime.update { state in
             state.tracks[.stable] = promoted
@@ -120,14 +120,15 @@ extension Stack {
     }
 
     /// A stepped promotion was cancelled: the traffic goes back to the split it had before it began
-    /// (the canary keeps running), history says so, and the error tells the operator.
+    /// (the canary keeps running, so nothing the operator did before `promote` is undone), history
+    /// records `promote_aborted`, and the error tells the operator.
     private func interrupted(_ analysis: PromotionAnalysis, restoring routing: Routing?) async throws -> PromotionInterrupted {
         let back = routing?.canary?.weight ?? 0
         // The cancelled task's waits would end at once: the restore runs in a task of its own.
         let runtime = runtime
         if let routing { try await Task { try await runtime.route(routing) }.value }
-        try history.record(.promoteStep, analysis.record.merging([
-            "weight": .number(Double(back)), "step": .number(Double(analysis.step)), "interrupted": .bool(true),
+        try history.record(.promoteAborted, analysis.record.merging([
+            "weight": .number(Double(back)), "step": .number(Double(analysis.step)), "step_weight": .number(Double(analysis.weight)),
         ]) { $1 })
         console.warn("promote: interrupted at step \(analysis.step) (\(analysis.weight)%); the canary is back to \(back)% of requests")
         return PromotionInterrupted(step: analysis.step, weight: analysis.weight, restoredWeight: back)

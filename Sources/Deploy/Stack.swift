@@ -43,6 +43,13 @@ public struct Stack: Sendable {
 
     func hostInput() -> JSONValue { HostProbe().read(diskPath: manifest.stateDirectory).input }
 
+    /// Starts `spec` for `track`, saying first what it waits for: a health wait can take its whole timeout.
+    func launch(_ track: Track, _ spec: TrackSpec) async throws -> StackState.TrackRecord {
+        let health = manifest.service.healthcheck
+        console.say("  \(track.rawValue) starting \(spec.version); waiting up to \(health.timeout.manifestText) for \(health.path) to answer 200")
+        return try await runtime.launch(track, spec)
+    }
+
     /// `deploy`: generate, gate on the host, then start (or replace) the stable track behind nginx;
     /// `release` starts a kept release instead of the manifest's (`rollback --to`).
     @discardableResult
@@ -57,7 +64,7 @@ public struct Stack: Sendable {
         let host = try await gate.require(.infrastructure, input: hostInput(), force: force)
         let before = try runtime.state()
         try await hooks.run(.preDeploy, version: spec.version, previous: before.tracks[.stable]?.version, url: runtime.publicURL)
-        let instance = try await runtime.launch(.stable, spec)
+        let instance = try await launch(.stable, spec)
         console.say("  stable  \(manifest.service.name) \(instance.version) healthy on \(instance.address) (\(instance.instance))")
         do {
             try await runtime.route(Routing(stablePort: instance.port, canary: before.routing?.canary))
@@ -85,7 +92,8 @@ public struct Stack: Sendable {
     }
 
     /// `canary start`: a canary beside stable taking `weight`% of requests.
-    public func startCanary(weight: Int?, command: [String]?, image: String?, force: Bool = false) async throws {
+    /// `version` labels an ad-hoc canary (`--command`/`--image`), so two different ones are told apart.
+    public func startCanary(weight: Int?, command: [String]?, image: String?, version: String? = nil, force: Bool = false) async throws {
         let state = try runtime.state()
         guard let stable = state.tracks[.stable], state.routing != nil else {
             throw LifecycleError("no stable track runs for \(manifest.name); run `swiftdeploy deploy` first")
@@ -98,11 +106,12 @@ public struct Stack: Sendable {
         }
         if let command { spec.command = command }
         if let image { spec.image = image }
+        if let version { spec.version = version }
         let share = weight ?? manifest.service.canary?.weight ?? 10
         guard (0...100).contains(share) else { throw LifecycleError("--weight must be 0-100, got \(share)") }
         console.say("canary: starting \(spec.version) beside stable \(stable.version) with \(share)% of requests")
         try await gate.require(.infrastructure, input: hostInput(), force: force)
-        let instance = try await runtime.launch(.canary, spec)
+        let instance = try await launch(.canary, spec)
         do {
             try await runtime.route(Routing(stablePort: stable.port, canary: .init(port: instance.port, weight: share)))
         } catch {
@@ -128,7 +137,9 @@ public struct Stack: Sendable {
         guard let stable = state.tracks[.stable] else { throw LifecycleError("no stable track runs; nothing to roll back to") }
         try await runtime.route(Routing(stablePort: stable.port))
         guard let canary = state.tracks[.canary] else {
-            console.say("rollback: no canary runs; all traffic already goes to stable \(stable.version)")
+            let earlier = (try? releases.all())?.last { !$0.starts(stable.spec) && $0.version != stable.version }
+            console.say("rollback: no canary runs; all traffic already goes to stable \(stable.version)"
+                + (earlier.map { "; to go back to the release before it, `swiftdeploy rollback --to \($0.version)`" } ?? ""))
             try history.record(.rollback, ["canary": .null, "reason": .string(reason)])
             return
         }
@@ -161,16 +172,22 @@ public struct Stack: Sendable {
         console.say("chaos: \(track) \(instance.version): \(response.text)")
     }
 
-    /// `teardown`: stop everything; `clean` also removes the generated files and the state directory.
-    public func teardown(clean: Bool) async throws {
+    /// `teardown`: stop everything; `clean` also removes the generated files and the state directory,
+    /// keeping history and the releases unless `keepHistory` is false.
+    public func teardown(clean: Bool, keepHistory: Bool = true) async throws {
         try await runtime.teardown()
         console.say("teardown: stopped nginx and every track of \(manifest.name)")
         if clean {
             for name in GeneratedFiles.names {
                 try? FileManager.default.removeItem(atPath: (manifest.directory as NSString).appendingPathComponent(name))
             }
-            try? FileManager.default.removeItem(atPath: manifest.stateDirectory)
-            console.say("teardown: removed the generated files and \(manifest.stateDirectory)")
+            let kept = keepHistory ? [(history.path as NSString).lastPathComponent, (releases.path as NSString).lastPathComponent] : []
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: manifest.stateDirectory)) ?? [] where !kept.contains(name) {
+                try? FileManager.default.removeItem(atPath: "\(manifest.stateDirectory)/\(name)")
+            }
+            if !keepHistory { try? FileManager.default.removeItem(atPath: manifest.stateDirectory) }
+            console.say("teardown: removed the generated files and \(manifest.stateDirectory)"
+                + (keepHistory ? ", but for its history and releases (--forget-history removes them too)" : ""))
         } else {
             try history.record(.teardown)
         }

@@ -21,26 +21,31 @@ public struct StatusUseCase: Sendable {
     public func snapshot() async throws -> StatusSnapshot {
         let manifest = stack.manifest
         let state = try stack.runtime.state()
+        // What was started, running or not: a track whose process died is shown down, not forgotten.
+        let recorded = (try? StackState.load(from: manifest.stateDirectory)) ?? state
         let analysis = CanaryAnalysis(manifest: manifest, accessLog: stack.runtime.accessLog)
         let stats = analysis.logStats()
         let canaryWeight = state.routing?.canary?.weight
         var tracks: [StatusSnapshot.TrackStatus] = []
         var canaryInput: JSONValue?
         for track in Track.allCases {
-            guard let record = state.tracks[track] else { continue }
+            guard let record = state.tracks[track] ?? recorded.tracks[track] else { continue }
+            let running = state.tracks[track] != nil
             let health = try? await HTTP.get("http://\(record.address)\(manifest.service.healthcheck.path)", timeout: .seconds(1))
             let app = await CanaryAnalysis.scrape(record.address).app
             let trackStats = stats[track] ?? TrackStats(requests: 0, serverErrors: 0, p99LatencyMS: nil, window: analysis.window)
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)
-            if track == .canary { canaryInput = await analysis.canaryInput(address: record.address, probe: .seconds(1)).input }
+            if track == .canary, running { canaryInput = await analysis.canaryInput(address: record.address, probe: .seconds(1)).input }
             let details = stack.runtime.details(record.instance)
+            let trackState = running ? details.state.map { $0 == .up ? "up" : $0.rawValue } ?? "up" : details.state == .failed ? "failed" : "down"
             tracks.append(StatusSnapshot.TrackStatus(
                 track: track, version: record.version, instance: record.instance.description, port: record.port,
                 healthy: health?.status == 200, weight: weight, requests: trackStats.requests,
                 rps: (trackStats.requestsPerSecond * 100).rounded() / 100, errorRate: finite(trackStats.errorRate),
                 p99MS: trackStats.p99LatencyMS.flatMap(finite), appP99MS: app.p99MS.flatMap(finite), chaos: app.chaos,
                 uptimeSeconds: Date().timeIntervalSince(record.startedAt).rounded(),
-                image: details.image, dockerHealth: details.health, restarts: details.restarts))
+                image: details.image, dockerHealth: details.state == nil ? details.health : nil, restarts: details.restarts,
+                state: trackState, supervisor: details.state == nil ? nil : details.health))
         }
         var policies: [StatusSnapshot.PolicyStatus] = []
         let host = stack.hostInput()
@@ -71,7 +76,8 @@ public struct StatusUseCase: Sendable {
             let header = ["track", "instance"] + (containers ? ["image", "restarts"] : []) +
                 ["version", "port", "health", "weight", "req/s", "errors", "p99", "chaos", "uptime"]
             lines += TextTable.lines([header] + snapshot.tracks.map { track in
-                let health: String = (track.healthy ? "ok" : "DOWN") + (track.dockerHealth.map { " (\($0))" } ?? "")
+                let health: String = (track.state != "up" ? track.state.uppercased() : track.healthy ? "ok" : "UNHEALTHY")
+                    + ((track.supervisor.flatMap { $0 == "up" ? nil : $0 } ?? track.dockerHealth).map { " (\($0))" } ?? "")
                 let container: [String] = containers ? [track.image ?? "-", track.restarts.map(String.init) ?? "-"] : []
                 let p99: String = track.p99MS.map { String(format: "%.0fms", $0) } ?? "-"
                 let figures: [String] = [String(format: "%.1f", track.rps), String(format: "%.1f%%", (track.errorRate ?? 0) * 100), p99]
@@ -95,16 +101,24 @@ public struct StatusUseCase: Sendable {
     }
 
     /// Prints once, or refreshes every `interval` until interrupted.
-    public func run(once: Bool, interval: Duration, json: Bool) async throws {
+    /// Returns whether every track was up at the last look.
+    @discardableResult
+    public func run(once: Bool, interval: Duration, json: Bool) async throws -> Bool {
         let live = !once && isatty(STDOUT_FILENO) == 1
+        var recorded = false
+        var allUp = true
         repeat {
             let snapshot = try await snapshot()
-            try stack.history.record(.statusScrape, ["snapshot": JSONValue(snapshot)])
+            allUp = snapshot.allUp
+            // One look per run goes on record, not one per refresh.
+            if !recorded { try stack.history.record(.statusScrape, ["snapshot": JSONValue(snapshot)]) }
+            recorded = true
             if live { stack.console.say("\u{1B}[H\u{1B}[2J", terminator: "") }
             stack.console.say(json ? snapshot.jsonLine : Self.lines(snapshot).joined(separator: "\n"))
             if once { break }
             try await Task.sleep(for: interval)
         } while !Task.isCancelled
+        return allUp
     }
 }
 
@@ -131,10 +145,14 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
         public var image: String?
         public var dockerHealth: String?
         public var restarts: Int?
+        /// `up`, `restarting` (the supervisor starts it again), `failed` (it gave up) or `down` (its process is gone).
+        public var state: String
+        /// The local supervisor's words: `up (2 restarts, last exited with status 1)`.
+        public var supervisor: String?
 
         enum CodingKeys: String, CodingKey {
             case track, version, instance, port, healthy, weight, requests, rps, errorRate = "error_rate", p99MS = "p99_ms"
-            case appP99MS = "app_p99_ms", chaos, uptimeSeconds = "uptime_s", image, dockerHealth = "docker_health", restarts
+            case appP99MS = "app_p99_ms", chaos, uptimeSeconds = "uptime_s", image, dockerHealth = "docker_health", restarts, state, supervisor
         }
     }
 
@@ -154,6 +172,9 @@ public struct StatusSnapshot: Codable, Sendable, Equatable {
     public var windowSeconds: Double
     public var tracks: [TrackStatus]
     public var policies: [PolicyStatus]
+
+    /// Every track started is up and answers its health check (`status` exits 4 otherwise).
+    public var allUp: Bool { tracks.allSatisfy { $0.state == "up" && $0.healthy } }
 
     enum CodingKeys: String, CodingKey {
         case name, url, runtime, nginx, windowSeconds = "window_s", tracks, policies

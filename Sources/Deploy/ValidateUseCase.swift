@@ -1,6 +1,7 @@
 import EdgeTLS
 import Foundation
 import Manifest
+import Policy
 import Render
 import Runtime
 import Spawn
@@ -35,7 +36,7 @@ public struct ValidateUseCase: Sendable {
 
     /// Runs every check, prints each as it completes, and returns them all.
     @discardableResult
-    public func run() -> [Check] {
+    public func run() async -> [Check] {
         var checks: [Check] = []
         func record(_ outcome: Outcome, _ name: String, _ detail: String = "") {
             let check = Check(outcome: outcome, name: name, detail: detail)
@@ -88,6 +89,14 @@ public struct ValidateUseCase: Sendable {
                 for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
             }
         }
+        let ours = Set(((try? StackState.load(from: manifest.stateDirectory))?.tracks.values).map { $0.map(\.port) } ?? [])
+        var slots = [("stable", TrackSpec.slots(manifest.service.port))]
+        if let canary = manifest.service.canary { slots.append(("canary", TrackSpec.slots(canary.port))) }
+        for (track, ports) in slots {
+            let name = "\(track) ports \(ports.map(String.init).joined(separator: " and ")) are free or this stack's"
+            let taken = ports.filter { !PortProbe.isFree($0) && !ours.contains($0) }
+            record(taken.isEmpty ? .pass : .fail, name, taken.map { "\($0) is taken by \(PortProbe.holder($0) ?? "another program")" }.joined(separator: "; "))
+        }
         let own = project.runtime.runningNginx()
         for port in edgePorts(manifest) {
             if let own {
@@ -95,7 +104,7 @@ public struct ValidateUseCase: Sendable {
             } else if PortProbe.isFree(port, host: manifest.nginx.listen) {
                 record(.pass, "nginx port \(port) is free")
             } else {
-                record(.fail, "nginx port \(port) is free", "in use; find the holder with ss -ltnp 'sport = :\(port)'")
+                record(.fail, "nginx port \(port) is free", "taken by \(PortProbe.holder(port) ?? "another program") (ss -ltnp 'sport = :\(port)')")
             }
         }
         let reading = guardLogCheck(manifest.guardSettings)
@@ -111,6 +120,13 @@ public struct ValidateUseCase: Sendable {
                 record(.skip, "nginx -t accepts the generated config", "it needs a certificate nginx can load")
                 return checks
             }
+        }
+        // The engine loads and compiles every policy now, not at the first deploy: a question with no
+        // measurements gets a deny from a working policy, and no answer from a broken engine.
+        let engine = PolicySetup(manifest: manifest).engine()
+        for policy in PolicyName.allCases {
+            let decision = await engine.decide(policy, input: [:])
+            record(decision.unanswered == nil ? .pass : .fail, "\(policy.rawValue) policy answers", decision.unanswered ?? engine.name)
         }
         let nginx = nginxTest(project)
         record(nginx.outcome, nginx.name, nginx.detail)

@@ -23,6 +23,11 @@ public struct Evaluation: Sendable {
         /// Rules that banned clients of this class, with counts.
         public var rules: [String: Int]
 
+        enum CodingKeys: String, CodingKey {
+            case name, attack, globalSignal = "global_signal", clients, banned, bans
+            case timeToBanP50 = "time_to_ban_p50", timeToBanMax = "time_to_ban_max", rules
+        }
+
         public var recall: Double? { attack && !globalSignal ? (clients == 0 ? 1 : Double(banned) / Double(clients)) : nil }
     }
 
@@ -40,6 +45,10 @@ public struct Evaluation: Sendable {
         public var failures: [String]
         /// Every client banned at least once, in address order.
         public var banned: [String] = []
+
+        enum CodingKeys: String, CodingKey {
+            case scenario, seed, lines, seconds, classes, globalAlerts = "global_alerts", precision, recall, falseBans = "false_bans", failures, banned
+        }
     }
 
     public let scenario: Scenario

@@ -44,6 +44,11 @@ public struct RealLogs: Sendable {
         public var bannedClients: Int
         public var failures: [String]
 
+        enum CodingKeys: String, CodingKey {
+            case log, format, lines, malformed, lateLines = "late_lines", staleLines = "stale_lines", days, clients, falseBans = "false_bans"
+            case attackers, attackersBanned = "attackers_banned", bannedClients = "banned_clients", failures
+        }
+
         public var precision: Double { bannedClients == 0 ? 1 : Double(bannedClients - falseBans.count) / Double(bannedClients) }
     }
 

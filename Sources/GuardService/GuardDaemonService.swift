@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Manifest
 import ServiceLifecycle
 import UnixSignals
@@ -28,11 +29,15 @@ public struct GuardDaemonService: ServiceLifecycle.Service {
 }
 
 /// Whether a SIGHUP came since the daemon last asked.
-private final class ReloadRequest: @unchecked Sendable {
-    private let lock = NSLock()
-    private var raised = false
+private final class ReloadRequest: Sendable {
+    private let raised = Mutex(false)
 
-    func raise() { lock.withLock { raised = true } }
+    func raise() { raised.withLock { $0 = true } }
 
-    func take() -> Bool { lock.withLock { defer { raised = false }; return raised } }
+    func take() -> Bool {
+        raised.withLock { raised in
+            defer { raised = false }
+            return raised
+        }
+    }
 }

@@ -30,8 +30,9 @@ public struct GuardReplayUseCase: Sendable {
         self.console = console
     }
 
+    /// - Parameter recalcs: also print each baseline recalculation (most lines of a replay; off by default).
     @discardableResult
-    public func run(log: String, format: AccessLogFormat?, json: Bool, explain: IPAddress? = nil) throws -> Replay.Summary {
+    public func run(log: String, format: AccessLogFormat?, json: Bool, explain: IPAddress? = nil, recalcs: Bool = false) throws -> Replay.Summary {
         guard let handle = FileHandle(forReadingAtPath: log) else {
             throw FileManager.default.fileExists(atPath: log) ? GuardCommandError.unreadableLog(log, reason: "permission denied") : GuardCommandError.noSuchLog(log)
         }
@@ -47,12 +48,13 @@ public struct GuardReplayUseCase: Sendable {
         replay.explained = target
         func decided(_ decision: GuardDecision, _ explanation: GuardEngine.Explanation?) {
             if let target {
-                if let row = explanation {
-                    output.say(row.line + (decision.ip == target ? "  → \(decision.action.rawValue.uppercased()) \(decision.condition)" : ""))
-                }
+                guard let row = explanation else { return }
+                let about = decision.ip == target ? decision : nil
+                output.say(json ? ExplanationRecord(row, decision: about).jsonLine
+                           : row.line + (about.map { "  → \($0.action.rawValue.uppercased()) \($0.condition)" } ?? ""))
             } else if json {
                 if decision.isReplayed { output.say(decision.record.jsonLine) }
-            } else {
+            } else if recalcs || decision.action != .baselineRecalc {
                 output.say(decision.auditLine)
             }
         }
@@ -103,7 +105,9 @@ public struct GuardReplayUseCase: Sendable {
         for decision in replay.finish() { decided(decision, replay.explanation(for: decision)) }
         let summary = replay.summary
         if let target {
-            output.say(replay.engine.explain(target).map { "end: " + $0.line } ?? "\(target): no request from this client in the log")
+            let end = replay.engine.explain(target)
+            output.say(json ? (end.map { ExplanationRecord($0, decision: nil).jsonLine } ?? #"{"end":null}"#)
+                       : end.map { "end: " + $0.line } ?? "\(target): no request from this client in the log")
         }
         if json && target == nil {
             output.say(String(decoding: try JSONEncoder.sorted.encode(["summary": summary]), as: UTF8.self))

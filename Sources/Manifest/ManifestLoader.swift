@@ -224,12 +224,18 @@ public enum ManifestLoader {
             guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else { return nil }
             return text.hasSuffix("/") ? String(text.dropLast()) : text
         } ?? "http://127.0.0.1:8181"
+        // Named, the folder must be there: a mistyped path must not mean the shipped policies decide.
+        let policyDirectory = absolutePath(section.string("dir", default: "policies"), relativeTo: directory)
+        if section.node("dir") != nil, !FileManager.default.fileExists(atPath: policyDirectory) {
+            section.reader.fail(section.node("dir")?.mark, section.field("dir"),
+                                "\(policyDirectory) does not exist; create it with your .rego files (`swiftdeploy init` writes the shipped ones there), or remove policy.dir to use the shipped policies")
+        }
         return PolicySettings(
             engine: section.choice("engine", default: .embedded),
             opaURL: opaURL,
             opaToken: section.string("opa_token").flatMap { $0.isEmpty ? nil : $0 },
             timeout: section.duration("timeout", default: .seconds(2)),
-            directory: absolutePath(section.string("dir", default: "policies"), relativeTo: directory),
+            directory: policyDirectory,
             infrastructure: InfrastructureLimits(
                 maxCPULoad: infrastructure.double("max_cpu_load", in: 0...1024, default: 2.0),
                 minDiskFreeGB: infrastructure.double("min_disk_free_gb", in: 0...1_000_000, default: 10),

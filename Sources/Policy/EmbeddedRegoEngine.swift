@@ -167,9 +167,18 @@ public final class EmbeddedRegoEngine: PolicyEngine, @unchecked Sendable {
         return .success(first)
     }
 
-    /// The interpreter with the modules loaded, created on first use.
+    /// The interpreter with the modules loaded, created on first use. rego-cpp prints its compiler's
+    /// diagnostics on standard output, where `--json` answers go: meanwhile that goes to standard error.
     private func prepared(_ api: crego_api) -> UnsafeMutableRawPointer? {
         if let interpreter { return interpreter }
+        fflush(nil)
+        let output = dup(STDOUT_FILENO)
+        dup2(STDERR_FILENO, STDOUT_FILENO)
+        defer {
+            fflush(nil)
+            dup2(output, STDOUT_FILENO)
+            close(output)
+        }
         if setupFailure != nil { return nil }
         guard let rego = api.regoNew() else {
             setupFailure = EngineFailure("rego-cpp could not allocate an interpreter")

@@ -71,9 +71,8 @@ public struct ComposeRuntime: Runtime {
         guard let image = spec.image, !image.isEmpty else { throw ProcessError("\(field) is empty; runtime compose runs the service from an image") }
         try requireImage(image, field: field)
         let running = { (port: Int) in Docker.inspect(ComposeFile.instanceName(self.manifest, port: port))?.state.running == true }
-        guard let port = spec.ports.first(where: { !running($0) && PortProbe.isFree($0) }) else {
-            throw ProcessError("ports \(spec.ports.map(String.init).joined(separator: " and ")) for the \(track) track are all in use (containers \(spec.ports.map { ComposeFile.instanceName(manifest, port: $0) }.joined(separator: ", ")) or other programs); `swiftdeploy status` shows what serves, ss -ltnp what holds a port")
-        }
+        let port = try PortProbe.firstFree(spec.ports.filter { !running($0) }, for: "the \(track) track", ours: running,
+                                           field: "services.\(manifest.service.name)\(track == .canary ? ".canary" : "").port in \(manifest.file)")
         let name = ComposeFile.instanceName(manifest, port: port)
         if Docker.inspect(name) != nil { try Docker.run(["rm", "--force", name]) }  // a stopped leftover of an earlier run
         try prepareProject(engine)
@@ -88,7 +87,8 @@ public struct ComposeRuntime: Runtime {
         } catch {
             let logs = Docker.logs(id)
             _ = try? Docker.run(["rm", "--force", id])
-            throw ProcessError("the \(track) track (\(spec.version), image \(image)) did not become healthy: \(error)\nlast lines of docker logs \(name):\n\(logs)")
+            throw LaunchError(track: track, version: "\(spec.version), image \(image)", reason: "\(error)", log: "docker logs \(name)",
+                              lastLines: LaunchError.thisStart(logs))
         }
     }
 

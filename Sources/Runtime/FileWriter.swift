@@ -36,6 +36,15 @@ public enum FileWriter {
         }
     }
 
+    /// Appends `text` to `file` (created with `mode` when new), never through a link.
+    public static func append(_ text: String, to file: String, mode: mode_t = 0o644) throws(FileWriteError) {
+        do {
+            try PrivateFile.append(file, Array(text.utf8), mode: mode)
+        } catch {
+            throw FileWriteError(path: file, reason: error.reason)
+        }
+    }
+
     /// Creates a folder (and those above it) or says which one could not be made and why.
     public static func makeDirectory(_ path: String) throws(ProcessError) {
         do {

@@ -31,7 +31,12 @@ public struct LocalRuntime: Runtime {
 
     public func isRunning(_ instance: Instance) -> Bool { Self.isRunning(instance) }
 
-    public func details(_ instance: Instance) -> InstanceDetails { InstanceDetails() }
+    /// The supervisor's view: restarts, and whether the app is up, restarting or failed.
+    public func details(_ instance: Instance) -> InstanceDetails {
+        guard case .process(_, let command) = instance, let flag = command.firstIndex(of: "--status"), flag + 1 < command.count,
+              let status = Supervisor.Status.read(command[flag + 1]) else { return InstanceDetails() }
+        return InstanceDetails(health: status.summary, restarts: status.restarts, state: status.state)
+    }
 
     /// A process of ours runs: alive, and still the program it was started as (pids are reused).
     public static func isRunning(_ instance: Instance) -> Bool {
@@ -54,9 +59,9 @@ public struct LocalRuntime: Runtime {
         guard !spec.command.isEmpty else {
             throw ProcessError("services.\(manifest.service.name)\(track == .canary ? ".canary" : "").command is empty; runtime local needs a command")
         }
-        guard let port = spec.ports.first(where: { PortProbe.isFree($0) }) else {
-            throw ProcessError("ports \(spec.ports.map(String.init).joined(separator: " and ")) for the \(track) track are all in use; stop what holds them (ss -ltnp) or change the port in \(manifest.file)")
-        }
+        let ours = Set(((try? StackState.load(from: stateDirectory))?.tracks.values).map { $0.map(\.port) } ?? [])
+        let port = try PortProbe.firstFree(spec.ports, for: "the \(track) track", ours: ours.contains,
+                                           field: "services.\(manifest.service.name)\(track == .canary ? ".canary" : "").port in \(manifest.file)")
         try FileWriter.makeDirectory(logDirectory)
         let log = "\(logDirectory)/\(manifest.service.name)-\(track)-\(port).log"
         let command = spec.command.map { $0.replacingOccurrences(of: "{port}", with: String(port)) }
@@ -64,20 +69,29 @@ public struct LocalRuntime: Runtime {
         environment["PORT"] = String(port)
         environment["MODE"] = track.rawValue
         environment["APP_VERSION"] = spec.version
-        let pid = try ChildProcess.spawn(command, environment: environment, logFile: log)
+        try FileWriter.append(LaunchError.separator(track: track, version: spec.version, port: port, at: Int(Date().timeIntervalSince1970)) + "\n", to: log)
+        // The app runs under `swiftdeploy supervise`, which starts it again when it crashes.
+        let statusFile = Supervisor.Status.file(forLog: log)
+        try? FileManager.default.removeItem(atPath: statusFile)
+        let supervised = Supervisor.commandLine(for: command, log: log)
+        let pid = try ChildProcess.spawn(supervised, environment: environment, logFile: log)
         let health = "http://127.0.0.1:\(port)\(manifest.service.healthcheck.path)"
         do {
             try await HealthWait.until200(health, timeout: manifest.service.healthcheck.timeout,
                                           interval: manifest.service.healthcheck.interval) { () throws(ProcessError) in
-                guard ChildProcess.isAlive(pid) else { throw ProcessError("the process exited") }
+                // At start, an app that ends is broken, not unlucky: no restart is waited for.
+                if let status = Supervisor.Status.read(statusFile), status.state != .up { throw ProcessError("it \(status.lastEnding ?? "ended")") }
+                guard ChildProcess.isAlive(pid) else { throw ProcessError("its supervisor ended") }
                 return nil
             }
         } catch {
-            await ChildProcess.stop(pid, grace: .seconds(2))
-            let tail = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").suffix(10).joined(separator: "\n")
-            throw ProcessError("the \(track) track (\(spec.version)) did not become healthy: \(error)\nlast lines of \(log):\n\(tail)")
+            await ChildProcess.stop(pid, grace: .seconds(10))
+            let ending = Supervisor.Status.read(statusFile)?.lastEnding
+            let reason = ending.map { "the process \($0) before \(manifest.service.healthcheck.path) answered" } ?? "\(error)"
+            throw LaunchError(track: track, version: spec.version, reason: reason, log: log,
+                              lastLines: LaunchError.thisStart((try? String(contentsOfFile: log, encoding: .utf8)) ?? ""))
         }
-        return StackState.TrackRecord(instance: .process(pid: pid, command: command), port: port, version: spec.version, startedAt: Date(),
+        return StackState.TrackRecord(instance: .process(pid: pid, command: supervised), port: port, version: spec.version, startedAt: Date(),
                                       log: log, spec: spec)
     }
 

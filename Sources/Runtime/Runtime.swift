@@ -98,14 +98,17 @@ public func installEdgeCertificate(_ manifest: Manifest, nextTo configFile: Stri
 /// The ports nginx listens on: `nginx.port`, and the HTTPS port when TLS is on.
 public func edgePorts(_ manifest: Manifest) -> [Int] { [manifest.nginx.port] + (manifest.nginx.tls.map { [$0.port] } ?? []) }
 
-/// A container's image, Docker's health status and restart count; empty for a process.
+/// What the runtime knows of an instance beyond its record: a container's image, its health in
+/// words (Docker's, or the supervisor's `restarting (exited with status 1; 2 restarts)`), restarts,
+/// and whether the app is up, restarting or failed (a supervised process).
 public struct InstanceDetails: Sendable, Equatable {
     public var image: String?
     public var health: String?
     public var restarts: Int?
+    public var state: Supervisor.Status.State?
 
-    public init(image: String? = nil, health: String? = nil, restarts: Int? = nil) {
-        (self.image, self.health, self.restarts) = (image, health, restarts)
+    public init(image: String? = nil, health: String? = nil, restarts: Int? = nil, state: Supervisor.Status.State? = nil) {
+        (self.image, self.health, self.restarts, self.state) = (image, health, restarts, state)
     }
 }
 

@@ -1,5 +1,6 @@
 import CSpawn
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -320,11 +321,28 @@ public enum ChildProcess {
     /// Makes standard output line-buffered, for a long-running process whose log is read live.
     public static func lineBufferStandardOutput() { cspawn_line_buffered_stdout() }
 
-    /// Our own children must be reaped or they linger as zombies while we run.
+    /// Our own children must be reaped or they linger as zombies while we run; how each ended is kept.
     private static func reapInBackground(_ pid: pid_t) {
         Thread.detachNewThread {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            endings.withLock { $0[pid] = status }
+        }
+    }
+
+    /// Wait statuses of the children `spawn` started that have ended, by pid.
+    private static let endings = Mutex<[pid_t: Int32]>([:])
+
+    /// How a child `spawn` started ended (`exited with status 3`, `was killed by signal 9`), waiting
+    /// up to `patience` for it to be reaped; nil while it runs.
+    public static func ending(_ pid: pid_t, patience: Duration = .milliseconds(500)) async -> String? {
+        let deadline = ContinuousClock.now + patience
+        while true {
+            if let status = endings.withLock({ $0[pid] }) {
+                return status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+            }
+            guard ContinuousClock.now < deadline else { return nil }
+            try? await Task.sleep(for: .milliseconds(10))
         }
     }
 }
@@ -346,5 +364,16 @@ private final class PendingText: @unchecked Sendable {
         defer { condition.unlock() }
         while text == nil { condition.wait() }
         return text!
+    }
+}
+
+extension ChildProcess {
+    /// Becomes `arguments` (execv): for a command whose whole job is another program's output
+    /// (`logs -f` is `tail -F`), which then gets the terminal, the signals and the exit status.
+    public static func replaceProcess(with arguments: [String]) throws(ProcessError) -> Never {
+        let executable = try resolve(arguments[0])
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        execv(executable, &argv)
+        throw ProcessError("cannot run \(executable): \(String(cString: strerror(errno)))")
     }
 }

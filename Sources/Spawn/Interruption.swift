@@ -1,3 +1,4 @@
+import CSpawn
 import Dispatch
 import Synchronization
 
@@ -9,17 +10,25 @@ import Glibc
 /// sees `CancellationError` at its next wait and can put things back before it ends (a promotion
 /// returns the traffic to where it was). A second signal ends the process at once, as usual.
 public enum Interruption {
+    /// Ignores `signal` (a dispatch source still hears it).
+    public static func ignore(_ signal: Int32) { cspawn_signal_disposition(signal, 1) }
+
+    /// Gives `signal` its default action back.
+    public static func restoreDefault(_ signal: Int32) { cspawn_signal_disposition(signal, 0) }
+
     /// Runs `work` with SIGINT and SIGTERM cancelling it; their usual handling comes back after.
     public static func cancelling<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async throws -> T {
         let task = Task { try await work() }
         let signals = [SIGINT, SIGTERM]
         let sources = signals.map { number -> DispatchSourceSignal in
-            signal(number, SIG_IGN)
+            ignore(number)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             let seen = Seen()
             source.setEventHandler {
                 if seen.before() {
-                    signal(number, SIG_DFL)
+                    let note = "swiftdeploy: interrupted again: stopping at once; what was being put back is left as it is\n"
+                    _ = note.withCString { write(2, $0, strlen($0)) }
+                    restoreDefault(number)
                     raise(number)
                 }
                 task.cancel()
@@ -30,7 +39,7 @@ public enum Interruption {
         defer {
             for (source, number) in zip(sources, signals) {
                 source.cancel()
-                signal(number, SIG_DFL)
+                restoreDefault(number)
             }
         }
         return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }

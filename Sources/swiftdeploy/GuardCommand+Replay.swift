@@ -21,7 +21,8 @@ extension GuardCommand {
         @Option(help: "Access log to replay.") var log: String
         @Option(help: "auto, json, combined, combined_xff or common (default: the manifest's guard.log_format; without a manifest, auto: recognised from the first line in one of them).")
         var format: String?
-        @Flag(help: "One JSON object per decision, then a summary object.") var json = false
+        @Flag(help: "One JSON object per decision, then a summary object (with --explain: one per row).") var json = false
+        @Flag(help: "Also print each baseline recalculation (left out by default: they are most of the lines).") var recalcs = false
         @Option(help: "Follow one client: its rate, expectation, z and rule levels at every recalc, and why it was or was not banned.")
         var explain: String?
 
@@ -36,7 +37,7 @@ extension GuardCommand {
                     ? GuardReplayUseCase(settings: try Project(file: manifest.file).manifest.guardSettings)
                     : GuardReplayUseCase()
                 try useCase.run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json,
-                                explain: explain.flatMap { IPAddress($0) })
+                                explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs)
             }
         }
     }

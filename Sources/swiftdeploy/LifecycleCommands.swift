@@ -23,22 +23,35 @@ struct DeployCommand: AsyncParsableCommand {
 
 struct CanaryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "canary", abstract: "Run a canary track beside stable.", subcommands: [CanaryStart.self])
-}
+        commandName: "canary", abstract: "Run a canary track beside stable.", subcommands: [Start.self, Stop.self])
 
-struct CanaryStart: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start the canary track (after the infrastructure policy) and send it its weight of traffic.")
-    @OptionGroup var manifest: ManifestOption
-    @Option(help: "Container image for the canary (compose runtime).") var image: String?
-    @Option(help: "Command for the canary (local runtime), e.g. \"swiftdeploy-demo --port {port}\".") var command: String?
-    @Option(help: "Percentage of traffic for the canary, 0-100 (default: the manifest's canary.weight).") var weight: Int?
-    @Flag(help: "Start even when the infrastructure policy denies (recorded in history).") var force = false
-    @OptionGroup var lock: LockOption
+    struct Start: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "start", abstract: "Start the canary track (after the infrastructure policy) and send it its weight of traffic.")
+        @OptionGroup var manifest: ManifestOption
+        @Option(help: "Container image for the canary (compose runtime).") var image: String?
+        @Option(help: "Command for the canary (local runtime), e.g. \"swiftdeploy-demo --port {port}\".") var command: String?
+        @Option(help: "Percentage of traffic for the canary, 0-100 (default: the manifest's canary.weight).") var weight: Int?
+        @Option(help: "The version to label an ad-hoc canary (--command or --image) with (default: the manifest's canary.version, else \"canary\").")
+        var version: String?
+        @Flag(help: "Start even when the infrastructure policy denies (recorded in history).") var force = false
+        @OptionGroup var lock: LockOption
 
-    func run() async throws {
-        try await lock.changing(manifest, as: "canary start") { stack in
-            try await stack.startCanary(weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image, force: force)
+        func run() async throws {
+            try await lock.changing(manifest, as: "canary start") { stack in
+                try await stack.startCanary(weight: weight, command: command.map { $0.split(separator: " ").map(String.init) }, image: image,
+                                            version: version, force: force)
+            }
+        }
+    }
+
+    struct Stop: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop the canary and send all traffic to stable (what `rollback` does without --to).")
+        @OptionGroup var manifest: ManifestOption
+        @OptionGroup var lock: LockOption
+
+        func run() async throws {
+            try await lock.changing(manifest, as: "canary stop") { try await $0.rollback(reason: "canary stop") }
         }
     }
 }
@@ -46,17 +59,20 @@ struct CanaryStart: AsyncParsableCommand {
 struct Promote: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Make the canary stable when canary_safety allows; exit 1 with the violations when it does not.",
-        discussion: "Seed spellings: `promote canary` = `canary start`, `promote stable` = `rollback`.")
+        discussion: "Seed spelling: `promote canary` = `canary start`. Ctrl-C during --steps puts the traffic back where it was before the promotion.")
     @OptionGroup var manifest: ManifestOption
-    @Argument(help: "Seed spelling: canary (start the canary) or stable (roll back).") var target: String?
+    @Argument(help: "Seed spelling: canary (start the canary).") var target: String?
     @Option(help: "Progressive weights, e.g. 10,25,50,100: analysis at every step, rollback on the first deny.") var steps: String?
     @Option(help: "Time between two checks of the canary, e.g. 30s (default: policy.canary_safety.interval).") var interval: String?
     @Flag(help: "Bypass the policy gate (loudly recorded in history).") var force = false
     @OptionGroup var lock: LockOption
 
     func validate() throws {
-        if let target, !["canary", "stable"].contains(target) {
-            throw ValidationError("promote takes canary or stable (seed spellings), got \"\(target)\"")
+        if target == "stable" {
+            throw ValidationError("`promote stable` would not promote anything: to send all traffic to stable and stop the canary, run `swiftdeploy rollback`")
+        }
+        if let target, target != "canary" {
+            throw ValidationError("promote takes no argument but `canary` (a seed spelling of `canary start`), got \"\(target)\"")
         }
         if let steps, parsedSteps(steps) == nil {
             throw ValidationError("--steps must be rising percentages 1-100 such as 10,25,50,100, got \"\(steps)\"")
@@ -75,7 +91,6 @@ struct Promote: AsyncParsableCommand {
         try await lock.changing(manifest, as: ["promote", target].compactMap { $0 }.joined(separator: " ")) { stack in
             switch target {
             case "canary": try await stack.startCanary(weight: nil, command: nil, image: nil, force: force)
-            case "stable": try await stack.rollback()
             default:
                 let (steps, interval) = (steps.flatMap(parsedSteps) ?? [], interval.flatMap(DurationText.parse))
                 // Ctrl-C puts the traffic back where it was before the promotion, then ends.
@@ -103,7 +118,8 @@ struct Rollback: AsyncParsableCommand {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Live view of tracks, rates, error rate, p99 and policy verdicts.")
+        abstract: "Live view of tracks, rates, error rate, p99 and policy verdicts.",
+        discussion: "Exit status 4 when a track that was started is not up (restarting, failed or gone) or does not answer its health check.")
     @OptionGroup var manifest: ManifestOption
     @Flag(help: "Print once and exit.") var once = false
     @Option(help: "Refresh interval.") var interval: String = "2s"
@@ -111,9 +127,11 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         guard let every = DurationText.parse(interval) else { throw ValidationError("--interval must be a duration such as 2s") }
+        var allUp = true
         try await Failure.reporting {
-            try await StatusUseCase(stack: Stack(project: manifest.project())).run(once: once, interval: every, json: json)
+            allUp = try await StatusUseCase(stack: Stack(project: manifest.project())).run(once: once, interval: every, json: json)
         }
+        if !allUp { throw ExitCode(ExitStatus.unhealthy) }
     }
 }
 

@@ -30,7 +30,7 @@ struct Validate: AsyncParsableCommand {
     @OptionGroup var manifest: ManifestOption
 
     func run() async throws {
-        let checks = ValidateUseCase(file: manifest.file).run()
+        let checks = await ValidateUseCase(file: manifest.file).run()
         if checks.contains(where: { $0.outcome == .fail }) { throw ExitCode(1) }
     }
 }
@@ -68,10 +68,16 @@ struct Audit: AsyncParsableCommand {
 struct Teardown: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Stop nginx and every track and remove runtime state.")
     @OptionGroup var manifest: ManifestOption
-    @Flag(help: "Also remove the generated files and the whole state directory (history included).") var clean = false
+    @Flag(help: "Also remove the generated files and the state directory, but for history.jsonl and releases.json.") var clean = false
+    @Flag(help: "With --clean: remove history.jsonl and releases.json too (the evidence of what ran; asked for apart on purpose).")
+    var forgetHistory = false
     @OptionGroup var lock: LockOption
 
+    func validate() throws {
+        if forgetHistory && !clean { throw ValidationError("--forget-history goes with --clean") }
+    }
+
     func run() async throws {
-        try await lock.changing(manifest, as: "teardown") { try await $0.teardown(clean: clean) }
+        try await lock.changing(manifest, as: "teardown") { try await $0.teardown(clean: clean, keepHistory: !forgetHistory) }
     }
 }

@@ -19,62 +19,66 @@ struct SwiftDeploy: AsyncParsableCommand {
         subcommands: [
             Init.self, Validate.self, Diff.self, DeployCommand.self, CanaryCommand.self, Promote.self, Rollback.self,
             Status.self, Audit.self, Teardown.self, Chaos.self, PolicyCommand.self, GuardCommand.self, DemoCommand.self,
-            ImageCommand.self, LockCommand.self, ReleasesCommand.self, TLSCommand.self,
+            ImageCommand.self, LockCommand.self, ReleasesCommand.self, TLSCommand.self, LogsCommand.self, Supervise.self,
         ]
     )
+
+    /// Line-buffered output (a pipe or a file gets each line as it is said, in order with the
+    /// errors), a global `-f FILE` before the command, and a suggestion for a mistyped command.
+    static func main() async {
+        ChildProcess.lineBufferStandardOutput()
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        if arguments.count >= 2, ["-f", "--file"].contains(arguments[0]) {
+            setenv(ManifestOption.environmentName, arguments[1], 1)
+            arguments.removeFirst(2)
+        }
+        if let first = arguments.first, !first.hasPrefix("-"), let suggestion = CommandSuggestion.unknown(first, among: configuration.subcommands.map { $0._commandName } + ["help"]) {
+            Failure.print(suggestion)
+            Foundation.exit(ExitStatus.usage)
+        }
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 enum SwiftDeployVersion {
     static let current = "0.1.0"
 }
 
-/// `-f FILE`, shared by every command that reads the manifest.
+/// `-f FILE`, shared by every command that reads the manifest (also before the command, or as
+/// `SWIFTDEPLOY_MANIFEST`).
 struct ManifestOption: ParsableArguments {
-    @Option(name: [.customShort("f"), .customLong("file")], help: "The manifest to use.")
-    var file: String = "swiftdeploy.yaml"
+    static let environmentName = "SWIFTDEPLOY_MANIFEST"
+
+    @Option(name: [.customShort("f"), .customLong("file")], help: "The manifest to use (default: $SWIFTDEPLOY_MANIFEST, else swiftdeploy.yaml).")
+    var file: String = ManifestOption.defaultFile
     @Flag(help: "As root, act as root on a project another user can change (that user then decides what root runs and writes).")
     var trustManifest = false
 
-    /// What root does with a project another user can change.
-    enum Foreign { case becomeOwner, refuse }
+    static var defaultFile: String { ProcessInfo.processInfo.environment[environmentName] ?? "swiftdeploy.yaml" }
 
-    /// The project, loaded as the right user: as root on a project another user owns, this process
-    /// first becomes that user (`.becomeOwner`, said on stderr) or refuses (`.refuse`, for the guard,
-    /// which needs root); a project anyone may write is refused. `--trust-manifest` keeps root.
-    func project(_ foreign: Foreign = .becomeOwner) throws -> Project {
-        try settle([file], foreign)
-        let project = try Project(file: file)
-        try settle([project.manifest.stateDirectory], foreign)
-        return project
-    }
+    var chosen: ManifestChoice { ManifestChoice(file: file, trustManifest: trustManifest) }
 
-    /// Who a unit for this project runs as: its owner's name, or root.
-    func owner() throws -> String {
-        guard geteuid() == 0, !trustManifest else { return Privileges.User(uid: geteuid(), fallbackGroup: getegid()).name }
-        let project = try Project(file: file)
-        guard case .user(let uid, let gid) = try ProjectOwner.verdict(for: [file, project.manifest.stateDirectory]) else { return "root" }
-        return Privileges.User(uid: uid, fallbackGroup: gid).name
-    }
-
-    private func settle(_ paths: [String], _ foreign: Foreign) throws {
-        guard geteuid() == 0, !trustManifest, case .user(let uid, let gid) = try ProjectOwner.verdict(for: paths) else { return }
-        let user = Privileges.User(uid: uid, fallbackGroup: gid)
-        if foreign == .refuse {
-            throw ProjectOwner.Refusal(description: "\(paths[0]) can be changed by \(user.name) (uid \(uid)), and the guard acts as root on what its manifest says; "
-                + "keep the guard's manifest and state where only root can write (/etc/swiftdeploy, /var/lib/swiftdeploy), or pass --trust-manifest")
-        }
-        TerminalConsole().warn("swiftdeploy: acting as \(user.name), who can change \(paths[0]) (root does not act in another user's project; --trust-manifest keeps root)")
-        try Privileges.become(user)
-    }
+    func project(_ foreign: ManifestChoice.Foreign = .becomeOwner) throws -> Project { try chosen.project(foreign) }
+    func owner() throws -> String { try chosen.owner() }
 }
 
-/// Reports a failed command on stderr in the user's words and exits 1.
+/// Reports a failed command on stderr in the user's words and exits with its status (`ExitStatus`).
 enum Failure {
     static func print(_ message: String) {
         TerminalConsole().warn("error: \(message)")
     }
 
-    /// Runs `body`; any error is printed (its description is written for the user) and becomes exit 1.
+    /// Runs `body`; any error is printed (its description is written for the user) and becomes the
+    /// exit status that says what kind of failure it was.
     static func reporting(_ body: () async throws -> Void) async throws {
         do {
             try await body()
@@ -82,7 +86,7 @@ enum Failure {
             throw exit
         } catch {
             print("\(error)")
-            throw ExitCode(1)
+            throw ExitCode(ExitStatus.of(error))
         }
     }
 }

@@ -22,13 +22,16 @@ import Vocabulary
         try Data("not json\n".utf8).append(toFile: history.path)
         let report = AuditUseCase(history: history).report(title: "shop")
         #expect(report.contains("3 events from `\(history.path)` (1 unreadable lines skipped)."))
-        #expect(report.contains("| 2027-01-15T08:00:00Z | deploy | version=1.0.0 |"))
-        #expect(report.contains("| 2027-01-15T08:00:00Z | policy | BLOCK canary_safety: error_rate 20.0% exceeds maximum 5.0% (forced) |"))
+        let user = History.operator
+        #expect(report.contains("| 2027-01-15T08:00:00Z | deploy | \(user) | version=1.0.0 |"), "\(report)")
+        #expect(report.contains("| 2027-01-15T08:00:00Z | policy | \(user) | BLOCK canary_safety: error_rate 20.0% exceeds maximum 5.0% (forced) |"))
         #expect(report.contains("| 2027-01-15T08:00:00Z | canary_safety | max_error_rate | 0.2 | 0.05 | error_rate 20.0% exceeds maximum 5.0% | **forced past** |"))
         #expect(report.contains("1 `status` refreshes are recorded"))
         #expect(!report.contains("| status_scrape |"))
         // What was written is read back as the same typed event.
-        #expect(history.events().events.contains(policy))
+        var recorded = policy
+        recorded.details["user"] = .string(user)
+        #expect(history.events().events.contains(recorded), "read back with who recorded it")
     }
 
     /// The report quotes history (commands, inputs): it is born readable by its owner alone.

@@ -103,29 +103,30 @@ let shop = """
 }
 
 @Suite struct Validation {
-    func outcomes(_ yaml: String) throws -> [String] {
+    func outcomes(_ yaml: String) async throws -> [String] {
         let directory = try temporaryProject(yaml)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        return ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run().map { "\($0.outcome.rawValue) \($0.name)" }
+        return await ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run().map { "\($0.outcome.rawValue) \($0.name)" }
     }
 
-    @Test func healthyManifestPassesEveryCheck() throws {
-        #expect(try outcomes(shop) == [
+    @Test func healthyManifestPassesEveryCheck() async throws {
+        #expect(try await outcomes(shop) == [
             "PASS manifest parses", "PASS required fields are present", "PASS stable command is executable",
-            "PASS nginx port 18080 is free", "SKIP guard log parses", "PASS nginx -t accepts the generated config",
+            "PASS stable ports 4000 and 14000 are free or this stack's", "PASS nginx port 18080 is free", "SKIP guard log parses",
+            "PASS infrastructure policy answers", "PASS canary_safety policy answers", "PASS nginx -t accepts the generated config",
         ])
     }
 
     /// The end of guard.log read in guard.log_format: most lines unreadable fails, a few warn, none pass.
     @Test(arguments: [("json", 0, "FAIL"), ("auto", 0, "PASS"), ("combined", 0, "PASS"), ("combined", 3, "WARN"), ("auto", 150, "FAIL")])
-    func theGuardLogIsReadInItsFormat(format: String, garbage: Int, outcome: String) throws {
+    func theGuardLogIsReadInItsFormat(format: String, garbage: Int, outcome: String) async throws {
         let directory = try temporaryProject(shop + "\nguard: { log: access.log, log_format: \(format) }\n")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let line = #"192.0.2.1 - - [15/Jan/2027:08:00:00 +0000] "GET / HTTP/1.1" 200 512 "-" "curl/8""# + "\n"
         let text = String(repeating: line, count: 300 - garbage) + String(repeating: "not a log line\n", count: garbage)
         try text.write(toFile: "\(directory)/access.log", atomically: true, encoding: .utf8)
         let console = BufferConsole()
-        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
+        let checks = await ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
         let check = try #require(checks.first { $0.name == "guard log parses" })
         #expect(check.outcome.rawValue == outcome, "\(check.detail)")
         switch outcome {
@@ -138,41 +139,42 @@ let shop = """
     }
 
     /// ipset holds at most 2,147,483 s: a 30-day ban goes in without a timeout, and validate says so.
-    @Test func banLengthsBeyondTheFirewallsTimeoutsAreSaid() throws {
+    @Test func banLengthsBeyondTheFirewallsTimeoutsAreSaid() async throws {
         let directory = try temporaryProject(shop + "\nguard: { enforcer: ipset, bans: [10m, 30d, permanent] }\n")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run()
+        let checks = await ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: BufferConsole()).run()
         let check = try #require(checks.first { $0.name == "ban lengths fit ipset's timeouts" })
         #expect(check.outcome == .warn)
         #expect(check.detail.hasPrefix("720h is longer than ipset holds (2147483 s)") && check.detail.contains("the guard lifts it when due"), "\(check.detail)")
-        #expect(try outcomes(shop + "\nguard: { enforcer: nftables, bans: [10m, 30d, permanent] }\n").allSatisfy { !$0.contains("ban lengths") })
+        #expect(try await outcomes(shop + "\nguard: { enforcer: nftables, bans: [10m, 30d, permanent] }\n").allSatisfy { !$0.contains("ban lengths") })
     }
 
-    @Test func eachProblemFailsItsOwnCheck() throws {
+    @Test func eachProblemFailsItsOwnCheck() async throws {
         let listener = TestSupport.listenOnLoopback(port: 18090)
         defer { close(listener.fd) }
         let yaml = shop.replacingOccurrences(of: "command: [sh,", with: "command: [no-such-binary-x,")
             .replacingOccurrences(of: "port: 18080", with: "port: 18090")
-        #expect(try outcomes(yaml) == [
+        #expect(try await outcomes(yaml) == [
             "PASS manifest parses", "PASS required fields are present", "FAIL stable command is executable",
-            "FAIL nginx port 18090 is free", "SKIP guard log parses", "PASS nginx -t accepts the generated config",
+            "PASS stable ports 4000 and 14000 are free or this stack's", "FAIL nginx port 18090 is free", "SKIP guard log parses",
+            "PASS infrastructure policy answers", "PASS canary_safety policy answers", "PASS nginx -t accepts the generated config",
         ])
     }
 
-    @Test func brokenManifestFailsParsingAndListsEveryProblem() throws {
+    @Test func brokenManifestFailsParsingAndListsEveryProblem() async throws {
         let directory = try temporaryProject("name: shop\nservices:\n  web: { port: abc }\n")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let console = BufferConsole()
-        let checks = ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
+        let checks = await ValidateUseCase(file: "\(directory)/swiftdeploy.yaml", console: console).run()
         #expect(checks.map(\.outcome) == [.fail, .fail])
         #expect(console.text.contains("services.web.port: expected an integer 1-65535, got \"abc\""))
         #expect(console.text.contains("services.web.command: required field is missing"))
     }
 
-    @Test func composeChecksTheEngineAndTheImages() throws {
+    @Test func composeChecksTheEngineAndTheImages() async throws {
         // Whether an engine answers here or not, validate says so, and an image nobody built never passes.
         let engine = DockerTestEngine.answers()
-        let checks = try outcomes("name: shop\nruntime: compose\nservices:\n  web: { image: shop:never-built, port: 4000 }\nnginx: { port: 18082 }\n")
+        let checks = try await outcomes("name: shop\nruntime: compose\nservices:\n  web: { image: shop:never-built, port: 4000 }\nnginx: { port: 18082 }\n")
         #expect(checks.contains { $0.hasPrefix(engine ? "PASS Docker engine answers" : "FAIL Docker engine answers") }, "\(checks)")
         #expect(checks.contains(engine ? "FAIL image shop:never-built exists locally" : "SKIP image shop:never-built exists locally"), "\(checks)")
     }

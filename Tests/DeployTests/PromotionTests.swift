@@ -118,7 +118,7 @@ import Vocabulary
     @Test func noAnswerFromTheEngineIsNo() async throws {
         let bench = try await PromotionBench(answers: [.noAnswer])
         let blocked = await #expect(throws: PolicyBlocked.self) { try await bench.stack.promote(steps: [100], force: false) }
-        #expect(blocked?.description.contains("could not answer, so the answer is no") == true)
+        #expect(blocked?.description.contains("could not answer (the script gives no answer), so the answer is no") == true && blocked?.description.contains("--force") == false)
         #expect(bench.last(.rollback) != nil)
     }
 
@@ -143,7 +143,7 @@ import Vocabulary
         #expect(bench.routedWeights == [10, 50, 100, 10])
         let state = try bench.runtime.state()
         #expect(state.routing?.canary?.weight == 10 && state.tracks[.canary]?.version == "2.0.0")
-        #expect(bench.last(.promoteStep)?["interrupted"] == true && bench.last(.promoteStep)?["checks"] == 1)
+        #expect(bench.last(.promoteAborted)?["weight"] == 10 && bench.last(.promoteAborted)?["step_weight"] == 100 && bench.last(.promoteAborted)?["checks"] == 1)
     }
 
     @Test func aPromotedReleaseThatNeverStartsLeavesBothTracksRunning() async throws {

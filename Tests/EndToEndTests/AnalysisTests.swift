@@ -88,8 +88,8 @@ import Testing
         #expect(result.status != 0 && result.stderr.contains("promote: interrupted at step 1 (50%); the canary is back to 10% of requests"), "\(result.stderr)")
         let state = try String(contentsOfFile: "\(project.directory)/.swiftdeploy/stack.json", encoding: .utf8)
         #expect(state.contains("\"weight\":10"), "nginx routes 10% to the canary again: \(state)")
-        let last = try #require(try history(project).last { $0["event"] as? String == "promote_step" })
-        #expect(last["interrupted"] as? Bool == true && last["weight"] as? Int == 10, "\(last)")
+        let aborted = try #require(try history(project).last { $0["event"] as? String == "promote_aborted" })
+        #expect(aborted["weight"] as? Int == 10 && aborted["step_weight"] as? Int == 50, "\(aborted)")
         #expect(try await project.traffic(40).versions["2.0.0", default: 0] > 0, "the canary still serves")
     }
 

@@ -54,7 +54,9 @@ import Testing
         #expect(result.status == 0)
         #expect(result.stdout.contains("] BAN ip=203.0.113.9 | condition="))
         #expect(result.stdout.contains("| duration=600s"))
-        #expect(result.stdout.contains("] BASELINE_RECALC ip=- | condition=mean="))
+        #expect(!result.stdout.contains("BASELINE_RECALC"), "recalcs only with --recalcs")
+        let verbose = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--recalcs"], in: directory)
+        #expect(verbose.stdout.contains("] BASELINE_RECALC ip=- | condition=mean="))
         #expect(result.stdout.contains("replay: 13201 lines (1 malformed, skipped), format json (recognised), 1 bans, "), "\(result.stdout)")
         #expect(result.stdout.contains("(0 lines late, 0 stale, 0 clock steps)"))
         #expect(result.stdout.contains("  malformed: this line is not JSON"))
@@ -75,6 +77,11 @@ import Testing
         let quiet = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--explain", "192.0.2.7"], in: directory)
         #expect(!quiet.stdout.contains("→ BAN"), "\(quiet.stdout)")
         #expect(quiet.stdout.contains("below the rate rules'"), "says why it is not banned: \(quiet.stdout)")
+        // With --json, every row is a JSON object; the ban's row carries its action.
+        let json = try TestSupport.run("swiftdeploy", ["guard", "replay", "--log", "access.log", "--explain", "203.0.113.9", "--json"], in: directory)
+        let objects = json.stdout.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(!objects.isEmpty && objects.count == json.stdout.split(separator: "\n").count, "only JSON lines: \(json.stdout.prefix(300))")
+        #expect(objects.contains { $0["action"] as? String == "ban" && ($0["condition"] as? String)?.hasPrefix("flood") == true && $0["error_rate"] != nil })
     }
 
     @Test func replaysWithoutAManifestOnTheDefaults() throws {

@@ -195,7 +195,7 @@ import Vocabulary
             let lines = texts.flatMap { $0.split(separator: "\n").map(String.init) }
             #expect(lines.filter { $0.contains("1.0.0 is stable") }.count == 1, "\(lines)")
             #expect(lines.filter { $0.contains("canary 2.0.0 started with 50% of traffic") }.count == 1, "\(lines)")
-            #expect(lines.filter { $0.contains("canary_safety blocks: error_rate 1 exceeds maximum 0.05") }.count == 1, "\(lines)")
+            #expect(lines.filter { $0.contains("canary_safety blocks: error_rate 100% exceeds maximum 5%") }.count == 1, "\(lines)")
             #expect(lines.filter { $0.contains("rolled back (requested)") }.count == 1, "\(lines)")
         }
     }

@@ -55,7 +55,7 @@ func with(_ base: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
     @Test func messagesCarryObservedValueAndLimit() async {
         let canary = await engine().decide(.canarySafety, input: ["error_rate": 0.2, "p99_latency_ms": 620.4, "requests": 10, "window_s": 30])
         #expect(Set(canary.violations.map(\.message)) == [
-            "error_rate 0.2 exceeds maximum 0.05",
+            "error_rate 20% exceeds maximum 5%",
             "p99_latency_ms 620.4 exceeds maximum 500",
             "inconclusive: not enough traffic (10 requests in 30s, need at least 20)",
         ])

@@ -70,7 +70,7 @@ let failingCanary: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "reque
             #expect(denied.unanswered == nil)
             #expect(!denied.allow)
             #expect(denied.engine == "opa")
-            #expect(denied.violations.map(\.message) == ["error_rate 0.2 exceeds maximum 0.05"])
+            #expect(denied.violations.map(\.message) == ["error_rate 20% exceeds maximum 5%"])
             #expect(await engine.decide(.infrastructure, input: healthyHost).allow)
             // The server holds exactly our policies, under our ids.
             let held = try await HTTP.send(.GET, url + "/v1/policies", headers: [("Authorization", "Bearer \(Self.token)")], timeout: .seconds(5))
@@ -95,7 +95,7 @@ let failingCanary: JSONValue = ["error_rate": 0.2, "p99_latency_ms": 100, "reque
                                          "package swiftdeploy.canary_safety\nimport rego.v1\ndecision := {\"allow\": true, \"violations\": []}\n")
             #expect(loosened == 204 && replaced == 200, "an open OPA takes what the canary sends")
             let again = await engine.decide(.canarySafety, input: failingCanary)
-            #expect(!again.allow && again.violations.map(\.message) == ["error_rate 0.2 exceeds maximum 0.05"])
+            #expect(!again.allow && again.violations.map(\.message) == ["error_rate 20% exceeds maximum 5%"])
             let joined = try await put("/v1/policies/canary.rego", "package swiftdeploy.canary_safety\nimport rego.v1\nextra_violations contains v if { false; v := {} }\n")
             #expect(joined == 200)
             let refused = await engine.decide(.canarySafety, input: failingCanary)

@@ -28,8 +28,8 @@ import Testing
 
         let deny = try TestSupport.run("swiftdeploy", ["policy", "check", "--policy", "canary_safety", "--input", "bad.json"], in: directory)
         #expect(deny.status == 1)
-        #expect(deny.stdout.contains("BLOCK canary_safety: error_rate 0.2 exceeds maximum 0.05"))
-        #expect(deny.stdout.contains("max_error_rate  0.2       0.05   error_rate 0.2 exceeds maximum 0.05"))
+        #expect(deny.stdout.contains("BLOCK canary_safety: error_rate 20% exceeds maximum 5%"))
+        #expect(deny.stdout.contains("max_error_rate  0.2       0.05   error_rate 20% exceeds maximum 5%"))
 
         let json = try TestSupport.run("swiftdeploy", ["policy", "check", "--policy", "canary_safety", "--input", "bad.json", "--json"], in: directory)
         #expect(json.status == 1)

@@ -99,7 +99,14 @@ metric_message(name, observed, limit, "max") := sprintf("%s %s exceeds maximum %
 
 message("requests", observed, limit, canary) := sprintf("inconclusive: not enough traffic (%s requests in %ss, need at least %s)", [show(observed), window(canary), show(limit)])
 
-message("error_rate", observed, limit, _) := sprintf("error_rate %s exceeds maximum %s", [show(observed), show(limit)])
+# A rate is said in percent, as the manifest writes it (`max_error_rate: 5%`).
+message("error_rate", observed, limit, _) := concat("", ["error_rate ", percent(observed), " exceeds maximum ", percent(limit)])
+
+# A fraction 0-1 as a percentage; anything else (no rate can be) as it is.
+percent(x) := concat("", [show(x * 100), "%"]) if {
+	x >= 0
+	x <= 1
+} else := show(x)
 
 message("p99_latency_ms", observed, limit, _) := sprintf("p99_latency_ms %s exceeds maximum %s", [show(observed), show(limit)])
 

@@ -34,7 +34,7 @@ test_too_little_traffic_is_inconclusive if {
 }
 
 test_message_names_observed_and_limit if {
-	messages(object.union(good, {"error_rate": 0.2})) == {"error_rate 0.2 exceeds maximum 0.05"}
+	messages(object.union(good, {"error_rate": 0.2})) == {"error_rate 20% exceeds maximum 5%"}
 }
 
 test_missing_measure_is_denied if rules(object.remove(good, ["p99_latency_ms"])) == {"p99_latency_ms"}

@@ -1,0 +1,149 @@
+import Dispatch
+import Foundation
+import Spawn
+import Synchronization
+import Vocabulary
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps one local instance running, as systemd's `Restart=on-failure` would: the local runtime
+/// starts `swiftdeploy supervise`, which starts the app, and when the app ends without being asked
+/// to, starts it again after a growing pause (1 s, 2 s, 4 s … 30 s). More than `maxRestarts` ends
+/// within `window` and it gives up: the track is failed. Its state is a small JSON file beside the
+/// instance's log that `status` and the health wait read. SIGTERM (a retire) stops the app (SIGKILL
+/// after 8 s) and then the supervisor.
+public struct Supervisor: Sendable {
+    /// What `status` shows for an instance, from the supervisor's file.
+    public struct Status: Codable, Sendable, Equatable {
+        public enum State: String, Codable, Sendable {
+            /// The app runs.
+            case up
+            /// The app ended; it is started again after a pause.
+            case restarting
+            /// It ended too often: the supervisor gave up.
+            case failed
+            /// It ended with status 0, or was stopped: not restarted.
+            case stopped
+        }
+
+        public var state: State
+        /// The app's current process.
+        public var pid: Int32?
+        public var restarts: Int
+        /// How the app last ended (`exited with status 3`, `was killed by signal 9`).
+        public var lastEnding: String?
+        /// When the state began.
+        public var since: Date
+
+        /// Reads the file; nil when there is none (an instance started before supervision) or it is unreadable.
+        public static func read(_ path: String) -> Status? {
+            FileManager.default.contents(atPath: path).flatMap { try? JSONDecoder.sorted.decode(Status.self, from: $0) }
+        }
+
+        /// The file beside an instance's log.
+        public static func file(forLog log: String) -> String { log + ".status" }
+
+        /// In words: `up`, `restarting (exited with status 1; 2 restarts)`, `failed after 6 restarts (…)`.
+        public var summary: String {
+            let ending = lastEnding.map { "last \($0)" }
+            switch state {
+            case .up: return restarts == 0 ? "up" : "up (\(restarts) restart\(restarts == 1 ? "" : "s")\(ending.map { ", \($0)" } ?? ""))"
+            case .restarting: return "restarting (\([ending, "\(restarts) restarts"].compactMap { $0 }.joined(separator: "; ")))"
+            case .failed: return "failed after \(restarts) restarts (\(lastEnding ?? "it kept ending"))"
+            case .stopped: return "stopped (\(ending ?? "asked to"))"
+            }
+        }
+    }
+
+    public let command: [String]
+    public let log: String
+    public let statusFile: String
+    public var maxRestarts = 5
+    public var window: Duration = .seconds(60)
+
+    public init(command: [String], log: String, statusFile: String) {
+        (self.command, self.log, self.statusFile) = (command, log, statusFile)
+    }
+
+    /// The command line that runs `command` under supervision (`swiftdeploy supervise …`).
+    public static func commandLine(for command: [String], log: String) -> [String] {
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return [binary, "supervise", "--log", log, "--status", Status.file(forLog: log), "--"] + command
+    }
+
+    /// Runs until asked to stop or until it gives up; returns the exit status for the supervisor.
+    public func run() async -> Int32 {
+        let stopping = Mutex<(asked: Bool, child: pid_t?)>((false, nil))
+        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
+            Interruption.ignore(number)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                let child = stopping.withLock { state in
+                    state.asked = true
+                    return state.child
+                }
+                if let child { kill(child, SIGTERM) }
+            }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+        var restarts = 0, endings: [ContinuousClock.Instant] = [], pause = Duration.seconds(1), lastEnding: String?
+        while true {
+            let pid: pid_t
+            do {
+                pid = try ChildProcess.spawn(command, logFile: log)
+            } catch {
+                write(Status(state: .failed, pid: nil, restarts: restarts, lastEnding: "could not start: \(error)", since: Date()))
+                return 1
+            }
+            stopping.withLock { $0.child = pid }
+            write(Status(state: .up, pid: pid, restarts: restarts, lastEnding: lastEnding, since: Date()))
+            let ending = await ended(pid, stopping: { stopping.withLock { $0.asked } })
+            lastEnding = ending
+            stopping.withLock { $0.child = nil }
+            if stopping.withLock({ $0.asked }) || ending == "exited with status 0" {
+                write(Status(state: .stopped, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+                return 0
+            }
+            let now = ContinuousClock.now
+            endings = endings.filter { now - $0 < window } + [now]
+            guard endings.count <= maxRestarts else {
+                say("the app \(ending) for the \(endings.count)th time in \(window.manifestText); giving up (the track is failed)")
+                write(Status(state: .failed, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+                return 1
+            }
+            restarts += 1
+            say("the app \(ending); starting it again in \(pause.manifestText) (restart \(restarts))")
+            write(Status(state: .restarting, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+            let resume = ContinuousClock.now + pause
+            while ContinuousClock.now < resume, !stopping.withLock({ $0.asked }) { try? await Task.sleep(for: .milliseconds(50)) }
+            if stopping.withLock({ $0.asked }) {
+                write(Status(state: .stopped, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+                return 0
+            }
+            pause = min(pause * 2, .seconds(30))
+        }
+    }
+
+    /// Waits for the app to end; once a stop is asked, gives it 8 s before SIGKILL.
+    private func ended(_ pid: pid_t, stopping: () -> Bool) async -> String {
+        var killAt: ContinuousClock.Instant?
+        while true {
+            if let ending = await ChildProcess.ending(pid, patience: .zero) { return ending }
+            if killAt == nil, stopping() { killAt = .now + .seconds(8) }
+            if let killAt, ContinuousClock.now > killAt { kill(pid, SIGKILL) }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    private func say(_ line: String) {
+        try? PrivateFile.append(log, Array("swiftdeploy supervise: \(line)\n".utf8), mode: 0o644)
+    }
+
+    private func write(_ status: Status) {
+        try? PrivateFile.replace(statusFile, with: Array(JSONEncoder.sorted.encode(status)), mode: 0o644)
+    }
+}
