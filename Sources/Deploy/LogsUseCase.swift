@@ -33,11 +33,16 @@ public struct LogsUseCase: Sendable {
         case .stable, .canary:
             let track = Track(rawValue: source.rawValue)!
             // A track that ended is still worth reading: its last lines say why.
-            guard let record = try runtime.state().tracks[track] ?? StackState.load(from: runtime.stateDirectory).tracks[track] else {
-                throw LifecycleError("no \(track) track was started; `swiftdeploy status` shows what runs")
+            if let record = try runtime.state().tracks[track] ?? StackState.load(from: runtime.stateDirectory).tracks[track] {
+                if case .container(let id) = record.instance { return .container(id) }
+                return .file(record.log)
             }
-            if case .container(let id) = record.instance { return .container(id) }
-            return .file(record.log)
+            // A start that failed left no record, only its log: the newest of the track's.
+            let folder = "\(runtime.stateDirectory)/logs", prefix = "\(stack.manifest.service.name)-\(track)-"
+            let logs = ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasPrefix(prefix) && $0.hasSuffix(".log") }
+            let newest = logs.max { modified("\(folder)/\($0)") < modified("\(folder)/\($1)") }
+            guard let newest else { throw LifecycleError("no \(track) track was started; `swiftdeploy status` shows what runs") }
+            return .file("\(folder)/\(newest)")
         case .nginx:
             if case .container(let id)? = runtime.runningNginx()?.instance { return .container(id) }
             return .file("\(runtime.stateDirectory)/nginx/logs/error.log")
@@ -55,5 +60,9 @@ public struct LogsUseCase: Sendable {
         case .file(let path): ["tail", "-n", String(lines)] + (follow ? ["-F"] : []) + [path]
         case .container(let id): ["docker", "logs", "--tail", String(lines)] + (follow ? ["--follow"] : []) + [id]
         }
+    }
+
+    private func modified(_ path: String) -> Date {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date) ?? .distantPast
     }
 }

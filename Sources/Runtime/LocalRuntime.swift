@@ -82,7 +82,8 @@ public struct LocalRuntime: Runtime {
                 // At start, an app that ends is broken, not unlucky: no restart is waited for.
                 if let status = Supervisor.Status.read(statusFile), status.state != .up { throw ProcessError("it \(status.lastEnding ?? "ended")") }
                 guard ChildProcess.isAlive(pid) else { throw ProcessError("its supervisor ended") }
-                return nil
+                // Nothing bound yet: say so rather than wait out an HTTP client's connection retries.
+                return PortProbe.isFree(port) ? "nothing listens on port \(port) yet" : nil
             }
         } catch {
             await ChildProcess.stop(pid, grace: .seconds(10))

@@ -60,11 +60,14 @@ import Testing
             """.write(toFile: "\(directory)/swiftdeploy.yaml", atomically: true, encoding: .utf8)
         #expect(try TestSupport.run("swiftdeploy", ["deploy"], in: directory).status == 0)
         defer { _ = try? TestSupport.run("swiftdeploy", ["teardown"], in: directory) }
-        guard case .process(let pid, _) = try #require(StackState.load(from: "\(directory)/.swiftdeploy").tracks[.stable]).instance else {
-            Issue.record("the local runtime's stable track is not a process")
+        let stable = try #require(StackState.load(from: "\(directory)/.swiftdeploy").tracks[.stable])
+        guard case .process(let supervisor, _) = stable.instance, let app = Supervisor.Status.read(Supervisor.Status.file(forLog: stable.log))?.pid else {
+            Issue.record("the local runtime's stable track is not a supervised process")
             return
         }
-        kill(pid, SIGKILL)
+        // The supervisor first (it would start the app again), then the app.
+        kill(supervisor, SIGKILL)
+        kill(app, SIGKILL)
         var status = 0
         var body = ""
         for _ in 0..<200 where status != 502 {  // bounded: at most 200 tries while the app dies

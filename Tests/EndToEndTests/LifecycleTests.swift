@@ -90,7 +90,7 @@ import Vocabulary
         let project = try LifecycleProject("e2e-disk", runtime: runtime, policy: "infrastructure: { max_cpu_load: 1000, min_disk_free_gb: 1000000, max_mem_used_pct: 100 }")
         defer { project.remove() }
         let result = try await project.run("deploy")
-        #expect(result.status == 1)
+        #expect(result.status == 1, "exit 1: denied")
         #expect(result.stderr.contains("infrastructure denies: disk_free_gb"))
         #expect(result.stderr.contains("is below minimum 1000000"))
         #expect(try project.instances().isEmpty)
@@ -105,7 +105,7 @@ import Vocabulary
         let project = try LifecycleProject("e2e-noengine", runtime: runtime)
         defer { project.remove() }
         let result = try await project.run("deploy", environment: ["SWIFTDEPLOY_REGO_LIBRARY": "/nonexistent/librego_shared.so"])
-        #expect(result.status == 1)
+        #expect(result.status == 2, "exit 2: the engine could not answer")
         #expect(result.stderr.contains("infrastructure: the policy engine could not answer (") && result.stderr.contains("so the answer is no"))
         #expect(result.stderr.contains("cannot load rego-cpp from /nonexistent/librego_shared.so"))
         #expect(project.leftovers().isEmpty, "\(project.leftovers())")

@@ -52,7 +52,7 @@ import Vocabulary
         }
         #expect(holder?.command == "promote")
         let refused = try await project.run("rollback")
-        #expect(refused.status == 1)
+        #expect(refused.status == 3, "exit 3: the lock is held")
         #expect(refused.stderr.contains("another command is changing this stack: pid \(holder?.pid ?? 0)") && refused.stderr.contains("`swiftdeploy promote`"),
                 "\(refused.stderr)")
         let status = try await project.run("lock", "status")
