@@ -40,7 +40,7 @@ public struct GuardBansUseCase: Sendable {
             }
         }
         let listed = try active ?? openStore().bans().filter { ($0.until ?? Int.max) > now }.map { ban in
-            ListedBan(ip: ban.ip.description, offence: ban.offence, remainingSeconds: ban.until.map { $0 - now } ?? -1, reason: ban.reason)
+            ListedBan(ip: shown(ban.ip), offence: ban.offence, remainingSeconds: ban.until.map { $0 - now } ?? -1, reason: ban.reason)
         }
         if json {
             console.say(listed.jsonLine)
@@ -68,18 +68,42 @@ public struct GuardBansUseCase: Sendable {
         }
     }
 
-    /// Bans or lifts by hand: through the daemon when one runs here (it shares the decision), else
-    /// decided here and, with `guard.shared`, sent to the site at once.
+    /// An address as the firewall holds it: IPv6 with the prefix it is banned by (`2001:db8:1:2::/64`).
+    func shown(_ ip: IPAddress) -> String { ip.isV4 || settings.ipv6Prefix == 128 ? ip.description : "\(ip)/\(settings.ipv6Prefix)" }
+
+    /// Lifts every ban in force here (`bans remove --all`); returns how many.
+    @discardableResult
+    public func removeAll() async throws -> Int {
+        let now = Int(Date().timeIntervalSince1970)
+        let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
+        for ban in active { try await change(add: false, ip: ban.ip.description, seconds: nil) }
+        console.say("guard: \(active.count) ban\(active.count == 1 ? "" : "s") lifted")
+        return active.count
+    }
+
+    /// Bans or lifts by hand: through the daemon when one runs here (it shares the decision; the
+    /// command waits, up to 5 s, until the daemon has applied it), else decided here and, with
+    /// `guard.shared`, sent to the site at once.
     public func change(add: Bool, ip text: String, seconds: Int?) async throws {
         guard let ip = IPAddress(text) else { throw GuardCommandError.notAnAddress(text) }
-        if add, GuardConfig(daemon: settings).shields(ip.grouped(ipv6Prefix: settings.ipv6Prefix)) {
+        let grouped = ip.grouped(ipv6Prefix: settings.ipv6Prefix)
+        if add, GuardConfig(daemon: settings).shields(grouped) {
             throw GuardCommandError.shielded(ip.description)
         }
         let store = try openStore()
         let request = GuardStore.Request(action: add ? .ban : .unban, ip: ip, seconds: seconds)
         if let pid = try store.load().daemonPid, ChildProcess.isAlive(pid) {
             try store.enqueue(request)
-            console.say("guard: \(add ? "ban" : "unban") of \(ip) handed to the running daemon (pid \(pid))")
+            // The daemon takes requests once a second: wait for its answer, so a `list` right after shows it.
+            let deadline = ContinuousClock.now + .seconds(5)
+            var applied = false
+            while !applied, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                let now = Int(Date().timeIntervalSince1970)
+                applied = try store.bans().contains { $0.ip == grouped && ($0.until ?? Int.max) > now } == add
+            }
+            console.say(applied ? "guard: \(shown(grouped)) \(add ? "banned" : "unbanned") by the running daemon (pid \(pid))"
+                        : "guard: \(add ? "ban" : "unban") of \(shown(grouped)) handed to the running daemon (pid \(pid)); it has not applied it yet")
             return
         }
         // No daemon: the same engine decides (offence count, grouping), then the firewall and the store.

@@ -43,15 +43,20 @@ extension GuardCommand {
         }
 
         struct Remove: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Lift a ban.")
+            static let configuration = CommandConfiguration(commandName: "remove", abstract: "Lift a ban, or every ban with --all.")
             @OptionGroup var manifest: ManifestOption
-            @Argument(help: "IP address.") var ip: String
+            @Argument(help: "IP address.") var ip: String?
+            @Flag(help: "Lift every ban in force on this edge.") var all = false
+
+            func validate() throws {
+                guard (ip == nil) == all else { throw ValidationError("name an address, or pass --all (not both)") }
+            }
 
             func run() async throws {
                 try await Failure.reporting {
                     let project = try manifest.project(.refuse)
-                    try await GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
-                        .change(add: false, ip: ip, seconds: nil)
+                    let bans = GuardBansUseCase(settings: project.manifest.guardSettings, stateDirectory: project.manifest.stateDirectory)
+                    if let ip { try await bans.change(add: false, ip: ip, seconds: nil) } else { try await bans.removeAll() }
                 }
             }
         }

@@ -204,6 +204,7 @@ struct DashboardInTheBrowser {
         defer { ChildProcess.signal(pid, SIGKILL) }
         let added = try await TestSupport.runDetached("swiftdeploy", ["guard", "bans", "add", "192.0.2.99", "-f", daemon.manifest])
         #expect(added.status == 0, "\(added.stdout)\(added.stderr)")
+        #expect(added.stdout.contains("guard: 192.0.2.99 banned by the running daemon (pid \(pid))"), "acknowledged, not just handed over: \(added.stdout)")
         let row = "document.querySelector('tr[data-ip=\"192.0.2.99\"]')"
         let click = "\(row).querySelector('button').click()"
         let result = try await Browser.open("http://127.0.0.1:\(port)/", steps: [
