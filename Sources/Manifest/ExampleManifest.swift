@@ -27,8 +27,8 @@ public enum ExampleManifest {
 
     policy:
       engine: embedded
-      # Tune for your host: a 2-core machine that has just compiled SwiftDeploy runs a load near 2.
-      infrastructure: { max_cpu_load: 8.0, min_disk_free_gb: 1, max_mem_used_pct: 90 }
+      # Tune for your host: the load is per core (a 2-core machine that has just compiled SwiftDeploy runs near 1).
+      infrastructure: { max_cpu_load: 4.0, min_disk_free_gb: 1, max_mem_used_pct: 90 }
       canary_safety: { max_error_rate: 5%, max_p99_latency_ms: 500, min_requests: 20, window: 30s }
 
     guard:

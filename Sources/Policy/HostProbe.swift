@@ -14,9 +14,11 @@ public struct HostProbe: Sendable {
         public var diskFreeGB: Double
         /// Memory in use, 0-100, from MemTotal and MemAvailable.
         public var memUsedPct: Double
+        /// Processors online: the policy judges the load per core.
+        public var cores: Int = ProcessInfo.processInfo.activeProcessorCount
 
         public var input: JSONValue {
-            ["cpu_load": .measured(cpuLoad), "disk_free_gb": .measured(diskFreeGB), "mem_used_pct": .measured(memUsedPct)]
+            ["cpu_load": .measured(cpuLoad), "cores": .number(Double(cores)), "disk_free_gb": .measured(diskFreeGB), "mem_used_pct": .measured(memUsedPct)]
         }
     }
 

@@ -88,7 +88,7 @@ func with(_ base: JSONValue, _ key: String, _ value: JSONValue) -> JSONValue {
 
     @Test func shippedPolicyTestsPass() async {
         let results = await PolicyTestRunner.run(modules: shipped, engine: "embedded", PolicyTestRunner.embedded(shipped))
-        #expect(results.count == 35)
+        #expect(results.count == 36)
         let failures = results.filter { !$0.passed }
         #expect(failures.isEmpty, "\(failures)")
     }

@@ -68,12 +68,12 @@ import Testing
         let passing = try TestSupport.run("swiftdeploy", ["policy", "test"], in: directory)
         #expect(passing.status == 0)
         #expect(passing.stdout.contains("PASS embedded canary_safety_test.rego: test_too_little_traffic_is_inconclusive"))
-        #expect(passing.stdout.hasSuffix("35 passed, 0 failed\n"))
+        #expect(passing.stdout.hasSuffix("36 passed, 0 failed\n"))
         try "package mine_test\nimport rego.v1\ntest_broken if 1 == 2\n".write(toFile: "\(directory)/policies/mine_test.rego", atomically: true, encoding: .utf8)
         let failing = try TestSupport.run("swiftdeploy", ["policy", "test"], in: directory)
         #expect(failing.status == 1)
         #expect(failing.stdout.contains("FAIL embedded mine_test.rego: test_broken (undefined)"))
-        #expect(failing.stdout.hasSuffix("35 passed, 1 failed\n"))
+        #expect(failing.stdout.hasSuffix("36 passed, 1 failed\n"))
     }
 
     /// rego-cpp's memory is handed back: LeakSanitizer (preloaded) watches a process that makes decisions
@@ -88,7 +88,7 @@ import Testing
                                              environment: ["LD_PRELOAD": lsan, "LSAN_OPTIONS": "exitcode=23"])
             #expect(!result.stderr.contains("LeakSanitizer"), "\(arguments): \(result.stderr.prefix(3000))")
             #expect(result.status != 23)
-            #expect(result.stdout.contains(arguments[1] == "test" ? "35 passed, 0 failed" : "BLOCK canary_safety"))
+            #expect(result.stdout.contains(arguments[1] == "test" ? "36 passed, 0 failed" : "BLOCK canary_safety"))
         }
     }
 }

@@ -29,7 +29,7 @@ judge(x) := {"allow": false, "violations": [{
 
 # Each measurement, the limit it is held to, and which side of the limit breaks it.
 checks := [
-	{"measure": "cpu_load", "limit": "max_cpu_load", "breaks": "above", "words": "exceeds maximum"},
+	{"measure": "cpu_load", "limit": "max_cpu_load", "breaks": "above", "words": "exceeds maximum", "per_core": true},
 	{"measure": "disk_free_gb", "limit": "min_disk_free_gb", "breaks": "below", "words": "is below minimum"},
 	{"measure": "mem_used_pct", "limit": "max_mem_used_pct", "breaks": "above", "words": "exceeds maximum"},
 ]
@@ -60,9 +60,23 @@ broken(host, limits) := {v |
 	limit := object.get(as_object(limits), check.limit, null)
 	is_number(observed)
 	is_number(limit)
-	beyond(observed, limit, check.breaks)
-	v := {"rule": check.limit, "observed": observed, "limit": limit, "message": sprintf("%s %s %s %s", [check.measure, show(observed), check.words, show(limit)])}
+	judged := per_core(host, check, observed)
+	beyond(judged, limit, check.breaks)
+	v := {"rule": check.limit, "observed": judged, "limit": limit, "message": breach(host, check, observed, judged, limit)}
 }
+
+# The load is judged per core (`max_cpu_load` is per core: a 2-core host at load 2.08 runs 1.04
+# per core) when the input says how many cores there are (`cores`, from HostProbe).
+per_core(host, check, observed) := observed / cores if {
+	object.get(check, "per_core", false)
+	cores := object.get(host, "cores", null)
+	is_number(cores)
+	cores > 0
+} else := observed
+
+breach(host, check, observed, judged, limit) := sprintf("%s %s on %s cores (%s per core) %s %s per core", [check.measure, show(observed), show(object.get(host, "cores", 1)), show(judged), check.words, show(limit)]) if {
+	judged != observed
+} else := sprintf("%s %s %s %s", [check.measure, show(observed), check.words, show(limit)])
 
 beyond(observed, limit, "above") if observed > limit
 

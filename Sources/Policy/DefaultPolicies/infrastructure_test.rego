@@ -61,3 +61,11 @@ test_an_input_that_is_not_an_object_is_denied if {
 	judged_rules(3) == {"input"}
 	judged_rules(null) == {"input"}
 }
+
+# The load is judged per core when the input says how many cores there are.
+test_load_is_judged_per_core if {
+	verdict(object.union(healthy, {"cpu_load": 3.5, "cores": 2}), limits).allow
+	some v in verdict(object.union(healthy, {"cpu_load": 4.16, "cores": 2}), limits).violations
+	v.message == "cpu_load 4.16 on 2 cores (2.08 per core) exceeds maximum 2 per core"
+}
+
