@@ -56,7 +56,7 @@ public struct DiffUseCase: Sendable {
         var drifted = false
         let state = try runtime.state()
         // A track that was started and whose process is gone is drift: what runs is not what was deployed.
-        for (track, record) in ((try? StackState.load(from: manifest.stateDirectory))?.tracks ?? [:]).sorted(by: { $0.key < $1.key })
+        for (track, record) in ((try? runtime.recorded())?.tracks ?? [:]).sorted(by: { $0.key < $1.key })
         where state.tracks[track] == nil {
             let why = runtime.details(record.instance).health.map { " (\($0))" } ?? ""
             console.say("running: \(track) \(record.version) was started (\(record.instance)) and is not running\(why); `swiftdeploy deploy` starts it again")

@@ -33,7 +33,7 @@ public struct LogsUseCase: Sendable {
         case .stable, .canary:
             let track = Track(rawValue: source.rawValue)!
             // A track that ended is still worth reading: its last lines say why.
-            if let record = try runtime.state().tracks[track] ?? StackState.load(from: runtime.stateDirectory).tracks[track] {
+            if let record = try runtime.state().tracks[track] ?? runtime.recorded().tracks[track] {
                 if case .container(let id) = record.instance { return .container(id) }
                 return .file(record.log)
             }

@@ -22,7 +22,7 @@ public struct StatusUseCase: Sendable {
         let manifest = stack.manifest
         let state = try stack.runtime.state()
         // What was started, running or not: a track whose process died is shown down, not forgotten.
-        let recorded = (try? StackState.load(from: manifest.stateDirectory)) ?? state
+        let recorded = (try? stack.runtime.recorded()) ?? state
         let analysis = CanaryAnalysis(manifest: manifest, accessLog: stack.runtime.accessLog)
         let stats = analysis.logStats()
         let canaryWeight = state.routing?.canary?.weight
@@ -37,7 +37,7 @@ public struct StatusUseCase: Sendable {
             let weight = track == .canary ? (canaryWeight ?? 0) : 100 - (state.tracks[.canary] != nil ? (canaryWeight ?? 0) : 0)
             if track == .canary, running { canaryInput = await analysis.canaryInput(address: record.address, probe: .seconds(1)).input }
             let details = stack.runtime.details(record.instance)
-            let trackState = running ? details.state.map { $0 == .up ? "up" : $0.rawValue } ?? "up" : details.state == .failed ? "failed" : "down"
+            let trackState = running ? details.state?.rawValue ?? "up" : details.state == .failed ? "failed" : "down"
             tracks.append(StatusSnapshot.TrackStatus(
                 track: track, version: record.version, instance: record.instance.description, port: record.port,
                 healthy: health?.status == 200, weight: weight, requests: trackStats.requests,

@@ -89,7 +89,7 @@ public struct ValidateUseCase: Sendable {
                 for image in Set(images).sorted() { record(.skip, "image \(image) exists locally", "no Docker engine answers here") }
             }
         }
-        let ours = Set(((try? StackState.load(from: manifest.stateDirectory))?.tracks.values).map { $0.map(\.port) } ?? [])
+        let ours = (try? project.runtime.recorded())?.ports ?? []
         var slots = [("stable", TrackSpec.slots(manifest.service.port))]
         if let canary = manifest.service.canary { slots.append(("canary", TrackSpec.slots(canary.port))) }
         for (track, ports) in slots {

@@ -22,15 +22,17 @@ public struct LaunchError: Error, Sendable, CustomStringConvertible {
         return "the \(track) track (\(version)) did not become healthy: \(reason).\n\(tail)"
     }
 
+    private static let separatorPrefix = "----- swiftdeploy: "
+
     /// The line written into an instance's log before each start, so a failure quotes only its own start.
     public static func separator(track: Track, version: String, port: Int, at seconds: Int) -> String {
-        "----- swiftdeploy: \(track) \(version) starting on port \(port) at \(ISO8601.format(seconds)) -----"
+        "\(separatorPrefix)\(track) \(version) starting on port \(port) at \(ISO8601.format(seconds)) -----"
     }
 
     /// The lines of `text` after the last start separator (at most `count`).
     public static func thisStart(_ text: String, count: Int = 10) -> [String] {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let start = lines.lastIndex { $0.hasPrefix("----- swiftdeploy: ") }.map { $0 + 1 } ?? 0
+        let start = lines.lastIndex { $0.hasPrefix(separatorPrefix) }.map { $0 + 1 } ?? 0
         return Array(lines[start...].filter { !$0.isEmpty }.suffix(count))
     }
 }

@@ -59,7 +59,7 @@ public struct LocalRuntime: Runtime {
         guard !spec.command.isEmpty else {
             throw ProcessError("services.\(manifest.service.name)\(track == .canary ? ".canary" : "").command is empty; runtime local needs a command")
         }
-        let ours = Set(((try? StackState.load(from: stateDirectory))?.tracks.values).map { $0.map(\.port) } ?? [])
+        let ours = (try? recorded())?.ports ?? []
         let port = try PortProbe.firstFree(spec.ports, for: "the \(track) track", ours: ours.contains,
                                            field: "services.\(manifest.service.name)\(track == .canary ? ".canary" : "").port in \(manifest.file)")
         try FileWriter.makeDirectory(logDirectory)

@@ -128,9 +128,13 @@ extension Runtime {
         manifest.nginx.tls.map { HTTP.client(trusting: $0.certificate) } ?? .shared
     }
 
+    /// What was started, running or not (a track whose process died is still here: `status`,
+    /// `diff` and `logs` show it).
+    public func recorded() throws(ProcessError) -> StackState { try StackState.load(from: stateDirectory) }
+
     /// What is running now, records of instances that stopped dropped.
     public func state() throws(ProcessError) -> StackState {
-        var state = try StackState.load(from: stateDirectory)
+        var state = try recorded()
         _ = state.forgetStale(isRunning)
         if runningNginx() == nil { state.nginx = nil }
         return state

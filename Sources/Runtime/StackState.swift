@@ -28,6 +28,9 @@ public struct StackState: Codable, Sendable, Equatable {
     }
 
     public var tracks: [Track: TrackRecord] = [:]
+
+    /// The ports this stack's instances were started on (a port held by one of them is ours, not taken).
+    public var ports: Set<Int> { Set(tracks.values.map(\.port)) }
     /// The stack's nginx, while it runs.
     public var nginx: Instance?
     /// What nginx is configured with; nil before the first deploy.

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Spawn
 import Synchronization
@@ -69,27 +68,20 @@ public struct Supervisor: Sendable {
 
     /// The command line that runs `command` under supervision (`swiftdeploy supervise …`).
     public static func commandLine(for command: [String], log: String) -> [String] {
-        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return [binary, "supervise", "--log", log, "--status", Status.file(forLog: log), "--"] + command
+        [ChildProcess.executablePath, "supervise", "--log", log, "--status", Status.file(forLog: log), "--"] + command
     }
 
     /// Runs until asked to stop or until it gives up; returns the exit status for the supervisor.
     public func run() async -> Int32 {
         let stopping = Mutex<(asked: Bool, child: pid_t?)>((false, nil))
-        let sources = [SIGTERM, SIGINT].map { number -> DispatchSourceSignal in
-            Interruption.ignore(number)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                let child = stopping.withLock { state in
-                    state.asked = true
-                    return state.child
-                }
-                if let child { kill(child, SIGTERM) }
+        let release = Interruption.trap { _, _ in
+            let child = stopping.withLock { state in
+                state.asked = true
+                return state.child
             }
-            source.resume()
-            return source
+            if let child { kill(child, SIGTERM) }
         }
-        defer { sources.forEach { $0.cancel() } }
+        defer { release() }
         var restarts = 0, endings: [ContinuousClock.Instant] = [], pause = Duration.seconds(1), lastEnding: String?
         while true {
             let pid: pid_t

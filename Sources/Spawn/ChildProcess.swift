@@ -77,11 +77,13 @@ public enum ChildProcess {
         }
     }
 
-    /// Directory of the running executable.
-    public static var executableDirectory: String {
-        let path = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return (path as NSString).deletingLastPathComponent
+    /// The running executable.
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     }
+
+    /// Directory of the running executable.
+    public static var executableDirectory: String { (executablePath as NSString).deletingLastPathComponent }
 
     /// Starts `arguments` detached (new session), stdout and stderr appended to `logFile`; returns the pid.
     public static func spawn(

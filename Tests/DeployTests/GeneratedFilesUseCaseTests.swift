@@ -6,15 +6,6 @@ import Testing
 @testable import Deploy
 import Vocabulary
 
-/// Collects what a use case says, for assertions.
-final class BufferConsole: Console, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func say(_ line: String, terminator: String) { lock.withLock { lines.append(line + terminator) } }
-    func warn(_ line: String) { lock.withLock { lines.append(line + "\n") } }
-    var text: String { lock.withLock { lines.joined() } }
-}
-
 func temporaryProject(_ yaml: String) throws -> String {
     let directory = NSTemporaryDirectory() + "swiftdeploy-usecase-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -2,6 +2,7 @@ import Deploy
 import Runtime
 import Foundation
 import Spawn
+import TestSupport
 import Testing
 import Vocabulary
 

@@ -1,6 +1,7 @@
 import Foundation
 import GuardStorage
 import Manifest
+import TestSupport
 import Testing
 import Vocabulary
 
@@ -16,7 +17,7 @@ import Vocabulary
         FileManager.default.createFile(atPath: "\(directory)/access.log", contents: nil)
         let manifest = try ManifestLoader.parse(yaml: "name: bans\nservices:\n  app: { command: [x], port: 3000 }\nguard: { log: access.log, enforcer: dry-run }\n",
                                                 file: "swiftdeploy.yaml", directory: directory)
-        let console = Lines()
+        let console = BufferConsole()
         let bans = GuardBansUseCase(settings: manifest.guardSettings, stateDirectory: directory, console: console)
         try await bans.change(add: true, ip: "203.0.113.9", seconds: 600)
         try await bans.change(add: true, ip: "2001:db8:1:2::9", seconds: nil)
@@ -26,13 +27,4 @@ import Vocabulary
         #expect(try await bans.removeAll() == 2)
         #expect(try GuardStore(path: GuardStore.path(stateDirectory: directory)).bans().allSatisfy { ($0.until ?? Int.max) <= Int(Date().timeIntervalSince1970) })
     }
-}
-
-/// Keeps what a use case says.
-final class Lines: Console, @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    var said: [String] { lock.withLock { lines } }
-    func say(_ line: String, terminator: String) { lock.withLock { lines.append(line) } }
-    func warn(_ line: String) { lock.withLock { lines.append(line) } }
 }
