@@ -10,9 +10,10 @@ extension GeneratedRequest {
         switch format {
         case .json, .auto:
             // The schema nginx is told to write (`AccessLogField`), so the readers are tested on its names.
-            var line = "{"
+            var line = "{", first = true
             for field in AccessLogField.allCases {
-                line += (field == AccessLogField.allCases[0] ? "\"" : ",\"") + field.rawValue + "\":"
+                line += (first ? "\"" : ",\"") + field.rawValue + "\":"
+                first = false
                 switch field {
                 case .time: line += "\"" + ISO8601.format(whole) + "\""
                 case .msec: line += String(format: "%.3f", time)
