@@ -211,7 +211,7 @@ public final class DashboardServer: Sendable {
         case .allowed:
             var request = request
             let body = try await request.collectBody(upTo: 4096)
-            guard let wanted = try? JSONDecoder().decode(UnbanRequest.self, from: Data(buffer: body)), let ip = IPAddress(wanted.ip) else {
+            guard let wanted = try? JSONDecoder().decode(UnbanRequest.self, from: Data(buffer: body)), let ip = BanTarget(wanted.ip) else {
                 return Self.problem(.badRequest, "send {\"ip\": \"<address>\"}")
             }
             try source.unban(ip)

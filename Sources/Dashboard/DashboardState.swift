@@ -98,7 +98,7 @@ public protocol DashboardSource: Sendable {
     func deploy() async -> DeployView?
     func history(since second: Int) throws -> DashboardHistory
     /// Hands an unban to the guard.
-    func unban(_ ip: IPAddress) throws
+    func unban(_ target: BanTarget) throws
 }
 
 extension DashboardHistory {

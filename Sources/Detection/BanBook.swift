@@ -3,9 +3,10 @@ import Vocabulary
 
 /// Who is banned, until when, and how often each address has offended: escalating ban lengths
 /// (10 min, 30 min, 2 h, permanent by default), forgiveness after a quiet period, unbans when due.
+/// A ban holds one client or an address range (`BanTarget`); each escalates on its own record.
 public struct BanBook: Sendable {
     public struct Ban: Sendable, Equatable {
-        public var ip: IPAddress
+        public var target: BanTarget
         public var since: Int
         /// Second the ban ends; nil when permanent.
         public var until: Int?
@@ -19,24 +20,37 @@ public struct BanBook: Sendable {
         /// wrote); nil when it can.
         public var problem: String? { BanFigures.problem(since: since, until: until, offence: offence) }
 
-        public init(ip: IPAddress, since: Int, until: Int?, offence: Int, reason: String) {
-            self.ip = ip
+        /// The client's address, or the range's network.
+        public var ip: IPAddress { target.address }
+
+        public init(target: BanTarget, since: Int, until: Int?, offence: Int, reason: String) {
+            self.target = target
             self.since = since
             self.until = until
             self.offence = offence
             self.reason = reason
         }
+
+        /// A ban of one client.
+        public init(ip: IPAddress, since: Int, until: Int?, offence: Int, reason: String) {
+            self.init(target: BanTarget(client: ip), since: since, until: until, offence: offence, reason: reason)
+        }
     }
 
     /// How often an address has offended, and when it last did (for escalation and forgiveness).
     public struct Offence: Sendable, Equatable {
-        public var ip: IPAddress
+        public var target: BanTarget
         public var count: Int
         public var last: Int
 
-        public init(ip: IPAddress, count: Int, last: Int) {
-            (self.ip, self.count, self.last) = (ip, count, last)
+        public init(target: BanTarget, count: Int, last: Int) {
+            (self.target, self.count, self.last) = (target, count, last)
         }
+
+        /// The client's address, or the range's network.
+        public var ip: IPAddress { target.address }
+
+        public init(ip: IPAddress, count: Int, last: Int) { self.init(target: BanTarget(client: ip), count: count, last: last) }
     }
 
     struct Offender: Sendable, Equatable {
@@ -46,8 +60,10 @@ public struct BanBook: Sendable {
 
     public private(set) var schedule: [Int?]
     public private(set) var forgiveAfter: Int
-    public private(set) var active: [IPAddress: Ban] = [:]
-    private(set) var offenders: [IPAddress: Offender] = [:]
+    public private(set) var active: [BanTarget: Ban] = [:]
+    private(set) var offenders: [BanTarget: Offender] = [:]
+    /// The (family, prefix) of every range in force, so `isBanned` asks only lengths that exist.
+    private var rangeShapes: [(v4: Bool, prefix: Int)] = []
     /// The earliest end of any active ban, so most calls to `expire` cost nothing.
     private var nextDue: Int?
     /// Bans and offence records refused because their figures are impossible (`Ban.problem`).
@@ -70,30 +86,67 @@ public struct BanBook: Sendable {
         self.forgiveAfter = forgiveAfter
     }
 
-    public func isBanned(_ ip: IPAddress) -> Bool { !active.isEmpty && active[ip] != nil }
+    /// Whether a client (an address as the guard groups it) is banned, by itself or by a range.
+    public func isBanned(_ client: IPAddress) -> Bool {
+        guard !active.isEmpty else { return false }
+        let target = BanTarget(client: client)
+        return active[target] != nil || (!rangeShapes.isEmpty && range(holding: target) != nil)
+    }
 
-    /// Offences on record for `ip` as of `second` (zero once forgiven).
-    public func offences(_ ip: IPAddress, at second: Int) -> Int {
-        guard let offender = offenders[ip], Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter else { return 0 }
+    /// The range in force that holds `target` (a client, or a range as wide or narrower), if any.
+    public func range(holding target: BanTarget) -> Ban? {
+        let length = target.range ?? (target.address.isV4 ? 32 : 128)
+        return rangeShapes.lazy.filter { $0.v4 == target.address.isV4 && $0.prefix <= length }
+            .compactMap { active[BanTarget(network: target.address, prefix: $0.prefix)] }.first
+    }
+
+    /// The ranges in force inside the range `target`, itself excluded: a wider ban takes their place,
+    /// so ranges in force never overlap (an nftables interval set refuses overlapping elements).
+    public func ranges(inside target: BanTarget) -> [Ban] {
+        guard let range = target.range else { return [] }
+        return active.values.filter { ban in
+            ban.target != target && (ban.target.range.map { $0 >= range } ?? false) && target.covers(ban.ip)
+        }.sorted { $0.target < $1.target }
+    }
+
+    /// Offences on record for `target` as of `second` (zero once forgiven).
+    public func offences(_ target: BanTarget, at second: Int) -> Int {
+        guard let offender = offenders[target], Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter else { return 0 }
         return offender.offences
     }
 
-    /// The length the next ban of `ip` would have; nil is permanent.
-    public func nextLength(_ ip: IPAddress, at second: Int) -> Int? {
-        schedule[min(offences(ip, at: second), schedule.count - 1)]
+    /// The length the next ban of `target` would have; nil is permanent.
+    public func nextLength(_ target: BanTarget, at second: Int) -> Int? {
+        schedule[min(offences(target, at: second), schedule.count - 1)]
     }
 
-    /// Bans `ip` for its next offence; `length` overrides the schedule (a manual ban; `.some(nil)` is permanent).
+    /// Bans `target` for its next offence; `length` overrides the schedule (a manual ban; `.some(nil)` is permanent).
     @discardableResult
-    public mutating func ban(_ ip: IPAddress, at second: Int, reason: String, length: Int?? = nil) -> Ban {
-        let offence = offences(ip, at: second) + 1
-        offenders[ip] = Offender(offences: offence, lastOffence: second)
+    public mutating func ban(_ target: BanTarget, at second: Int, reason: String, length: Int?? = nil) -> Ban {
+        let offence = offences(target, at: second) + 1
+        offenders[target] = Offender(offences: offence, lastOffence: second)
         let chosen: Int? = length ?? schedule[min(offence - 1, schedule.count - 1)]
-        let ban = Ban(ip: ip, since: second, until: chosen.map { second.addingReportingOverflow($0).overflow ? Int.max : second + $0 },
+        let ban = Ban(target: target, since: second, until: chosen.map { second.addingReportingOverflow($0).overflow ? Int.max : second + $0 },
                       offence: offence, reason: reason)
-        active[ip] = ban
-        if let until = ban.until { nextDue = min(nextDue ?? until, until) }
+        put(ban)
         return ban
+    }
+
+    /// Puts a ban in force (replacing the target's previous one).
+    private mutating func put(_ ban: Ban) {
+        let isNewRange = ban.target.isRange && active[ban.target] == nil
+        active[ban.target] = ban
+        if let until = ban.until { nextDue = min(nextDue ?? until, until) }
+        if isNewRange { reshapeRanges() }
+    }
+
+    private mutating func reshapeRanges() {
+        var shapes: [(v4: Bool, prefix: Int)] = []
+        for target in active.keys {
+            guard let prefix = target.range, !shapes.contains(where: { $0 == (target.address.isV4, prefix) }) else { continue }
+            shapes.append((target.address.isV4, prefix))
+        }
+        rangeShapes = shapes
     }
 
     /// Takes a ban another edge decided as it was decided (its times and offence number), so the
@@ -101,18 +154,18 @@ public struct BanBook: Sendable {
     /// ban is already in force here, or it has ended (then only its offence is remembered).
     public mutating func adopt(_ ban: Ban, at second: Int) -> Bool {
         guard ban.problem == nil else { refused += 1; return false }
-        let known = offenders[ban.ip]
-        offenders[ban.ip] = Offender(offences: max(known?.offences ?? 0, ban.offence), lastOffence: max(known?.lastOffence ?? ban.since, ban.since))
-        guard (ban.until ?? Int.max) > second, active[ban.ip] != ban else { return false }
-        active[ban.ip] = ban
-        if let until = ban.until { nextDue = min(nextDue ?? until, until) }
+        let known = offenders[ban.target]
+        offenders[ban.target] = Offender(offences: max(known?.offences ?? 0, ban.offence), lastOffence: max(known?.lastOffence ?? ban.since, ban.since))
+        guard (ban.until ?? Int.max) > second, active[ban.target] != ban else { return false }
+        put(ban)
         return true
     }
 
     /// Lifts a ban now (a manual unban); the offence count stays.
     @discardableResult
-    public mutating func unban(_ ip: IPAddress) -> Ban? {
-        active.removeValue(forKey: ip)
+    public mutating func unban(_ target: BanTarget) -> Ban? {
+        defer { if target.isRange { reshapeRanges() } }
+        return active.removeValue(forKey: target)
     }
 
     /// Removes and returns every ban that has ended by `second`, earliest first.
@@ -120,8 +173,9 @@ public struct BanBook: Sendable {
         guard let next = nextDue, next <= second else { return [] }
         defer { nextDue = active.values.compactMap(\.until).min() }
         let due = active.values.filter { $0.until.map { $0 <= second } ?? false }
-            .sorted { ($0.until!, $0.ip) < ($1.until!, $1.ip) }
-        for ban in due { active[ban.ip] = nil }
+            .sorted { ($0.until!, $0.target) < ($1.until!, $1.target) }
+        for ban in due { active[ban.target] = nil }
+        if due.contains(where: \.target.isRange) { reshapeRanges() }
         return due
     }
 
@@ -130,7 +184,7 @@ public struct BanBook: Sendable {
     @discardableResult
     public mutating func forgetForgiven(at second: Int) -> Int {
         let before = offenders.count
-        offenders = offenders.filter { ip, offender in Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter || active[ip] != nil }
+        offenders = offenders.filter { target, offender in Self.seconds(from: offender.lastOffence, to: second) <= forgiveAfter || active[target] != nil }
         return before - offenders.count
     }
 
@@ -142,17 +196,18 @@ public struct BanBook: Sendable {
     public mutating func restore(bans: [Ban], offences: [Offence]) {
         for ban in bans {
             guard ban.problem == nil else { refused += 1; continue }
-            active[ban.ip] = ban
+            active[ban.target] = ban
         }
         nextDue = active.values.compactMap(\.until).min()
+        reshapeRanges()
         for offence in offences {
             guard BanFigures.plausibleTimes.contains(offence.last), BanFigures.offences.contains(offence.count) else { refused += 1; continue }
-            offenders[offence.ip] = Offender(offences: offence.count, lastOffence: offence.last)
+            offenders[offence.target] = Offender(offences: offence.count, lastOffence: offence.last)
         }
     }
 
-    /// The offence record of one address, for the store.
-    public func offence(_ ip: IPAddress) -> Offence? {
-        offenders[ip].map { Offence(ip: ip, count: $0.offences, last: $0.lastOffence) }
+    /// The offence record of one client or range, for the store.
+    public func offence(_ target: BanTarget) -> Offence? {
+        offenders[target].map { Offence(target: target, count: $0.offences, last: $0.lastOffence) }
     }
 }

@@ -47,8 +47,11 @@ public struct GuardConfig: Sendable, Equatable {
     /// Whether a client (an IPv4 address, or an IPv6 group) must never be banned or learned from:
     /// an allow-list entry or a protected address lies in it. Banning an IPv6 /64 that holds an
     /// allow-listed host would ban that host too, so overlap is enough.
-    public func shields(_ client: IPAddress) -> Bool {
-        let prefix = client.isV4 ? 32 : ipv6Prefix
-        return (allow + protected).contains { $0.overlaps(client, prefix: prefix) }
+    public func shields(_ client: IPAddress) -> Bool { shields(BanTarget(client: client)) }
+
+    /// Whether a ban of `target` would reach an allow-list entry or a protected address.
+    public func shields(_ target: BanTarget) -> Bool {
+        let prefix = target.prefix(ipv6Prefix: ipv6Prefix)
+        return (allow + protected).contains { $0.overlaps(target.address, prefix: prefix) }
     }
 }

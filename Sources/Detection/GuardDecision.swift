@@ -57,6 +57,9 @@ public struct GuardDecision: Sendable, Equatable {
     public var ban: BanBook.Ban?
     public var offenceRecord: BanBook.Offence?
 
+    /// What a ban or unban holds: the ban's client or range; the address for other decisions.
+    public var target: BanTarget? { ban?.target ?? ip.map(BanTarget.init(client:)) }
+
     public init(at: Int, action: Action, ip: IPAddress?, duration: Int?, condition: String, rate: Double, baseline: Double,
                 offence: Int = 0, nextDuration: Int?? = .none) {
         self.at = at

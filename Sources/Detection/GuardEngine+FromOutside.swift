@@ -5,16 +5,22 @@ import Vocabulary
 
 /// Decisions from outside the log (a person, another edge) and the state a restart brings back.
 extension GuardEngine {
-    /// A manual ban (from the CLI or the dashboard); `length` nil is permanent.
-    /// nil when the address is shielded (allow list, trusted proxy, the host): a manual ban must not
-    /// lock out what the operator said never to ban.
-    public mutating func banManually(_ ip: IPAddress, at second: Int, length: Int?) -> GuardDecision? {
-        guard !config.shields(ip) else { return nil }
-        let ban = banBook.ban(ip, at: second, reason: "manual", length: .some(length))
-        var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: "manual",
-                                     rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence)
+    /// A manual ban (from the CLI or the dashboard) of a client or a range; `length` nil is permanent.
+    /// nil when the target is shielded (allow list, trusted proxy, the host: a manual ban must not
+    /// lock out what the operator said never to ban) or lies in a wider range already banned.
+    public mutating func banManually(_ target: BanTarget, at second: Int, length: Int?, reason: String = "manual") -> GuardDecision? {
+        guard !config.shields(target), rangeFits(target) else { return nil }
+        let absorbed = absorbRanges(inside: target, at: second)
+        // The wider ban lasts at least as long as the ranges it took the place of.
+        let longest = absorbed.reduce(length) { longest, ban in
+            guard let longest, let until = ban.until else { return nil }
+            return max(longest, until - second)
+        }
+        let ban = banBook.ban(target, at: second, reason: reason, length: .some(longest))
+        var decision = GuardDecision(at: second, action: .ban, ip: target.address, duration: ban.duration, condition: reason,
+                                     rate: rate(of: target.address), baseline: expected(for: target.address), offence: ban.offence)
         decision.rule = .manual
-        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ip))
+        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(target))
         pending.append(decision)
         return decision
     }
@@ -23,12 +29,14 @@ extension GuardEngine {
     /// address is shielded on this edge).
     @discardableResult
     public mutating func adopt(_ ban: BanBook.Ban, condition: String, from edge: String, at second: Int) -> GuardDecision? {
-        guard !config.shields(ban.ip), banBook.adopt(ban, at: second) else { return nil }
+        guard !config.shields(ban.target), rangeFits(ban.target) else { return nil }
+        absorbRanges(inside: ban.target, at: second)
+        guard banBook.adopt(ban, at: second) else { return nil }
         var decision = GuardDecision(at: second, action: .ban, ip: ban.ip, duration: ban.until.map { $0 - second },
                                      condition: "edge \(edge): \(condition)", rate: rate(of: ban.ip), baseline: expected(for: ban.ip),
                                      offence: ban.offence)
         decision.edge = edge
-        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ban.ip))
+        (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ban.target))
         pending.append(decision)
         return decision
     }
@@ -37,26 +45,45 @@ extension GuardEngine {
     /// edge catching up over 100,000 bans writes one summary, not 100,000 audit lines). Returns the
     /// bans now in force here because of them, each with its address's offence record (what to save).
     public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [(ban: BanBook.Ban, offence: BanBook.Offence?)] {
-        bans.filter { !config.shields($0.ip) && banBook.adopt($0, at: second) }.map { ($0, banBook.offence($0.ip)) }
+        // Ranges first, widest first: a narrower range inside one already taken is then refused.
+        let ordered = bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
+        return ordered.filter { !config.shields($0.target) && rangeFits($0.target) && banBook.adopt($0, at: second) }
+            .map { ($0, banBook.offence($0.target)) }
     }
 
-    /// An unban another edge made; nil when the address is not banned here.
+    /// Whether a ban of `target` can be in force beside the others: a range inside a wider banned
+    /// range cannot (that range already drops it, and the kernel refuses overlapping ranges).
+    func rangeFits(_ target: BanTarget) -> Bool {
+        guard target.isRange, let holder = banBook.range(holding: target) else { return true }
+        return holder.target == target
+    }
+
+    /// Lifts the ranges in force inside the range `target` (which takes their place); returns them.
     @discardableResult
-    public mutating func adoptUnban(_ ip: IPAddress, from edge: String, at second: Int) -> GuardDecision? {
-        lift(ip, at: second, condition: "edge \(edge): manual", edge: edge)
+    mutating func absorbRanges(inside target: BanTarget, at second: Int) -> [BanBook.Ban] {
+        let inside = banBook.ranges(inside: target)
+        for ban in inside { lift(ban.target, at: second, condition: "inside \(target)", edge: nil) }
+        return inside
     }
 
-    /// A manual unban; nil when the address was not banned.
-    public mutating func unbanManually(_ ip: IPAddress, at second: Int) -> GuardDecision? {
-        lift(ip, at: second, condition: "manual", edge: nil)
+    /// An unban another edge made; nil when the target is not banned here.
+    @discardableResult
+    public mutating func adoptUnban(_ target: BanTarget, from edge: String, at second: Int) -> GuardDecision? {
+        lift(target, at: second, condition: "edge \(edge): manual", edge: edge)
+    }
+
+    /// A manual unban; nil when the target was not banned.
+    public mutating func unbanManually(_ target: BanTarget, at second: Int) -> GuardDecision? {
+        lift(target, at: second, condition: "manual", edge: nil)
     }
 
     /// Lifts a ban by hand, here (`edge` nil) or on another edge.
-    mutating func lift(_ ip: IPAddress, at second: Int, condition: String, edge: String?) -> GuardDecision? {
-        guard let ban = banBook.unban(ip) else { return nil }
+    mutating func lift(_ target: BanTarget, at second: Int, condition: String, edge: String?) -> GuardDecision? {
+        guard let ban = banBook.unban(target) else { return nil }
+        let ip = target.address
         var decision = GuardDecision(at: second, action: .unban, ip: ip, duration: ban.duration, condition: condition,
                                      rate: rate(of: ip), baseline: expected(for: ip), offence: ban.offence,
-                                     nextDuration: .some(banBook.nextLength(ip, at: second)))
+                                     nextDuration: .some(banBook.nextLength(target, at: second)))
         decision.edge = edge
         decision.ban = ban
         pending.append(decision)

@@ -161,7 +161,7 @@ public struct GuardEngine: Sendable {
             var decision = GuardDecision(at: ban.until ?? second, action: .unban, ip: ban.ip, duration: ban.duration,
                                          condition: "expired after offence \(ban.offence)", rate: rate(of: ban.ip),
                                          baseline: expected(for: ban.ip), offence: ban.offence,
-                                         nextDuration: .some(banBook.nextLength(ban.ip, at: second)))
+                                         nextDuration: .some(banBook.nextLength(ban.target, at: second)))
             decision.ban = ban
             pending.append(decision)
         }
@@ -258,12 +258,12 @@ public struct GuardEngine: Sendable {
             }
             if let verdict {
                 clients[slot].anomalousUntil = second + config.window
-                let ban = banBook.ban(ip, at: second, reason: verdict.condition)
+                let ban = banBook.ban(BanTarget(client: ip), at: second, reason: verdict.condition)
                 var decision = GuardDecision(at: second, action: .ban, ip: ip, duration: ban.duration, condition: verdict.condition,
                                              rate: verdict.rate, baseline: verdict.expected, offence: ban.offence)
                 decision.rule = verdict.rule
                 decision.observedAt = event.timestamp
-                (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ip))
+                (decision.ban, decision.offenceRecord) = (ban, banBook.offence(ban.target))
                 pending.append(decision)
                 return
             }

@@ -28,7 +28,7 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         public var until: Int?
 
         public init(_ ban: BanBook.Ban) {
-            (ip, reason, offence, since, until) = (ban.ip.description, ban.reason, ban.offence, ban.since, ban.until)
+            (ip, reason, offence, since, until) = (ban.target.description, ban.reason, ban.offence, ban.since, ban.until)
         }
     }
 

@@ -54,10 +54,10 @@ public struct FirewallCommands: Sendable {
         }
     }
 
-    /// The addresses in the listings that succeed, read by `parse` (a set or chain that does not
-    /// exist lists nothing).
-    public func addresses(listing: [FirewallCommand], parse: (String) -> Set<IPAddress>) throws(EnforcerError) -> Set<IPAddress> {
-        var addresses = Set<IPAddress>()
+    /// The addresses and ranges in the listings that succeed, read by `parse` (a set or chain that
+    /// does not exist lists nothing).
+    public func addresses(listing: [FirewallCommand], parse: (String) -> Set<CIDR>) throws(EnforcerError) -> Set<CIDR> {
+        var addresses = Set<CIDR>()
         for command in listing {
             let result = try run(command)
             if result.status == 0 { addresses.formUnion(parse(result.output)) }

@@ -12,7 +12,7 @@ public struct IPSetEnforcer: Enforcer {
     public func install() throws { try commands.run(installSteps) }
     public func ban(_ entries: [EnforcedBan]) throws { for command in banCommands(entries) { try commands.run(command) } }
     public func unban(_ entries: [EnforcedBan]) throws { for command in unbanCommands(entries) { try commands.run(command) } }
-    public func active() throws -> Set<IPAddress> { try commands.addresses(listing: listCommands, parse: Self.listedAddresses) }
+    public func active() throws -> Set<CIDR> { try commands.addresses(listing: listCommands, parse: Self.listedAddresses) }
     public func uninstall() throws { try commands.run(uninstallSteps) }
 
     /// Each family's firewall tool and set.
@@ -47,12 +47,11 @@ public struct IPSetEnforcer: Enforcer {
         Self.families.map { FirewallCommand(["ipset", "list", $0.set], allowFailure: true) }
     }
 
-    /// The addresses in one `ipset list` answer: the first word of each line after `Members:`,
-    /// without a prefix length.
-    public static func listedAddresses(_ output: String) -> Set<IPAddress> {
+    /// The addresses and ranges in one `ipset list` answer: the first word of each line after `Members:`.
+    public static func listedAddresses(_ output: String) -> Set<CIDR> {
         guard let members = output.range(of: "Members:\n") else { return [] }
         let words = output[members.upperBound...].split(separator: "\n").compactMap { $0.split(separator: " ").first }
-        return Set(words.compactMap { IPAddress($0.split(separator: "/").first ?? "") })
+        return Set(words.compactMap { CIDR($0) })
     }
 
     /// Every copy of each drop rule, then the set (once no rule refers to it).

@@ -19,7 +19,7 @@ public struct IPTablesEnforcer: Enforcer {
         let present = try active()
         for command in unbanCommands(entries, present: present) { try commands.run(command) }
     }
-    public func active() throws -> Set<IPAddress> { try commands.addresses(listing: listCommands, parse: Self.listedAddresses) }
+    public func active() throws -> Set<CIDR> { try commands.addresses(listing: listCommands, parse: Self.listedAddresses) }
     public func uninstall() throws { try commands.run(uninstallSteps) }
 
     private static let tools = ["iptables", "ip6tables"]
@@ -34,13 +34,13 @@ public struct IPTablesEnforcer: Enforcer {
     }
 
     /// One DROP rule appended per entry not `present` already.
-    public func banCommands(_ entries: [EnforcedBan], present: Set<IPAddress>) -> [FirewallCommand] {
-        entries.filter { !present.contains($0.address) }.map { FirewallCommand(Self.rule("-A", $0)) }
+    public func banCommands(_ entries: [EnforcedBan], present: Set<CIDR>) -> [FirewallCommand] {
+        entries.filter { !present.contains($0.cidr) }.map { FirewallCommand(Self.rule("-A", $0)) }
     }
 
     /// The DROP rule of each entry `present`, deleted (failing harmlessly if it went meanwhile).
-    public func unbanCommands(_ entries: [EnforcedBan], present: Set<IPAddress>) -> [FirewallCommand] {
-        entries.filter { present.contains($0.address) }.map { FirewallCommand(Self.rule("-D", $0), allowFailure: true) }
+    public func unbanCommands(_ entries: [EnforcedBan], present: Set<CIDR>) -> [FirewallCommand] {
+        entries.filter { present.contains($0.cidr) }.map { FirewallCommand(Self.rule("-D", $0), allowFailure: true) }
     }
 
     /// Lists our chain for both families; a missing chain (not installed) fails and lists nothing.
@@ -48,11 +48,11 @@ public struct IPTablesEnforcer: Enforcer {
         Self.tools.map { FirewallCommand([$0, "-S", "SWIFTDEPLOY"], allowFailure: true) }
     }
 
-    /// The sources of the rules in one `iptables -S SWIFTDEPLOY` answer, without a prefix length.
-    public static func listedAddresses(_ output: String) -> Set<IPAddress> {
+    /// The sources of the rules in one `iptables -S SWIFTDEPLOY` answer, with their prefix length.
+    public static func listedAddresses(_ output: String) -> Set<CIDR> {
         let rule = "-A SWIFTDEPLOY -s "
         let sources = output.split(separator: "\n").filter { $0.hasPrefix(rule) }.compactMap { $0.dropFirst(rule.count).split(separator: " ").first }
-        return Set(sources.compactMap { IPAddress($0.split(separator: "/").first ?? "") })
+        return Set(sources.compactMap { CIDR($0) })
     }
 
     /// Every jump to our chain, then its rules, then the chain.

@@ -50,10 +50,10 @@ struct Checkpointer {
                 if let offence = decision.offenceRecord { unsaved.offence(offence) }
                 if sharing, decision.edge == nil { unsaved.outgoing.append(.init(action: .ban, ban: ban, condition: decision.condition)) }
             case .unban:
-                guard let ip = decision.ip else { continue }
-                unsaved.lift(ip)
+                guard let target = decision.target else { continue }
+                unsaved.lift(target)
                 if sharing, decision.edge == nil, decision.condition == "manual" {
-                    let lifted = BanBook.Ban(ip: ip, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
+                    let lifted = BanBook.Ban(target: target, since: decision.at, until: nil, offence: decision.offence, reason: "manual")
                     unsaved.outgoing.append(.init(action: .unban, ban: lifted, condition: decision.condition))
                 }
             case .baselineRecalc:

@@ -16,8 +16,8 @@ struct EnforcementQueue {
         case refused(String, firstTime: Bool)
     }
 
-    /// Per address: the ban to put in the kernel, or nil to lift it.
-    private(set) var pending: [IPAddress: BanBook.Ban?] = [:]
+    /// Per client or range: the ban to put in the kernel, or nil to lift it.
+    private(set) var pending: [BanTarget: BanBook.Ban?] = [:]
     private(set) var failing = false
     /// Batches refused since the daemon started.
     private(set) var failures = 0
@@ -27,10 +27,10 @@ struct EnforcementQueue {
 
     /// Queues a ban's or an unban's change; other decisions change nothing in the kernel.
     mutating func queue(_ decision: GuardDecision) {
-        guard let ip = decision.ip else { return }
+        guard let target = decision.target else { return }
         switch decision.action {
-        case .ban: if let ban = decision.ban { pending[ip] = .some(ban) }
-        case .unban: pending[ip] = .some(nil)
+        case .ban: if let ban = decision.ban { pending[target] = .some(ban) }
+        case .unban: pending[target] = .some(nil)
         case .globalAnomaly, .baselineRecalc, .trackingCap: break
         }
     }
@@ -38,7 +38,9 @@ struct EnforcementQueue {
     /// Sends every pending change to `enforcer`; a ban's length is what is left of it at `second`.
     mutating func flush(to enforcer: any Enforcer, at second: Int, ipv6Prefix: Int) -> Outcome {
         guard !pending.isEmpty else { return .nothingPending }
-        let changes = pending.map { ip, ban in (ip: ip, ban: ban != nil, entry: EnforcedBan(ip, ban: ban, at: second, ipv6Prefix: ipv6Prefix)) }
+        let changes = pending.map { target, ban in
+            (target: target, ban: ban != nil, entry: EnforcedBan(target, ban: ban, at: second, ipv6Prefix: ipv6Prefix))
+        }
         do {
             try Self.apply(changes, to: enforcer)
             let recovered = failing ? pending.count : nil
@@ -50,13 +52,13 @@ struct EnforcementQueue {
             let firstTime = !failing
             failing = true
             if changes.count > 1 {
-                for change in changes.prefix(Self.singleTries) where (try? Self.apply([change], to: enforcer)) != nil { pending[change.ip] = nil }
+                for change in changes.prefix(Self.singleTries) where (try? Self.apply([change], to: enforcer)) != nil { pending[change.target] = nil }
             }
             return .refused("\(error)", firstTime: firstTime)
         }
     }
 
-    private static func apply(_ changes: [(ip: IPAddress, ban: Bool, entry: EnforcedBan)], to enforcer: any Enforcer) throws {
+    private static func apply(_ changes: [(target: BanTarget, ban: Bool, entry: EnforcedBan)], to enforcer: any Enforcer) throws {
         let lifting = changes.filter { !$0.ban }.map(\.entry), banning = changes.filter(\.ban).map(\.entry)
         if !lifting.isEmpty { try enforcer.unban(lifting) }
         if !banning.isEmpty { try enforcer.ban(banning) }
@@ -64,9 +66,10 @@ struct EnforcementQueue {
 }
 
 extension EnforcedBan {
-    /// An address (IPv6 grouped by `ipv6Prefix`) as the firewall holds it: for `ban`, what is left
-    /// of it at `second` (at least 1 s); without, a lift.
-    init(_ address: IPAddress, ban: BanBook.Ban?, at second: Int, ipv6Prefix: Int) {
-        self.init(address: address, prefix: address.isV4 ? 32 : ipv6Prefix, seconds: ban?.until.map { max(1, $0 - second) })
+    /// A client (IPv6 grouped by `ipv6Prefix`) or a range as the firewall holds it: for `ban`, what
+    /// is left of it at `second` (at least 1 s); without, a lift.
+    init(_ target: BanTarget, ban: BanBook.Ban?, at second: Int, ipv6Prefix: Int) {
+        self.init(address: target.address, prefix: target.prefix(ipv6Prefix: ipv6Prefix), isRange: target.isRange,
+                  seconds: ban?.until.map { max(1, $0 - second) })
     }
 }

@@ -13,7 +13,7 @@ import Glibc
 
 /// `swiftdeploy guard bans list|add|remove`: through the running daemon when there is one,
 /// otherwise straight on the store and the firewall; with `guard.shared`, on the whole site's
-/// decisions in PostgreSQL.
+/// decisions in PostgreSQL. A ban holds one address (an IPv6 address: its group) or a range.
 public struct GuardBansUseCase: Sendable {
     public let settings: GuardSettings
     public let stateDirectory: String
@@ -39,8 +39,8 @@ public struct GuardBansUseCase: Sendable {
                 console.warn("guard: the shared decisions did not answer (\(error)); showing this edge's own store")
             }
         }
-        let listed = try active ?? openStore().bans().filter { ($0.until ?? Int.max) > now }.map { ban in
-            ListedBan(ip: shown(ban.ip), offence: ban.offence, remainingSeconds: ban.until.map { $0 - now } ?? -1, reason: ban.reason)
+        let listed = try active ?? inForce(at: now).map { ban in
+            ListedBan(ip: shown(ban.target), offence: ban.offence, remainingSeconds: ban.until.map { $0 - now } ?? -1, reason: ban.reason)
         }
         if json {
             console.say(listed.jsonLine)
@@ -55,6 +55,9 @@ public struct GuardBansUseCase: Sendable {
         TextTable.lines(rows).forEach { console.say($0) }
     }
 
+    /// This edge's bans in force at `now`, from its store.
+    func inForce(at now: Int) throws -> [BanBook.Ban] { try openStore().bans().filter { ($0.until ?? Int.max) > now } }
+
     /// The site's bans in force, each address's latest decision.
     func siteBans(_ shared: SharedGuardSettings, at now: Int) async throws -> [ListedBan] {
         let store = try SharedLink.open(shared)
@@ -68,30 +71,32 @@ public struct GuardBansUseCase: Sendable {
         }
     }
 
-    /// An address as the firewall holds it: IPv6 with the prefix it is banned by (`2001:db8:1:2::/64`).
-    func shown(_ ip: IPAddress) -> String { ip.isV4 || settings.ipv6Prefix == 128 ? ip.description : "\(ip)/\(settings.ipv6Prefix)" }
-
-    /// Lifts every ban in force here (`bans remove --all`); returns how many.
-    @discardableResult
-    public func removeAll() async throws -> Int {
-        let now = Int(Date().timeIntervalSince1970)
-        let active = try openStore().bans().filter { ($0.until ?? Int.max) > now }
-        for ban in active { try await change(add: false, ip: ban.ip.description, seconds: nil) }
-        console.say("guard: \(active.count) ban\(active.count == 1 ? "" : "s") lifted")
-        return active.count
+    /// A ban's target as the firewall holds it: an IPv6 client with the prefix it is banned by
+    /// (`2001:db8:1:2::/64`), a range with its own.
+    func shown(_ target: BanTarget) -> String {
+        target.isRange || target.address.isV4 || settings.ipv6Prefix == 128 ? target.description : "\(target.address)/\(settings.ipv6Prefix)"
     }
 
-    /// Bans or lifts by hand: through the daemon when one runs here (it shares the decision; the
-    /// command waits, up to 5 s, until the daemon has applied it), else decided here and, with
-    /// `guard.shared`, sent to the site at once.
-    public func change(add: Bool, ip text: String, seconds: Int?) async throws {
-        guard let ip = IPAddress(text) else { throw GuardCommandError.notAnAddress(text) }
-        let grouped = ip.grouped(ipv6Prefix: settings.ipv6Prefix)
-        if add, GuardConfig(daemon: settings).shields(grouped) {
-            throw GuardCommandError.shielded(ip.description)
-        }
+    /// Lifts every ban in force here (`bans remove --all`), or those whose reason is `reason`;
+    /// returns how many.
+    @discardableResult
+    public func removeAll(reason: String? = nil) async throws -> Int {
+        let chosen = try inForce(at: Int(Date().timeIntervalSince1970)).filter { reason == nil || $0.reason == reason }
+        for ban in chosen { try await change(add: false, target: ban.target.description, seconds: nil) }
+        let which = reason.map { " with reason \"\($0)\"" } ?? ""
+        console.say("guard: \(chosen.count) ban\(chosen.count == 1 ? "" : "s")\(which) lifted")
+        return chosen.count
+    }
+
+    /// Bans or lifts an address or a range by hand: through the daemon when one runs here (it
+    /// shares the decision; the command waits, up to 5 s, until the daemon has applied it), else
+    /// decided here and, with `guard.shared`, sent to the site at once. `reason` is the operator's
+    /// own (default "manual").
+    public func change(add: Bool, target text: String, seconds: Int?, reason: String? = nil) async throws {
+        guard let target = BanTarget(text)?.grouped(ipv6Prefix: settings.ipv6Prefix) else { throw GuardCommandError.notAnAddress(text) }
         let store = try openStore()
-        let request = GuardStore.Request(action: add ? .ban : .unban, ip: ip, seconds: seconds)
+        if add { try check(target, against: store) }
+        let request = GuardStore.Request(action: add ? .ban : .unban, target: target, seconds: seconds, reason: reason)
         if let pid = try store.load().daemonPid, ChildProcess.isAlive(pid) {
             try store.enqueue(request)
             // The daemon takes requests once a second: wait for its answer, so a `list` right after shows it.
@@ -100,10 +105,10 @@ public struct GuardBansUseCase: Sendable {
             while !applied, ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(100))
                 let now = Int(Date().timeIntervalSince1970)
-                applied = try store.bans().contains { $0.ip == grouped && ($0.until ?? Int.max) > now } == add
+                applied = try store.bans().contains { $0.target == target && ($0.until ?? Int.max) > now } == add
             }
-            console.say(applied ? "guard: \(shown(grouped)) \(add ? "banned" : "unbanned") by the running daemon (pid \(pid))"
-                        : "guard: \(add ? "ban" : "unban") of \(shown(grouped)) handed to the running daemon (pid \(pid)); it has not applied it yet")
+            console.say(applied ? "guard: \(shown(target)) \(add ? "banned" : "unbanned") by the running daemon (pid \(pid))"
+                        : "guard: \(add ? "ban" : "unban") of \(shown(target)) handed to the running daemon (pid \(pid)); it has not applied it yet")
             return
         }
         // No daemon: the same engine decides (offence count, grouping), then the firewall and the store.
@@ -111,7 +116,7 @@ public struct GuardBansUseCase: Sendable {
         try enforcer.install()
         let daemon = try GuardDaemon(settings: settings, stateDirectory: stateDirectory, enforcer: enforcer, notifiers: [], console: console)
         let now = Int(Date().timeIntervalSince1970)
-        guard daemon.apply(request, at: now) != nil else { console.say("guard: \(ip) is not banned"); return }
+        guard daemon.apply(request, at: now) != nil else { console.say("guard: \(shown(target)) is not banned"); return }
         let decisions = daemon.engine.drain()
         daemon.checkpoint(decisions)
         daemon.handle(decisions)
@@ -124,6 +129,18 @@ public struct GuardBansUseCase: Sendable {
             console.warn("guard: the shared decisions did not answer (\(error)); the decision is queued here and sent when this edge's daemon runs")
         }
         shared.store.close()
+    }
+
+    /// Why a ban of `target` cannot be made, said before anything is handed over: an address the
+    /// guard must never ban, or a range inside a wider one already banned here.
+    func check(_ target: BanTarget, against store: GuardStore) throws {
+        if GuardConfig(daemon: settings).shields(target) { throw GuardCommandError.shielded(target.description) }
+        guard target.isRange else { return }
+        var book = BanBook(schedule: [nil], forgiveAfter: 0)
+        book.restore(bans: try inForce(at: Int(Date().timeIntervalSince1970)), offences: [])
+        if let wider = book.range(holding: target), wider.target != target {
+            throw GuardCommandError.insideRange(target.description, range: wider.target.description)
+        }
     }
 }
 

@@ -17,10 +17,10 @@ extension GuardDaemon {
 
     @discardableResult
     public func apply(_ request: GuardStore.Request, at second: Int) -> GuardDecision? {
-        let ip = request.ip.grouped(ipv6Prefix: settings.ipv6Prefix)
+        let target = request.target.grouped(ipv6Prefix: settings.ipv6Prefix)
         switch request.action {
-        case .ban: return engine.banManually(ip, at: second, length: request.seconds)
-        case .unban: return engine.unbanManually(ip, at: second)
+        case .ban: return engine.banManually(target, at: second, length: request.seconds, reason: request.reason ?? "manual")
+        case .unban: return engine.unbanManually(target, at: second)
         }
     }
 

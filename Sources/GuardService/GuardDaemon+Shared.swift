@@ -34,7 +34,7 @@ extension GuardDaemon {
             guard let ban = BanBook.Ban(decision, ipv6Prefix: settings.ipv6Prefix) else { continue }
             switch decision.action {
             case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: second)
-            case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: second)
+            case .unban: engine.adoptUnban(ban.target, from: decision.edge, at: second)
             }
         }
     }

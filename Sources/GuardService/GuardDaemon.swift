@@ -126,7 +126,7 @@ public final class GuardDaemon: @unchecked Sendable {
         let second = now
         let expired = engine.banBook.active.values.filter { ($0.until ?? Int.max) <= second }.count
         let backlog = step(at: second)
-        let stored = engine.banBook.active.values.map { EnforcedBan($0.ip, ban: $0, at: second, ipv6Prefix: settings.ipv6Prefix) }
+        let stored = engine.banBook.active.values.map { EnforcedBan($0.target, ban: $0, at: second, ipv6Prefix: settings.ipv6Prefix) }
         let strays = try enforcer.replace(with: stored, ipv6Prefix: settings.ipv6Prefix)
         let learned = engine.baseline.current.map { String(format: "baseline resumed: mean %.2f req/s over %d s", $0.mean, $0.points) }
             ?? "baseline: learning from zero"

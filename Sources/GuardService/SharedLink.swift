@@ -246,7 +246,7 @@ final class SharedLink: @unchecked Sendable {
 
     func shared(_ item: GuardStore.Outgoing) -> SharedDecision {
         let ban = item.ban
-        let address = ban.ip.isV4 ? ban.ip.description : "\(ban.ip)/\(ipv6Prefix)"
+        let address = ban.ip.isV4 || ban.target.isRange ? ban.target.description : "\(ban.ip)/\(ipv6Prefix)"
         return SharedDecision(edge: settings.edge, action: item.action == .ban ? .ban : .unban, address: address, since: ban.since,
                               until: item.action == .ban ? ban.until : nil, offence: ban.offence, reason: ban.reason, condition: item.condition)
     }

@@ -62,6 +62,10 @@ public final class GuardStore: Sendable {
                                             until INTEGER, offence INTEGER NOT NULL, reason TEXT NOT NULL, condition TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // A manual ban's own reason (`guard bans add --reason`).
+            try db.execute(sql: "ALTER TABLE requests ADD COLUMN reason TEXT")
+        }
         return migrator
     }
 
@@ -89,9 +93,9 @@ public final class GuardStore: Sendable {
     /// Everything that changed since the last checkpoint. Checkpoints that failed to save (a full
     /// disk) are merged into the next one, so nothing is lost once writing works again.
     public struct Checkpoint: Sendable {
-        public var bans: [IPAddress: BanBook.Ban] = [:]
-        public var lifted: Set<IPAddress> = []
-        public var offences: [IPAddress: BanBook.Offence] = [:]
+        public var bans: [BanTarget: BanBook.Ban] = [:]
+        public var lifted: Set<BanTarget> = []
+        public var offences: [BanTarget: BanBook.Offence] = [:]
         public var learned: GuardEngine.Learned?
         public var recalcs: [Recalc] = []
         public var position: LogTail.Position?
@@ -104,16 +108,16 @@ public final class GuardStore: Sendable {
         public init() {}
 
         public mutating func ban(_ ban: BanBook.Ban) {
-            bans[ban.ip] = ban
-            lifted.remove(ban.ip)
+            bans[ban.target] = ban
+            lifted.remove(ban.target)
         }
 
-        public mutating func lift(_ ip: IPAddress) {
-            bans[ip] = nil
-            lifted.insert(ip)
+        public mutating func lift(_ target: BanTarget) {
+            bans[target] = nil
+            lifted.insert(target)
         }
 
-        public mutating func offence(_ offence: BanBook.Offence) { offences[offence.ip] = offence }
+        public mutating func offence(_ offence: BanBook.Offence) { offences[offence.target] = offence }
 
         /// Keeps the unsaved seconds of an older snapshot that a newer one does not carry again.
         public mutating func learn(_ newer: GuardEngine.Learned) {
@@ -134,12 +138,12 @@ public final class GuardStore: Sendable {
                 // Prepared once per checkpoint: a new edge catching up saves 100,000 bans in one.
                 let saveBan = try db.cachedStatement(sql: "INSERT OR REPLACE INTO bans (ip, since, until, offence, reason) VALUES (?, ?, ?, ?, ?)")
                 for ban in checkpoint.bans.values {
-                    try saveBan.execute(arguments: [ban.ip.description, ban.since, ban.until, ban.offence, ban.reason])
+                    try saveBan.execute(arguments: [ban.target.description, ban.since, ban.until, ban.offence, ban.reason])
                 }
-                for ip in checkpoint.lifted { try db.execute(sql: "DELETE FROM bans WHERE ip = ?", arguments: [ip.description]) }
+                for target in checkpoint.lifted { try db.execute(sql: "DELETE FROM bans WHERE ip = ?", arguments: [target.description]) }
                 let saveOffence = try db.cachedStatement(sql: "INSERT OR REPLACE INTO offences (ip, count, last) VALUES (?, ?, ?)")
                 for offence in checkpoint.offences.values {
-                    try saveOffence.execute(arguments: [offence.ip.description, offence.count, offence.last])
+                    try saveOffence.execute(arguments: [offence.target.description, offence.count, offence.last])
                 }
                 if let learned = checkpoint.learned, learned.baseline.first != nil {
                     let baseline = learned.baseline
@@ -174,7 +178,7 @@ public final class GuardStore: Sendable {
                 for item in checkpoint.outgoing {
                     try db.execute(sql: """
                         INSERT INTO shared_outbox (action, ip, since, until, offence, reason, condition) VALUES (?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [item.action.rawValue, item.ban.ip.description, item.ban.since, item.ban.until, item.ban.offence,
+                        """, arguments: [item.action.rawValue, item.ban.target.description, item.ban.since, item.ban.until, item.ban.offence,
                                          item.ban.reason, item.condition])
                 }
                 if let position = checkpoint.position {
@@ -210,7 +214,7 @@ public final class GuardStore: Sendable {
                 var saved = Saved()
                 saved.bans = try Self.bans(db)
                 saved.offences = try Row.fetchAll(db, sql: "SELECT ip, count, last FROM offences").compactMap { row in
-                    IPAddress(row["ip"] as String).map { BanBook.Offence(ip: $0, count: row["count"], last: row["last"]) }
+                    BanTarget(row["ip"] as String).map { BanBook.Offence(target: $0, count: row["count"], last: row["last"]) }
                 }
                 let state = try Dictionary(uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM state").map {
                     ($0["key"] as String, $0["value"] as DatabaseValue)
@@ -240,8 +244,8 @@ public final class GuardStore: Sendable {
 
     static func bans(_ db: Database) throws -> [BanBook.Ban] {
         try Row.fetchAll(db, sql: "SELECT ip, since, until, offence, reason FROM bans ORDER BY ip").compactMap { row in
-            IPAddress(row["ip"] as String).map {
-                BanBook.Ban(ip: $0, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
+            BanTarget(row["ip"] as String).map {
+                BanBook.Ban(target: $0, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
             }
         }
     }
@@ -308,8 +312,8 @@ public final class GuardStore: Sendable {
             try database.read { db in
                 try Row.fetchAll(db, sql: "SELECT seq, action, ip, since, until, offence, reason, condition FROM shared_outbox ORDER BY seq LIMIT ?",
                                  arguments: [limit]).compactMap { row -> (seq: Int64, item: Outgoing)? in
-                    guard let action = Request.Action(rawValue: row["action"]), let ip = IPAddress(row["ip"] as String) else { return nil }
-                    let ban = BanBook.Ban(ip: ip, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
+                    guard let action = Request.Action(rawValue: row["action"]), let target = BanTarget(row["ip"] as String) else { return nil }
+                    let ban = BanBook.Ban(target: target, since: row["since"], until: row["until"], offence: row["offence"], reason: row["reason"])
                     return (row["seq"], Outgoing(action: action, ban: ban, condition: row["condition"]))
                 }
             }
@@ -325,18 +329,22 @@ public final class GuardStore: Sendable {
     public struct Request: Sendable, Equatable {
         public enum Action: String, Sendable { case ban, unban }
         public var action: Action
-        public var ip: IPAddress
+        public var target: BanTarget
         /// Ban length; nil is permanent.
         public var seconds: Int?
+        /// Why, in the operator's words (`--reason`); nil is "manual".
+        public var reason: String?
 
-        public init(action: Action, ip: IPAddress, seconds: Int? = nil) { (self.action, self.ip, self.seconds) = (action, ip, seconds) }
+        public init(action: Action, target: BanTarget, seconds: Int? = nil, reason: String? = nil) {
+            (self.action, self.target, self.seconds, self.reason) = (action, target, seconds, reason)
+        }
     }
 
     public func enqueue(_ request: Request) throws(GuardStoreError) {
         try Self.attempt(path) {
             try database.write { db in
-                try db.execute(sql: "INSERT INTO requests (action, ip, seconds) VALUES (?, ?, ?)",
-                               arguments: [request.action.rawValue, request.ip.description, request.seconds])
+                try db.execute(sql: "INSERT INTO requests (action, ip, seconds, reason) VALUES (?, ?, ?, ?)",
+                               arguments: [request.action.rawValue, request.target.description, request.seconds, request.reason])
             }
         }
     }
@@ -345,12 +353,12 @@ public final class GuardStore: Sendable {
     public func takeRequests() throws(GuardStoreError) -> [Request] {
         try Self.attempt(path) {
             try database.write { db in
-                let rows = try Row.fetchAll(db, sql: "SELECT action, ip, seconds FROM requests ORDER BY id")
+                let rows = try Row.fetchAll(db, sql: "SELECT action, ip, seconds, reason FROM requests ORDER BY id")
                 guard !rows.isEmpty else { return [] }
                 try db.execute(sql: "DELETE FROM requests")
                 return rows.compactMap { row in
-                    guard let action = Request.Action(rawValue: row["action"]), let ip = IPAddress(row["ip"] as String) else { return nil }
-                    return Request(action: action, ip: ip, seconds: row["seconds"])
+                    guard let action = Request.Action(rawValue: row["action"]), let target = BanTarget(row["ip"] as String) else { return nil }
+                    return Request(action: action, target: target, seconds: row["seconds"], reason: row["reason"])
                 }
             }
         }

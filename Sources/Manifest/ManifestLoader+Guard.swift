@@ -9,6 +9,13 @@ extension ManifestLoader {
                             "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook",
                             "shared"]
 
+    /// The guard's settings when no manifest names any: every default, state in `stateDirectory`
+    /// (what `guard bans list` reads on a host where the guard runs from the package's unit).
+    public static func defaultGuard(stateDirectory: String) -> GuardSettings {
+        let reader = FieldReader(file: "(defaults)", environment: [:])
+        return buildGuard(reader.section(nil, path: "guard", keys: guardKeys), stateDirectory: stateDirectory, directory: stateDirectory)
+    }
+
     static func buildGuard(_ section: Section, stateDirectory: String, directory: String) -> GuardSettings {
         let baseline = section.section("baseline", keys: ["window", "recalc", "min_points", "mean_floor", "client_floor", "client_quantile"])
         let thresholds = section.section("thresholds", keys: ["z_score", "multiplier", "error_surge", "surge_tightening"])

@@ -209,6 +209,12 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible {
         network = address.masked(to: prefix)
     }
 
+    /// `address`/`prefix` with the host bits cleared (the prefix clamped to the family's length).
+    public init(_ address: IPAddress, prefix: Int) {
+        self.prefix = max(0, min(address.bitCount, prefix))
+        network = address.masked(to: self.prefix)
+    }
+
     public func contains(_ address: IPAddress) -> Bool {
         address.isV4 == network.isV4 && address.masked(to: prefix) == network
     }

@@ -22,7 +22,7 @@ enum DashboardFuzz {
         func host() -> HostView { HostView(load: 0.5, cores: 2, memUsedPct: 40) }
         func deploy() async -> DeployView? { nil }
         func history(since second: Int) throws -> DashboardHistory { DashboardHistory(seconds: [], recalcs: [], hours: []) }
-        func unban(_ ip: IPAddress) throws {}
+        func unban(_ target: BanTarget) throws {}
     }
 
     /// Collects a response body (at most 1 MiB: the dashboard's answers are small).

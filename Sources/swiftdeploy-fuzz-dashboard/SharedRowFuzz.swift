@@ -37,9 +37,9 @@ enum SharedRowFuzz {
         let problem = decision.problem
         switch decision.action {
         case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: start)
-        case .unban: engine.adoptUnban(ban.ip, from: decision.edge, at: start)
+        case .unban: engine.adoptUnban(ban.target, from: decision.edge, at: start)
         }
-        if decision.action == .ban, BanBook.Ban(ip: ban.ip, since: since, until: decision.until, offence: offence, reason: "").problem != nil {
+        if decision.action == .ban, BanBook.Ban(target: ban.target, since: since, until: decision.until, offence: offence, reason: "").problem != nil {
             precondition(engine.banBook.refused == 1, "the ban book took figures `problem` refuses")
         }
         guard problem == nil else { return }

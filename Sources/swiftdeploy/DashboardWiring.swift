@@ -36,7 +36,7 @@ struct LiveDashboardSource: DashboardSource {
 
     func history(since second: Int) throws -> DashboardHistory { try DashboardHistory.load(from: daemon.store, since: second) }
 
-    func unban(_ ip: IPAddress) throws { try daemon.store.enqueue(.init(action: .unban, ip: ip)) }
+    func unban(_ target: BanTarget) throws { try daemon.store.enqueue(.init(action: .unban, target: target)) }
 }
 
 /// The dashboard as a service beside the guard daemon in `guard run`'s group, serving until the group

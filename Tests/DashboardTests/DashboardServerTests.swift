@@ -16,7 +16,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
     var snapshot: GuardSnapshot
     var deployView: DeployView?
     let guardMetrics = GuardMetrics()
-    private(set) var unbanned: [IPAddress] = []
+    private(set) var unbanned: [BanTarget] = []
 
     init() {
         snapshot = GuardSnapshot(at: 1_800_000_100, startedAt: 1_800_000_000, enforcer: "dry-run", log: "/var/log/nginx/access.log")
@@ -45,8 +45,8 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
     func history(since second: Int) throws -> DashboardHistory {
         DashboardHistory(seconds: [Baseline.Second(second: second + 1, requests: 9, errors: 0)], recalcs: [], hours: [.init(hour: 8, mean: 9.5, points: 3600)])
     }
-    func unban(_ ip: IPAddress) throws { lock.withLock { unbanned.append(ip) } }
-    var unbans: [IPAddress] { lock.withLock { unbanned } }
+    func unban(_ target: BanTarget) throws { lock.withLock { unbanned.append(target) } }
+    var unbans: [BanTarget] { lock.withLock { unbanned } }
 }
 
 @Suite struct DashboardServerTests {
@@ -204,7 +204,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
             try await client.execute(uri: "/api/unban", method: .post, headers: [.authorization: "Bearer s3cret"],
                                      body: ByteBuffer(string: #"{"ip":"203.0.113.9"}"#)) { #expect($0.status == .accepted) }
         }
-        #expect(source.unbans == [IPAddress("203.0.113.9")!])
+        #expect(source.unbans == [BanTarget("203.0.113.9")!])
     }
 
     @Test func beyondLoopbackEverythingNeedsTheTokenOrALoginCookie() async throws {

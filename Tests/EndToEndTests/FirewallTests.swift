@@ -105,11 +105,11 @@ struct KernelFirewall {
             let entry = EnforcedBan(address: address, prefix: prefix, seconds: 600)
             #expect(pair.reachableSoon(server), "\(backEnd): \(server) reachable before the ban")
             try firewall.ban([entry])
-            #expect(try firewall.active().contains(address))
+            #expect(try firewall.active().contains(entry.cidr))
             #expect(!pair.reachable(server), "\(backEnd): \(client) banned")
             try firewall.ban([entry])  // refreshing a ban is fine
             try firewall.unban([entry])
-            #expect(!(try firewall.active().contains(address)))
+            #expect(!(try firewall.active().contains(entry.cidr)))
             #expect(pair.reachableSoon(server), "\(backEnd): \(client) unbanned")
         }
         try firewall.uninstall()
@@ -152,9 +152,32 @@ struct KernelFirewall {
         #expect(!pair.reachable(pair.serverV4) && !pair.reachable(pair.serverV6))
         let fresh = EnforcedBan(address: IPAddress("192.0.2.11")!, seconds: nil)
         let lost = try firewall.replace(with: [kept, fresh], ipv6Prefix: 64)
-        #expect(try firewall.active() == [kept.address, fresh.address])
+        #expect(try firewall.active() == [kept.cidr, fresh.cidr])
         #expect(pair.reachableSoon(pair.serverV4) && pair.reachableSoon(pair.serverV6), "\(backEnd): the strays are lifted")
         #expect(lost == nil || lost == 2, "\(backEnd) says how many it lifted, or that it replaced without listing")
+    }
+
+    /// A range drops every address in it, beside a ban of one address inside it (nftables keeps
+    /// ranges in their own interval sets: one set refuses overlapping elements), for both families.
+    @Test(arguments: backEnds)
+    func rangeBansDropEveryAddressInThem(backEnd: String) throws {
+        let pair = try NamespacePair()
+        let firewall = enforcer(backEnd, in: pair.server)
+        try firewall.install()
+        defer { try? firewall.uninstall() }
+        for (client, server, prefix, group) in [(pair.clientV4, pair.serverV4, 24, 32), (pair.clientV6, pair.serverV6, 48, 64)] {
+            let address = IPAddress(client)!
+            let range = EnforcedBan(address: address.masked(to: prefix), prefix: prefix, isRange: true, seconds: 600)
+            let inside = EnforcedBan(address: address.masked(to: group), prefix: group, seconds: 600)
+            try firewall.ban([inside])
+            try firewall.ban([range])
+            #expect(!pair.reachable(server), "\(backEnd): \(client) dropped")
+            #expect(try firewall.active().isSuperset(of: [range.cidr, inside.cidr]))
+            try firewall.unban([inside])
+            #expect(!pair.reachable(server), "\(backEnd): the range still drops \(client) once its own ban is lifted")
+            try firewall.unban([range])
+            #expect(pair.reachableSoon(server), "\(backEnd): \(client) back once the range is lifted")
+        }
     }
 
     /// What `guard bench apply` measures, checked: 100,000 bans in one transaction all reach the kernel.

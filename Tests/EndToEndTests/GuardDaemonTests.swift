@@ -43,7 +43,7 @@ struct GuardDaemonEndToEnd {
             try append(flood, to: log)
             var banned = false
             for _ in 0..<100 where !banned {  // bounded: 5 s
-                banned = (try? enforcer.active().contains(IPAddress(pair.clientV4)!)) ?? false
+                banned = (try? enforcer.active().contains(CIDR(pair.clientV4)!)) ?? false
                 if !banned { try await Task.sleep(for: .milliseconds(50)) }
             }
             #expect(banned, "the flooding client is in the kernel set")
@@ -95,7 +95,7 @@ struct GuardDaemonEndToEnd {
         try daemon().reconcile()
         #expect(!pair.reachable(pair.serverV4), "the stored ban is in the kernel after a start")
         // The daemon is gone (as after kill -9): the kernel keeps the ban by itself.
-        #expect(try enforcer.active().contains(IPAddress(pair.clientV4)!))
+        #expect(try enforcer.active().contains(CIDR(pair.clientV4)!))
         // A new daemon takes over and lifts it when due.
         let stop = Flag()
         let second = try daemon()
@@ -140,11 +140,11 @@ struct GuardDaemonEndToEnd {
         for (client, server) in [(pair.clientV4, pair.serverV4), (pair.clientV6, pair.serverV6)] {
             #expect(pair.reachable(server))
             let address = IPAddress(client)!
-            try daemon.store.enqueue(.init(action: .ban, ip: address, seconds: 600))
+            try daemon.store.enqueue(.init(action: .ban, target: BanTarget(client: address), seconds: 600))
             #expect(try await waitUntil(false, server), "\(backEnd): \(client) banned by the daemon")
             let grouped = address.isV4 ? address : address.masked(to: 64)
             #expect(try daemon.store.bans().contains { $0.ip == grouped && $0.reason == "manual" })
-            try daemon.store.enqueue(.init(action: .unban, ip: address))
+            try daemon.store.enqueue(.init(action: .unban, target: BanTarget(client: address)))
             #expect(try await waitUntil(true, server), "\(backEnd): \(client) unbanned by the daemon")
         }
         stop.set()

@@ -32,7 +32,7 @@ final class RefusingFirewall: Enforcer, @unchecked Sendable {
     func install() throws {}
     func ban(_ entries: [EnforcedBan]) throws { try attempt(entries); lock.withLock { entries.forEach { banned.insert($0.address) } } }
     func unban(_ entries: [EnforcedBan]) throws { try attempt(); lock.withLock { entries.forEach { banned.remove($0.address) } } }
-    func active() throws -> Set<IPAddress> { lock.withLock { banned } }
+    func active() throws -> Set<CIDR> { lock.withLock { Set(banned.map { CIDR($0, prefix: $0.isV4 ? 32 : 128) }) } }
     func uninstall() throws {}
 }
 
@@ -58,9 +58,9 @@ struct QuietConsole: Console {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let attacker = IPAddress("203.0.113.9")!
         let start = Int(Date().timeIntervalSince1970)
-        #expect(daemon.apply(.init(action: .ban, ip: attacker, seconds: 600), at: start) != nil)
+        #expect(daemon.apply(.init(action: .ban, target: BanTarget(client: attacker), seconds: 600), at: start) != nil)
         daemon.step(at: start)      // refused
-        #expect(Array(daemon.firewall.pending.keys) == [attacker] && daemon.firewall.failures == 1)
+        #expect(Array(daemon.firewall.pending.keys) == [BanTarget(client: attacker)] && daemon.firewall.failures == 1)
         daemon.step(at: start + 1)  // refused again
         daemon.step(at: start + 2)  // taken
         #expect(firewall.banned == [attacker])
@@ -75,12 +75,12 @@ struct QuietConsole: Console {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let start = Int(Date().timeIntervalSince1970)
         let others = (1...5).map { IPAddress("203.0.113.\($0)")! }
-        for ip in others + [poison] { #expect(daemon.apply(.init(action: .ban, ip: ip, seconds: 600), at: start) != nil) }
+        for ip in others + [poison] { #expect(daemon.apply(.init(action: .ban, target: BanTarget(client: ip), seconds: 600), at: start) != nil) }
         daemon.step(at: start)
         #expect(firewall.banned == Set(others), "the batch failed; each other entry went in on its own")
-        #expect(Array(daemon.firewall.pending.keys) == [poison], "only the refused entry waits, and is tried again")
+        #expect(Array(daemon.firewall.pending.keys) == [BanTarget(client: poison)], "only the refused entry waits, and is tried again")
         let later = IPAddress("203.0.113.7")!
-        #expect(daemon.apply(.init(action: .ban, ip: later, seconds: 600), at: start + 1) != nil)
+        #expect(daemon.apply(.init(action: .ban, target: BanTarget(client: later), seconds: 600), at: start + 1) != nil)
         daemon.step(at: start + 1)
         #expect(firewall.banned.contains(later), "a later ban is not held back by the refused one")
     }
@@ -115,6 +115,6 @@ final class RecordingFirewall: Enforcer, @unchecked Sendable {
     func install() throws {}
     func ban(_ entries: [EnforcedBan]) throws { banned += entries }
     func unban(_ entries: [EnforcedBan]) throws { lifted += entries }
-    func active() throws -> Set<IPAddress> { Set(banned.map(\.address)) }
+    func active() throws -> Set<CIDR> { Set(banned.map(\.cidr)) }
     func uninstall() throws {}
 }

@@ -47,7 +47,7 @@ import Vocabulary
 
     @Test func aManualBanLongerThanTimeDoesNotTrap() {
         var book = BanBook(schedule: [600], forgiveAfter: 3600)
-        let ban = book.ban(ip, at: now, reason: "manual", length: .some(Int.max))
+        let ban = book.ban(BanTarget(client: ip), at: now, reason: "manual", length: .some(Int.max))
         #expect(ban.until == Int.max)
         #expect(book.expire(at: now + 600).isEmpty)
     }

@@ -95,7 +95,7 @@ import Vocabulary
 @Suite struct BanSchedule {
     @Test func forgivenessStartsTheScheduleAgainAndManualBansUseTheirOwnLength() {
         var book = BanBook(schedule: [600, 1800, nil], forgiveAfter: 3600)
-        let ip = IPAddress("198.51.100.1")!
+        let ip = BanTarget(client: IPAddress("198.51.100.1")!)
         #expect(book.ban(ip, at: 0, reason: "a").duration == 600)
         _ = book.expire(at: 600)
         #expect(book.ban(ip, at: 1000, reason: "b").duration == 1800)
@@ -105,7 +105,7 @@ import Vocabulary
         #expect(book.nextLength(ip, at: 1000 + 3601) == 600)
         #expect(book.ban(ip, at: 1000 + 3601, reason: "c").offence == 1)
         #expect(book.unban(ip)?.reason == "c")
-        #expect(!book.isBanned(ip))
+        #expect(!book.isBanned(ip.address))
         let manual = book.ban(ip, at: 9000, reason: "manual", length: .some(nil))
         #expect(manual.until == nil)
         #expect(book.expire(at: 1_000_000).isEmpty, "a permanent ban never expires")

@@ -15,7 +15,7 @@ import Vocabulary
     ]
     static let one = [EnforcedBan(address: IPAddress("203.0.113.9")!, seconds: 600)]
 
-    static func addresses(_ texts: String...) -> Set<IPAddress> { Set(texts.map { IPAddress($0)! }) }
+    static func addresses(_ texts: String...) -> Set<CIDR> { Set(texts.map { CIDR($0)! }) }
 
     @Suite struct NFTables {
         let nft = NFTablesEnforcer()
@@ -25,14 +25,20 @@ import Vocabulary
                 add table inet swiftdeploy
                 add set inet swiftdeploy banned4 { type ipv4_addr; flags timeout; }
                 add set inet swiftdeploy banned6 { type ipv6_addr; flags interval, timeout; }
+                add set inet swiftdeploy ranges4 { type ipv4_addr; flags interval, timeout; }
+                add set inet swiftdeploy ranges6 { type ipv6_addr; flags interval, timeout; }
                 add chain inet swiftdeploy input { type filter hook input priority -10; policy accept; }
                 add chain inet swiftdeploy forward { type filter hook forward priority -10; policy accept; }
                 flush chain inet swiftdeploy input
                 flush chain inet swiftdeploy forward
                 add rule inet swiftdeploy input ip saddr @banned4 drop
                 add rule inet swiftdeploy input ip6 saddr @banned6 drop
+                add rule inet swiftdeploy input ip saddr @ranges4 drop
+                add rule inet swiftdeploy input ip6 saddr @ranges6 drop
                 add rule inet swiftdeploy forward ip saddr @banned4 drop
                 add rule inet swiftdeploy forward ip6 saddr @banned6 drop
+                add rule inet swiftdeploy forward ip saddr @ranges4 drop
+                add rule inet swiftdeploy forward ip6 saddr @ranges6 drop
 
                 """))])
         }
@@ -68,6 +74,26 @@ import Vocabulary
                 """)])
         }
 
+        /// Ranges go to their own interval sets, so a client inside a banned range is no overlap.
+        @Test func rangesGoToTheirOwnSetsBesideClientsInsideThem() {
+            let range = EnforcedBan(address: IPAddress("10.0.0.0")!, prefix: 8, isRange: true, seconds: 60)
+            let client = EnforcedBan(address: IPAddress("10.1.2.3")!, seconds: 60)
+            let range6 = EnforcedBan(address: IPAddress("2001:db8::")!, prefix: 32, isRange: true, seconds: nil)
+            #expect(nft.banCommands([range, client, range6]) == [FirewallCommand(["nft", "-f", "-"], input: """
+                add element inet swiftdeploy banned4 { 10.1.2.3 }
+                delete element inet swiftdeploy banned4 { 10.1.2.3 }
+                add element inet swiftdeploy banned4 { 10.1.2.3 timeout 60s }
+                add element inet swiftdeploy ranges4 { 10.0.0.0/8 }
+                delete element inet swiftdeploy ranges4 { 10.0.0.0/8 }
+                add element inet swiftdeploy ranges4 { 10.0.0.0/8 timeout 60s }
+                add element inet swiftdeploy ranges6 { 2001:db8::/32 }
+                delete element inet swiftdeploy ranges6 { 2001:db8::/32 }
+                add element inet swiftdeploy ranges6 { 2001:db8::/32 }
+
+                """)])
+            #expect(NFTablesEnforcer.listedAddresses("set ranges4 {\n elements = { 10.0.0.0/8 timeout 1m expires 59s }\n}") == [CIDR("10.0.0.0/8")!])
+        }
+
         @Test func aBanLongerThanNftHoldsIsPermanentInTheKernel() {
             let ban = EnforcedBan(address: IPAddress("192.0.2.1")!, seconds: 100_000_000)
             #expect(nft.banCommands([ban]).first?.input?.contains("add element inet swiftdeploy banned4 { 192.0.2.1 }") == true)
@@ -97,6 +123,8 @@ import Vocabulary
             #expect(nft.listCommands == [
                 FirewallCommand(["nft", "list", "set", "inet", "swiftdeploy", "banned4"], allowFailure: true),
                 FirewallCommand(["nft", "list", "set", "inet", "swiftdeploy", "banned6"], allowFailure: true),
+                FirewallCommand(["nft", "list", "set", "inet", "swiftdeploy", "ranges4"], allowFailure: true),
+                FirewallCommand(["nft", "list", "set", "inet", "swiftdeploy", "ranges6"], allowFailure: true),
             ])
             let banned4 = """
                 table inet swiftdeploy {
@@ -118,7 +146,7 @@ import Vocabulary
                 \t}
                 }
                 """
-            #expect(NFTablesEnforcer.listedAddresses(banned6) == EnforcerCommandTests.addresses("2001:db8::1", "2001:db8:1:2::"))
+            #expect(NFTablesEnforcer.listedAddresses(banned6) == EnforcerCommandTests.addresses("2001:db8::1", "2001:db8:1:2::/64"))
             #expect(NFTablesEnforcer.listedAddresses("table inet swiftdeploy {\n\tset banned4 {\n\t\ttype ipv4_addr\n\t}\n}\n").isEmpty)
         }
 
@@ -202,7 +230,7 @@ import Vocabulary
                 """
             #expect(IPSetEnforcer.listedAddresses(swiftdeploy4) == EnforcerCommandTests.addresses("203.0.113.9", "198.51.100.7"))
             let swiftdeploy6 = "Name: swiftdeploy6\nType: hash:net\nMembers:\n2001:db8:1:2::/64 timeout 3597\n2001:db8::1 timeout 27\n"
-            #expect(IPSetEnforcer.listedAddresses(swiftdeploy6) == EnforcerCommandTests.addresses("2001:db8:1:2::", "2001:db8::1"))
+            #expect(IPSetEnforcer.listedAddresses(swiftdeploy6) == EnforcerCommandTests.addresses("2001:db8:1:2::/64", "2001:db8::1"))
             #expect(IPSetEnforcer.listedAddresses("Name: swiftdeploy4\nNumber of entries: 0\nMembers:\n").isEmpty)
         }
 
@@ -256,7 +284,7 @@ import Vocabulary
         }
 
         @Test func unbanDeletesOnlyRulesThatArePresent() {
-            #expect(iptables.unbanCommands(EnforcerCommandTests.batch, present: EnforcerCommandTests.addresses("203.0.113.9", "2001:db8:1:2::")) == [
+            #expect(iptables.unbanCommands(EnforcerCommandTests.batch, present: EnforcerCommandTests.addresses("203.0.113.9", "2001:db8:1:2::/64")) == [
                 FirewallCommand(["iptables", "-D", "SWIFTDEPLOY", "-s", "203.0.113.9", "-j", "DROP"], allowFailure: true),
                 FirewallCommand(["ip6tables", "-D", "SWIFTDEPLOY", "-s", "2001:db8:1:2::/64", "-j", "DROP"], allowFailure: true),
             ])
@@ -270,7 +298,7 @@ import Vocabulary
             let v4 = "-N SWIFTDEPLOY\n-A SWIFTDEPLOY -s 203.0.113.9/32 -j DROP\n-A SWIFTDEPLOY -s 198.51.100.7/32 -j DROP\n"
             #expect(IPTablesEnforcer.listedAddresses(v4) == EnforcerCommandTests.addresses("203.0.113.9", "198.51.100.7"))
             let v6 = "-N SWIFTDEPLOY\n-A SWIFTDEPLOY -s 2001:db8:1:2::/64 -j DROP\n-A SWIFTDEPLOY -s 2001:db8::1/128 -j DROP\n"
-            #expect(IPTablesEnforcer.listedAddresses(v6) == EnforcerCommandTests.addresses("2001:db8:1:2::", "2001:db8::1"))
+            #expect(IPTablesEnforcer.listedAddresses(v6) == EnforcerCommandTests.addresses("2001:db8:1:2::/64", "2001:db8::1"))
             #expect(IPTablesEnforcer.listedAddresses("-N SWIFTDEPLOY\n").isEmpty)
         }
 

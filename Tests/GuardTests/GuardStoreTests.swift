@@ -34,9 +34,9 @@ import Glibc
             for event in ordered[slice..<min(slice + 140, ordered.count)] { engine.ingest(event) }
             for decision in engine.drain() {
                 decisions.append(decision)
-                if decision.action == .ban, let ip = decision.ip {
-                    checkpoint.ban(engine.banBook.active[ip]!)
-                    checkpoint.offence(engine.banBook.offence(ip)!)
+                if decision.action == .ban, let target = decision.target {
+                    checkpoint.ban(engine.banBook.active[target]!)
+                    checkpoint.offence(engine.banBook.offence(target)!)
                 }
                 if decision.action == .baselineRecalc { checkpoint.recalcs.append(.init(at: decision.at, summary: engine.baseline.current!)) }
             }
@@ -54,7 +54,7 @@ import Glibc
         var restored = GuardEngine(config: GuardConfig())
         restored.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
         #expect(restored.banBook.active == engine.banBook.active)
-        #expect(restored.banBook.offence(attacker) == engine.banBook.offence(attacker))
+        #expect(restored.banBook.offence(BanTarget(client: attacker)) == engine.banBook.offence(BanTarget(client: attacker)))
         #expect(restored.learned().baseline == engine.learned().baseline, "the same ring, pending second and hourly slots")
         #expect(restored.isWarm, "no relearning from zero")
         #expect(abs(restored.baseline.current!.mean - 20) < 0.5, "mean of 20 clients at 1 req/s: \(restored.baseline.current!.mean)")
@@ -88,8 +88,8 @@ import Glibc
         #expect(checkpoint.learned?.baseline.newest == 15)
         let ip = IPAddress("192.0.2.1")!
         checkpoint.ban(BanBook.Ban(ip: ip, since: 1, until: 601, offence: 1, reason: "z=4"))
-        checkpoint.lift(ip)
-        #expect(checkpoint.bans.isEmpty && checkpoint.lifted == [ip], "the last word on an address wins")
+        checkpoint.lift(BanTarget(client: ip))
+        #expect(checkpoint.bans.isEmpty && checkpoint.lifted == [BanTarget(client: ip)], "the last word on an address wins")
     }
 
     /// A line stamped a second the baseline has already closed still counts, in that second and its hour.
@@ -126,10 +126,11 @@ import Glibc
     @Test func requestsAreTakenOnceInOrder() throws {
         let (store, directory) = try temporaryStore("requests")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try store.enqueue(.init(action: .ban, ip: IPAddress("192.0.2.9")!, seconds: 60))
-        try store.enqueue(.init(action: .unban, ip: IPAddress("2001:db8::1")!))
-        #expect(try store.takeRequests() == [.init(action: .ban, ip: IPAddress("192.0.2.9")!, seconds: 60),
-                                             .init(action: .unban, ip: IPAddress("2001:db8::1")!)])
+        let (v4, range) = (BanTarget("192.0.2.9")!, BanTarget("2001:db8::/32")!)
+        try store.enqueue(.init(action: .ban, target: v4, seconds: 60, reason: "seen scanning /wp-admin"))
+        try store.enqueue(.init(action: .unban, target: range))
+        #expect(try store.takeRequests() == [.init(action: .ban, target: v4, seconds: 60, reason: "seen scanning /wp-admin"),
+                                             .init(action: .unban, target: range)])
         #expect(try store.takeRequests().isEmpty)
     }
 

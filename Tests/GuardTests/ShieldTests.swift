@@ -29,20 +29,20 @@ import Vocabulary
         var config = GuardConfig()
         config.protected = [CIDR("10.0.0.0/24")!]
         var engine = GuardEngine(config: config)
-        #expect(engine.banManually(IPAddress(address)!, at: Int(t0), length: 600) == nil)
-        #expect(engine.banManually(IPAddress("203.0.113.9")!, at: Int(t0), length: 600)?.action == .ban)
+        #expect(engine.banManually(BanTarget(address)!, at: Int(t0), length: 600) == nil)
+        #expect(engine.banManually(BanTarget("203.0.113.9")!, at: Int(t0), length: 600)?.action == .ban)
     }
 }
 
 @Suite struct OffenderRecord {
     @Test func forgivenOffendersAreForgottenBannedOnesKept() {
         var book = BanBook(schedule: [600, nil], forgiveAfter: 3600)
-        book.ban(IPAddress("203.0.113.1")!, at: 0, reason: "flood")
-        book.ban(IPAddress("203.0.113.2")!, at: 0, reason: "flood", length: .some(nil))  // permanent: stays banned
-        book.ban(IPAddress("203.0.113.3")!, at: 3000, reason: "flood")
+        book.ban(BanTarget("203.0.113.1")!, at: 0, reason: "flood")
+        book.ban(BanTarget("203.0.113.2")!, at: 0, reason: "flood", length: .some(nil))  // permanent: stays banned
+        book.ban(BanTarget("203.0.113.3")!, at: 3000, reason: "flood")
         _ = book.expire(at: 4000)
         #expect(book.forgetForgiven(at: 4000) == 1)
         #expect(book.offenderCount == 2)
-        #expect(book.offences(IPAddress("203.0.113.3")!, at: 4000) == 1)
+        #expect(book.offences(BanTarget("203.0.113.3")!, at: 4000) == 1)
     }
 }
