@@ -5,7 +5,7 @@ import Spawn
 import Vocabulary
 
 /// `history.jsonl` under the state directory: one JSON object per event (init, deploy, policy,
-/// canary_start, promote, rollback, chaos, teardown, status_scrape), each with its timestamp.
+/// canary_start, promote, rollback, chaos, teardown, status_scrape, restart…), each with its timestamp.
 /// The audit report is made from it.
 public struct History: Sendable {
     public let path: String
@@ -19,7 +19,7 @@ public struct History: Sendable {
 
     /// Appends one event, with who ran the command (`user`). History is evidence, so a failure to
     /// write it is reported, not swallowed.
-    public func record(_ event: HistoryEvent) throws {
+    public func record(_ event: HistoryEvent) throws(FileWriteError) {
         var event = event
         if event.details["user"] == nil { event.details["user"] = .string(Self.operator) }
         let line = event.jsonLine + "\n"
@@ -37,8 +37,29 @@ public struct History: Sendable {
     }
 
     /// Appends an event of `kind` with its details; `forced` when `--force` went past a policy's no.
-    public func record(_ kind: HistoryEvent.Kind, _ details: [String: JSONValue] = [:], forced: Bool = false, at date: Date = Date()) throws {
+    public func record(_ kind: HistoryEvent.Kind, _ details: [String: JSONValue] = [:], forced: Bool = false,
+                       at date: Date = Date()) throws(FileWriteError) {
         try record(HistoryEvent(event: kind, timestamp: date, forced: forced ? true : nil, details: details))
+    }
+
+    /// Records what a local instance's supervisor tells: a `restart`, or a `failure` of
+    /// `swiftdeploy supervise` when it gave up (the track is failed), so the audit shows them.
+    public func record(_ notice: Supervisor.Notice) throws(FileWriteError) {
+        func ended(_ ending: Supervisor.Ending) -> [String: JSONValue] {
+            var details: [String: JSONValue] = ["ending": .string(ending.words)]
+            if let code = ending.exitCode { details["exit_code"] = .number(Double(code)) }
+            if let signal = ending.signal { details["signal"] = .number(Double(signal)) }
+            return details
+        }
+        switch notice {
+        case .restart(let track, let ending, let attempt, let backoff):
+            try record(.restart, ended(ending).merging(["track": .string(track.rawValue), "attempt": .number(Double(attempt)),
+                                                        "backoff_seconds": .number(backoff.seconds)]) { $1 })
+        case .gaveUp(let track, let ending, let exits, let window):
+            let error = "the \(track) track's app ended \(exits) times in \(window.manifestText), last \(ending.words); gave up (the track is failed)"
+            try record(.failure, ended(ending).merging(["command": .string("supervise"), "error": .string(error), "track": .string(track.rawValue),
+                                                        "exits": .number(Double(exits)), "window_seconds": .number(window.seconds)]) { $1 })
+        }
     }
 
     /// Records a policy decision with its input, and the same as an OPA decision log event.
@@ -70,8 +91,10 @@ public struct HistoryEvent: Codable, Sendable, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable {
         case initialise = "init", deploy, policy, canaryStart = "canary_start", promoteStep = "promote_step", promote, rollback
         case chaos, teardown, statusScrape = "status_scrape", hook, tls
-        /// A changing command that failed part-way (its command and error).
+        /// A changing command that failed part-way (its command and error), or a supervisor that gave up.
         case failure
+        /// A supervisor started a crashed local instance again (its track, ending, attempt and pause).
+        case restart
         /// A stepped promotion interrupted (Ctrl-C, SIGTERM): the traffic went back to where it was.
         case promoteAborted = "promote_aborted"
     }

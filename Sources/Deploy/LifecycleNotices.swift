@@ -57,7 +57,7 @@ public struct LifecycleNotices: Sendable {
             return ":x: \(name): `swiftdeploy \(text("command"))` failed: \(text("error").split(separator: "\n").first.map(String.init) ?? "")"
         case .tls:
             return ":lock: \(name): nginx reloaded its certificate (expires \(text("expires")), \(text("days_left")) days left)"
-        case .initialise, .chaos, .teardown, .statusScrape:
+        case .initialise, .chaos, .teardown, .statusScrape, .restart:
             return nil
         }
     }

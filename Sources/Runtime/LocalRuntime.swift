@@ -73,7 +73,7 @@ public struct LocalRuntime: Runtime {
         // The app runs under `swiftdeploy supervise`, which starts it again when it crashes.
         let statusFile = Supervisor.Status.file(forLog: log)
         try? FileManager.default.removeItem(atPath: statusFile)
-        let supervised = Supervisor.commandLine(for: command, log: log)
+        let supervised = Supervisor.commandLine(for: command, log: log, track: track, stateDirectory: stateDirectory)
         let pid = try ChildProcess.spawn(supervised, environment: environment, logFile: log)
         let health = "http://127.0.0.1:\(port)\(manifest.service.healthcheck.path)"
         do {

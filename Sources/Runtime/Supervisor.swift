@@ -11,8 +11,9 @@ import Glibc
 /// starts `swiftdeploy supervise`, which starts the app, and when the app ends without being asked
 /// to, starts it again after a growing pause (1 s, 2 s, 4 s … 30 s). More than `maxRestarts` ends
 /// within `window` and it gives up: the track is failed. Its state is a small JSON file beside the
-/// instance's log that `status` and the health wait read. SIGTERM (a retire) stops the app (SIGKILL
-/// after 8 s) and then the supervisor.
+/// instance's log that `status` and the health wait read; each restart and the give-up are also told
+/// (`tell`), for the project's history. SIGTERM (a retire) stops the app (SIGKILL after 8 s) and
+/// then the supervisor.
 public struct Supervisor: Sendable {
     /// What `status` shows for an instance, from the supervisor's file.
     public struct Status: Codable, Sendable, Equatable {
@@ -56,19 +57,51 @@ public struct Supervisor: Sendable {
         }
     }
 
+    /// How the app ended: `ChildProcess.ending`'s words, and the exit status or signal in them.
+    public struct Ending: Sendable, Equatable {
+        /// `exited with status 3`, `was killed by signal 9`.
+        public let words: String
+
+        public init(_ words: String) { self.words = words }
+
+        /// The status it exited with; nil when a signal ended it.
+        public var exitCode: Int32? { number(after: "exited with status ") }
+        /// The signal that ended it; nil when it exited.
+        public var signal: Int32? { number(after: "was killed by signal ") }
+
+        private func number(after prefix: String) -> Int32? {
+            words.hasPrefix(prefix) ? Int32(words.dropFirst(prefix.count)) : nil
+        }
+    }
+
+    /// What the supervisor tells besides its status file: the deploy side records it in the
+    /// project's history (Runtime does not know the history, so this is a seam).
+    public enum Notice: Sendable, Equatable {
+        /// The app ended and is started again after `backoff`; `attempt` counts restarts from 1.
+        case restart(track: Track, ending: Ending, attempt: Int, backoff: Duration)
+        /// The app ended `exits` times within `window`: the supervisor gave up, the track is failed.
+        case gaveUp(track: Track, ending: Ending, exits: Int, window: Duration)
+    }
+
     public let command: [String]
     public let log: String
     public let statusFile: String
+    /// The track the instance serves, named in every notice.
+    public let track: Track
+    /// Told of each restart and of the give-up, before the pause or the return.
+    public let tell: @Sendable (Notice) -> Void
     public var maxRestarts = 5
     public var window: Duration = .seconds(60)
 
-    public init(command: [String], log: String, statusFile: String) {
-        (self.command, self.log, self.statusFile) = (command, log, statusFile)
+    public init(command: [String], log: String, statusFile: String, track: Track, tell: @escaping @Sendable (Notice) -> Void = { _ in }) {
+        (self.command, self.log, self.statusFile, self.track, self.tell) = (command, log, statusFile, track, tell)
     }
 
-    /// The command line that runs `command` under supervision (`swiftdeploy supervise …`).
-    public static func commandLine(for command: [String], log: String) -> [String] {
-        [ChildProcess.executablePath, "supervise", "--log", log, "--status", Status.file(forLog: log), "--"] + command
+    /// The command line that runs `command` under supervision (`swiftdeploy supervise …`); its
+    /// notices go to the history under `stateDirectory`.
+    public static func commandLine(for command: [String], log: String, track: Track, stateDirectory: String) -> [String] {
+        [ChildProcess.executablePath, "supervise", "--log", log, "--status", Status.file(forLog: log),
+         "--track", track.rawValue, "--state-dir", stateDirectory, "--"] + command
     }
 
     /// Runs until asked to stop or until it gives up; returns the exit status for the supervisor.
@@ -105,11 +138,13 @@ public struct Supervisor: Sendable {
             guard endings.count <= maxRestarts else {
                 say("the app \(ending) for the \(endings.count)th time in \(window.manifestText); giving up (the track is failed)")
                 write(Status(state: .failed, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+                tell(.gaveUp(track: track, ending: Ending(ending), exits: endings.count, window: window))
                 return 1
             }
             restarts += 1
             say("the app \(ending); starting it again in \(pause.manifestText) (restart \(restarts))")
             write(Status(state: .restarting, pid: nil, restarts: restarts, lastEnding: ending, since: Date()))
+            tell(.restart(track: track, ending: Ending(ending), attempt: restarts, backoff: pause))
             let resume = ContinuousClock.now + pause
             while ContinuousClock.now < resume, !stopping.withLock({ $0.asked }) { try? await Task.sleep(for: .milliseconds(50)) }
             if stopping.withLock({ $0.asked }) {

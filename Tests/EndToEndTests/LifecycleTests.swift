@@ -140,8 +140,8 @@ import Vocabulary
     }
 }
 
-/// A crashed app is started again by its supervisor; a track whose process is gone is shown down
-/// (`status` exits 4) and is drift.
+/// A crashed app is started again by its supervisor (and the restart is in history and the audit);
+/// a track whose process is gone is shown down (`status` exits 4) and is drift.
 @Suite(.serialized) struct Supervision {
     @Test func aKilledAppComesBackAndADeadTrackIsShownDown() async throws {
         let project = try LifecycleProject("e2e-supervise", canarySafety: LifecycleProject.lenientAnalysis)
@@ -157,6 +157,13 @@ import Vocabulary
             if !back { try await Task.sleep(for: .milliseconds(50)) }
         }
         #expect(back, "the supervisor started it again")
+        // The restart is history: in history.jsonl with its track, signal and attempt, and in the audit's timeline.
+        let restart = History(stateDirectory: "\(project.directory)/.swiftdeploy").events().events.last { $0.event == .restart }
+        #expect(restart?.details["track"] == .string("stable") && restart?.details["signal"] == .number(9) && restart?.details["attempt"] == .number(1),
+                "\(String(describing: restart))")
+        let audit = try await project.run("audit", "--out", "audit.md")
+        let report = (try? String(contentsOfFile: "\(project.directory)/audit.md", encoding: .utf8)) ?? ""
+        #expect(audit.status == 0 && report.contains("| restart |") && report.contains("signal=9"), "\(audit.stderr)\(report)")
         var served = false
         for _ in 0..<100 where !served {
             served = (try? await project.traffic(1).failures) == 0
@@ -178,5 +185,17 @@ import Vocabulary
         #expect(down.status == 4 && down.stdout.contains("DOWN"), "\(down.status) \(down.stdout)\(down.stderr)")
         let drift = try await project.run("diff")
         #expect(drift.status != 0 && drift.stdout.contains("is not running"), "\(drift.stdout)")
+    }
+
+    /// A supervisor's give-up is a `failure` of `supervise` in history, with its track, exits and last ending.
+    @Test func aGiveUpIsAFailureInHistory() throws {
+        let folder = TestSupport.temporaryDirectory("supervise-gave-up")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let history = History(stateDirectory: folder)
+        try history.record(Supervisor.Notice.gaveUp(track: .canary, ending: Supervisor.Ending("exited with status 3"), exits: 6, window: .seconds(60)))
+        let event = try #require(history.events().events.first)
+        #expect(event.event == .failure && event.details["command"] == .string("supervise") && event.details["track"] == .string("canary"), "\(event)")
+        #expect(event.details["exits"] == .number(6) && event.details["exit_code"] == .number(3) && event.details["signal"] == nil, "\(event)")
+        #expect(event.details["error"] == .string("the canary track's app ended 6 times in 1m, last exited with status 3; gave up (the track is failed)"))
     }
 }
