@@ -17,6 +17,9 @@ public enum AgentKind: UInt8, Sendable {
     case scripted
     /// A known attack tool (sqlmap, nikto …): banned on sight when `guard.bad_agents` lists it.
     case bad
+    /// What a person's browser sends (`Mozilla/5.0 (…)` without `compatible;`, bot, spider or crawl):
+    /// the only kind a cohort's challenge is for, since a git client or a feed reader cannot pass one.
+    case browser
 }
 
 /// The lists that classify requests, with defaults that suit most sites; the manifest's
@@ -140,7 +143,16 @@ public struct RequestClassifier: Sendable, Equatable {
         if Self.containsAny(badBytes, in: agent) { return .bad }
         if Self.containsAny(crawlerBytes, in: agent) { return .crawler }
         if Self.containsAny(scriptedBytes, in: agent) { return .scripted }
-        return .other
+        return Self.isBrowser(agent) ? .browser : .other
+    }
+
+    private static let notBrowser = ["compatible", "bot", "spider", "crawl"].map { Array($0.utf8) }
+
+    /// `Mozilla/5.0 (` at the start, and none of the words bots add to it.
+    static func isBrowser(_ agent: UnsafeBufferPointer<UInt8>) -> Bool {
+        let prefix = Array("mozilla/5.0 (".utf8)
+        guard agent.count > prefix.count, zip(agent, prefix).allSatisfy({ $0 | 0x20 == $1 | 0x20 }) else { return false }
+        return !containsAny(notBrowser, in: agent)
     }
 
     /// Case-insensitive search of lowercase needles in a haystack.

@@ -22,11 +22,18 @@ public struct Evaluation: Sendable {
         public var timeToBanMax: Double?
         /// Rules that banned clients of this class, with counts.
         public var rules: [String: Int]
+        /// Requests counted for the cohort verdicts (an attack's from its `kept_after`, a legitimate
+        /// class's all), and how many of them were kept from the app (throttled, challenged, banned).
+        public var counted = 0
+        public var answered = 0
 
         enum CodingKeys: String, CodingKey {
             case name, attack, globalSignal = "global_signal", clients, banned, bans
-            case timeToBanP50 = "time_to_ban_p50", timeToBanMax = "time_to_ban_max", rules
+            case timeToBanP50 = "time_to_ban_p50", timeToBanMax = "time_to_ban_max", rules, counted, answered
         }
+
+        /// The share of counted requests kept from the app.
+        public var answeredShare: Double { counted == 0 ? 0 : Double(answered) / Double(counted) }
 
         public var recall: Double? { attack && !globalSignal ? (clients == 0 ? 1 : Double(banned) / Double(clients)) : nil }
     }
@@ -68,6 +75,10 @@ public struct Evaluation: Sendable {
         var writer = LogWriter(shape: shape ?? scenario.log, start: Double(scenario.start), seed: seed ?? scenario.seed)
         var parser = GuardLogParser(format: scenario.format, resolver: ClientResolver(), classifier: classifier)
         var engine = GuardEngine(config: config)
+        var cohorts = CohortWatch(owners: scenario.networkOwners)
+        // From when each class's requests count for the cohort verdicts.
+        let countFrom = scenario.classes.map { Double(scenario.start) + $0.start + (scenario.expected.kept[$0.name]?.after ?? 0) }
+        var counted = [Int](repeating: 0, count: scenario.classes.count), answered = counted
         var label: [IPAddress: Int] = [:]
         var firstSeen: [IPAddress: Double] = [:]
         var firstBan: [IPAddress: (at: Int, rule: String)] = [:]
@@ -98,6 +109,11 @@ public struct Evaluation: Sendable {
                 let event = text.withUTF8 { parser.parse($0) }
                 guard let event else { continue }
                 engine.ingest(event)
+                cohorts.ingest(event)
+                if event.timestamp >= countFrom[request.label] {
+                    counted[request.label] += 1
+                    if engine.banBook.isBanned(event.client) || cohorts.verdict(for: event.client).verdict != .pass { answered[request.label] += 1 }
+                }
                 if label[event.client] == nil {
                     label[event.client] = request.label
                     // On the engine's clock, as bans are (a log whose clock stepped back is shifted).
@@ -122,6 +138,7 @@ public struct Evaluation: Sendable {
         }
         for index in results.indices {
             results[index].bans = banCounts[index]
+            (results[index].counted, results[index].answered) = (counted[index], answered[index])
             let sorted = delays[index].sorted()
             if !sorted.isEmpty {
                 results[index].timeToBanP50 = sorted[sorted.count / 2]
@@ -159,6 +176,16 @@ public struct Evaluation: Sendable {
                 failures.append("\(result.name): banned after \(Int(worst)) s at worst (at most \(Int(limit)) s)")
             }
         }
+        let legitimate = report.classes.filter { !$0.attack }
+        let legitimateShare = Double(legitimate.reduce(0) { $0 + $1.answered }) / Double(max(1, legitimate.reduce(0) { $0 + $1.counted }))
+        if legitimateShare > expected.maxAnsweredShare {
+            failures.append(String(format: "%.2f%% of legitimate requests throttled or challenged (at most %.2f%%)", legitimateShare * 100, expected.maxAnsweredShare * 100))
+        }
+        for result in report.classes {
+            guard let target = expected.kept[result.name], result.answeredShare < target.share else { continue }
+            failures.append(String(format: "%@: %.1f%% of its requests kept from the app after %d min (at least %.0f%%)",
+                                   result.name, result.answeredShare * 100, Int(target.after / 60), target.share * 100))
+        }
         if let range = expected.globalAlerts, !range.contains(report.globalAlerts.count) {
             failures.append("\(report.globalAlerts.count) global alerts (expected \(range.lowerBound)…\(range.upperBound == Int.max ? "" : String(range.upperBound)))")
         }
@@ -171,7 +198,7 @@ extension Evaluation.Report {
     public var table: String {
         func whole(_ value: Double?) -> String { value.map { String(Int($0)) } ?? "-" }
         var out = "scenario \(scenario) (seed \(seed)): \(lines) lines over \(seconds / 60) min\n"
-        out += "class                  kind     clients  banned  false bans  recall  ban after p50/max (s)  rules\n"
+        out += "class                  kind     clients  banned  false bans  recall  ban after p50/max (s)  kept  rules\n"
         for result in classes {
             let kind = result.attack ? (result.globalSignal ? "global" : "attack") : "legit"
             let recall = result.recall.map { String(format: "%.2f", $0) } ?? "-"
@@ -181,7 +208,7 @@ extension Evaluation.Report {
             let name = result.name.padding(toLength: 22, withPad: " ", startingAt: 0)
             let figures = String(format: "%8d %7d %11d", result.clients, result.banned, falseBans)
             out += name + " " + kind.padding(toLength: 8, withPad: " ", startingAt: 0) + figures + " "
-                + recall.leftPadded(7) + "  " + delay.leftPadded(21) + "  " + rules + "\n"
+                + recall.leftPadded(7) + "  " + delay.leftPadded(21) + "  " + String(format: "%5.1f%%", result.answeredShare * 100) + "  " + rules + "\n"
         }
         out += String(format: "precision %.3f  recall %.3f  false bans %d  global alerts %d", precision, recall, falseBans, globalAlerts.count)
         for alert in globalAlerts { out += "\n  alert \(alert)" }

@@ -23,6 +23,9 @@ public struct Scenario: Sendable {
     public var expected: Expectations
     /// How the log is written: request durations, duplicates, a clock step, rotation (`log:`).
     public var log: LogShape
+    /// Who owns which addresses (`asn_table:`, a file beside the scenario): swarms take their
+    /// networks from it, and the guard judges autonomous systems by it.
+    public var networkOwners: NetworkOwners
 
     /// Reads a case folder; errors name the file and the field.
     public init(folder: String) throws {
@@ -43,6 +46,15 @@ public struct Scenario: Sendable {
         waveFactor = description.wave?.factor ?? 1
         wavePeriod = try description.wave?.period.map { try Self.seconds($0, "wave.period", scenarioFile) } ?? 86400
         log = try description.log.map { try Self.shape($0, scenarioFile) } ?? LogShape()
+        if let table = description.asn_table {
+            let path = (folder as NSString).appendingPathComponent(table)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw ScenarioError(file: scenarioFile, field: "asn_table", message: "cannot read \(path)")
+            }
+            networkOwners = try NetworkOwners(text: text, file: path)
+        } else {
+            networkOwners = NetworkOwners()
+        }
         classes = try description.classes.enumerated().map { index, spec in try TrafficClass(spec, file: scenarioFile, index: index) }
         let names = Set(classes.map(\.name))
         for name in (expected.attacks ?? [:]).keys where !names.contains(name) {
@@ -54,7 +66,11 @@ public struct Scenario: Sendable {
                 Expectations.Attack(minRecall: target.min_recall ?? 1,
                                     maxTimeToBan: try target.max_time_to_ban.map { try Self.seconds($0, "max_time_to_ban", expectedFile) })
             },
-            globalAlerts: expected.global_alerts.map { ($0.min ?? 0)...($0.max ?? Int.max) })
+            globalAlerts: expected.global_alerts.map { ($0.min ?? 0)...($0.max ?? Int.max) },
+            maxAnsweredShare: expected.legitimate?.max_answered_share ?? 1,
+            kept: try (expected.attacks ?? [:]).compactMapValues { target in
+                try target.min_kept.map { (share: $0, after: try target.kept_after.map { try Self.seconds($0, "kept_after", expectedFile) } ?? 900) }
+            })
     }
 
     /// What a case must show.
@@ -63,6 +79,11 @@ public struct Scenario: Sendable {
         public var maxFalseBans: Int
         public var attacks: [String: Attack]
         public var globalAlerts: ClosedRange<Int>?
+        /// Legitimate requests a cohort verdict may slow or challenge, as a share of all of them.
+        public var maxAnsweredShare: Double
+        /// Per attack class judged as a cohort: the least share of its requests kept from the app,
+        /// counted from `after` seconds past the class's start.
+        public var kept: [String: (share: Double, after: Double)]
 
         public struct Attack: Sendable {
             public var minRecall: Double
@@ -119,6 +140,7 @@ public struct Scenario: Sendable {
         var format: String?
         var wave: Wave?
         var log: Log?
+        var asn_table: String?
         var classes: [TrafficClass.Spec]
 
         struct Log: Decodable {
@@ -141,10 +163,15 @@ public struct Scenario: Sendable {
         var attacks: [String: Target]?
         var global_alerts: Alerts?
 
-        struct Legitimate: Decodable { var max_false_bans: Int? }
+        struct Legitimate: Decodable {
+            var max_false_bans: Int?
+            var max_answered_share: Double?
+        }
         struct Target: Decodable {
             var min_recall: Double?
             var max_time_to_ban: String?
+            var min_kept: Double?
+            var kept_after: String?
         }
         struct Alerts: Decodable {
             var min: Int?
@@ -185,6 +212,10 @@ public struct TrafficClass: Sendable {
         case credentialStuffing = "credential_stuffing"
         /// Pages at a steady pace without assets, for hours.
         case scraper
+        /// Thousands of quiet addresses in many networks (`networks` /24s across `systems` autonomous
+        /// systems of the scenario's table, and `ipv6_networks` /64s), each asking for a deep page
+        /// every `every`, without assets, under browser agents.
+        case swarm
     }
 
     public var name: String
@@ -205,6 +236,12 @@ public struct TrafficClass: Sendable {
     public var target: String
     public var agent: String
     public var ipv6Rotation: Bool
+    /// For a swarm: its /24s, the autonomous systems they lie in, and its IPv6 /64s.
+    public var networks: Int
+    public var systems: Int
+    public var ipv6Networks: Int
+    /// For legitimate browsers: the swarm whose networks (a quarter of them) they live in.
+    public var inside: String?
     /// Expected to raise a global alert rather than bans (excluded from recall).
     public var globalSignal: Bool
 
@@ -227,6 +264,10 @@ public struct TrafficClass: Sendable {
         var agent: String?
         var ipv6_rotation: Bool?
         var global_signal: Bool?
+        var networks: Int?
+        var systems: Int?
+        var ipv6_networks: Int?
+        var inside: String?
     }
 
     init(_ spec: Spec, file: String, index: Int) throws {
@@ -255,7 +296,7 @@ public struct TrafficClass: Sendable {
         }
         name = spec.name
         self.kind = kind
-        attack = spec.attack ?? [.flood, .bruteForce, .scanner, .credentialStuffing, .scraper].contains(kind)
+        attack = spec.attack ?? [.flood, .bruteForce, .scanner, .credentialStuffing, .scraper, .swarm].contains(kind)
         clients = spec.clients ?? 1
         people = spec.people ?? 0
         start = try spec.start.map { try Scenario.seconds($0, "\(field).start", file) } ?? 0
@@ -270,6 +311,10 @@ public struct TrafficClass: Sendable {
         target = spec.target ?? "pages"
         agent = spec.agent ?? "browser"
         ipv6Rotation = spec.ipv6_rotation ?? false
+        networks = spec.networks ?? 1
+        systems = spec.systems ?? 1
+        ipv6Networks = spec.ipv6_networks ?? 0
+        inside = spec.inside
         globalSignal = spec.global_signal ?? (kind == .credentialStuffing)
     }
 }

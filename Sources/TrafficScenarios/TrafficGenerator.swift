@@ -28,6 +28,8 @@ public struct TrafficGenerator: Sendable {
     /// Each actor's next time.
     private var queue = TimeQueue<Int>()
     private var addressCounter: UInt32 = 0
+    /// Each swarm's /24s (their first 24 bits), for legitimate classes that live `inside` them.
+    private var swarmNetworks: [String: [UInt32]] = [:]
 
     public init(scenario: Scenario, seed: UInt64? = nil) {
         self.scenario = scenario
@@ -50,6 +52,13 @@ public struct TrafficGenerator: Sendable {
         "Mozilla/5.0 (Linux; Android 13; SM-A536B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
         "Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
     ]
+    /// Thirty real browser agents (the releases of the last months) a swarm rotates through.
+    static let swarmAgents: [String] = (0..<30).map { index in
+        let base = (browserAgents + mobileAgents)[index % 10]
+        return base.replacingOccurrences(of: "Chrome/131.0.0.0", with: "Chrome/\(131 - index / 10).0.0.0")
+            .replacingOccurrences(of: "Firefox/133.0", with: "Firefox/\(133 - index / 10).0")
+            .replacingOccurrences(of: "Version/18.1", with: "Version/18.\(index / 10)")
+    }
     static let assetKinds = ["css", "js", "png", "jpg", "svg", "woff2", "webp", "ico"]
     static let probePaths = [
         "/.env", "/.git/config", "/wp-login.php", "/phpmyadmin/", "/.aws/credentials", "/admin.php", "/wp-admin/setup-config.php",
@@ -69,6 +78,7 @@ public struct TrafficGenerator: Sendable {
         case scanner(rate: Double, index: Int)
         case stuffing(interval: ClosedRange<Double>)
         case scraper(rate: Double, page: Int)
+        case swarm(interval: ClosedRange<Double>)
 
         /// A reader who has not loaded a page yet; `meanThink` nil reads for the class's `read` range.
         static func newReader(meanThink: Double?) -> Role {
@@ -113,7 +123,8 @@ public struct TrafficGenerator: Sendable {
         case "crawler": return "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
         case "tool": return "sqlmap/1.8.11#stable (https://sqlmap.org)"
         case "generic": return "Mozilla/5.0 (compatible; DataFetcher/1.0)"
-        default: return pick(Self.browserAgents)
+        // A class may name its agent as it is sent (`git/2.43.0`, a feed reader's).
+        default: return kind.contains("/") ? kind : pick(Self.browserAgents)
         }
     }
 
@@ -136,7 +147,7 @@ public struct TrafficGenerator: Sendable {
             }
         case .browser:
             for index in 0..<spec.clients {
-                actors.append(Actor(label: label, address: newAddress(), agent: agent(spec.agent),
+                actors.append(Actor(label: label, address: browserAddress(spec), agent: agent(spec.agent),
                                     role: .newReader(meanThink: nil),
                                     next: arrival(index, of: spec.clients) + uniform(0...(spec.arriveWithin > 0 ? 1 : spec.read.upperBound)),
                                     end: end))
@@ -173,12 +184,56 @@ public struct TrafficGenerator: Sendable {
                                     next: arrival(index, of: spec.clients), end: end,
                                     rotatePrefix: v6 ? address : nil))
             }
+        case .swarm:
+            let networks = placeNetworks(spec)
+            swarmNetworks[spec.name] = networks
+            for index in 0..<(spec.clients + spec.ipv6Networks) {
+                let address: String
+                if index < spec.clients {
+                    // Spread over the /24s, a few hosts each, distinct.
+                    let network = networks[index % networks.count], host = 1 + (index / networks.count * 37) % 250
+                    address = IPAddress(v4: network << 8 | UInt32(host)).description
+                } else {
+                    address = newAddress(v6: true) + "1"
+                }
+                actors.append(Actor(label: label, address: address, agent: pick(Self.swarmAgents), role: .swarm(interval: spec.every),
+                                    next: spec.start + uniform(0...spec.every.upperBound), end: end))
+            }
         case .credentialStuffing:
             for _ in 0..<spec.clients {
                 actors.append(Actor(label: label, address: newAddress(), agent: agent(spec.agent), role: .stuffing(interval: spec.every),
                                     next: spec.start + uniform(0...spec.every.upperBound), end: end))
             }
         }
+    }
+
+    /// A swarm's /24s: inside `systems` IPv4 blocks of the scenario's table, or anywhere without one.
+    private mutating func placeNetworks(_ spec: TrafficClass) -> [UInt32] {
+        var blocks = scenario.networkOwners.v4Blocks
+        var chosen: [(low: UInt32, high: UInt32)] = []
+        while chosen.count < spec.systems, !blocks.isEmpty {
+            let block = blocks.remove(at: Int(random.next() % UInt64(blocks.count)))
+            chosen.append((UInt32(block.start.low >> 8), UInt32(block.end.low >> 8)))
+        }
+        var networks: [UInt32] = []
+        var seen = Set<UInt32>()
+        while networks.count < max(1, spec.networks) {
+            let network: UInt32
+            if let block = chosen.isEmpty ? nil : pick(chosen) {
+                network = block.low + UInt32(random.next() % UInt64(block.high - block.low + 1))
+            } else {
+                network = UInt32(IPAddress(newAddress())!.low >> 8)
+            }
+            if seen.insert(network).inserted { networks.append(network) }
+        }
+        return networks
+    }
+
+    /// A browser's address: inside a quarter of a swarm's /24s when the class says so, else its own.
+    private mutating func browserAddress(_ spec: TrafficClass) -> String {
+        guard let swarm = spec.inside, let networks = swarmNetworks[swarm], !networks.isEmpty else { return newAddress() }
+        let network = networks[Int(random.next() % UInt64(max(1, networks.count / 4)))]
+        return IPAddress(v4: network << 8 | UInt32(1 + random.next() % 254)).description
     }
 
     /// How busy legitimate traffic is now, 1 at night up to the wave factor by day.
@@ -247,6 +302,13 @@ public struct TrafficGenerator: Sendable {
                 gap = exponential(1 / rate)
             case .stuffing(let interval):
                 (request.method, request.path, request.status) = ("POST", "/login", 200)
+                gap = uniform(interval)
+            case .swarm(let interval):
+                // Deep, expensive pages of a forge, never their assets.
+                let repository = "\(pick(Self.words))-\(random.next() % 40)"
+                let view = pick(["commit", "blame", "tree", "log", "diff", "raw"])
+                request.path = "/\(repository)/\(view)/\(String(random.next() & 0xFFFF_FFFF, radix: 16))"
+                    + (random.next() % 4 == 0 ? "?page=\(random.next() % 200)" : "")
                 gap = uniform(interval)
             case .scraper(let rate, let page):
                 request.path = "/\(pick(Self.words))/\(page)"

@@ -157,6 +157,12 @@ import Vocabulary
         #expect(try event("GET / HTTP/1.1", agent: "Mozilla/5.0 (compatible; Googlebot/2.1)").agentKind == .crawler)
         #expect(try event("GET / HTTP/1.1", agent: "sqlmap/1.7").agentKind == .bad)
         #expect(try event("GET / HTTP/1.1", agent: "").agentKind == .scripted)
+        // A person's browser, as cohorts need to tell it apart (issue 30); bots that borrow the prefix are not.
+        #expect(try event("GET / HTTP/1.1", agent: "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0").agentKind == .browser)
+        #expect(try event("GET / HTTP/1.1", agent: "MOZILLA/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Safari/604.1").agentKind == .browser)
+        #expect(try event("GET / HTTP/1.1", agent: "Mozilla/5.0 (compatible; DataFetcher/1.0)").agentKind == .other)
+        #expect(try event("GET / HTTP/1.1", agent: "Mozilla/5.0 (Linux) AhrefsBot-like Spider").agentKind == .other)
+        #expect(try event("GET / HTTP/1.1", agent: "git/2.43.0").agentKind == .other)
         let time = try event("GET / HTTP/1.1").timestamp
         #expect(time == ISO8601.seconds("2026-11-26T02:30:00+01:00"))
     }

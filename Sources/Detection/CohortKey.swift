@@ -1,0 +1,40 @@
+import Vocabulary
+
+/// A group of addresses judged together: an IPv4 /24 or /16, an IPv6 /48, or an autonomous system.
+/// Scrapers of many quiet addresses are seen only at this level (issue 30).
+public struct CohortKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    public enum Level: UInt8, Sendable, CaseIterable, Comparable {
+        case v4Slash24, v4Slash16, v6Slash48, system
+
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public let level: Level
+    /// The network's leading bits (prefixes), or the AS number.
+    public let value: UInt64
+
+    public init(level: Level, value: UInt64) { (self.level, self.value) = (level, value) }
+
+    /// The prefix cohorts an address belongs to: its /24 and /16, or its /48.
+    public static func prefixes(of address: IPAddress) -> [CohortKey] {
+        if address.isV4 {
+            let bits = address.low
+            return [CohortKey(level: .v4Slash24, value: bits >> 8), CohortKey(level: .v4Slash16, value: bits >> 16)]
+        }
+        return [CohortKey(level: .v6Slash48, value: address.high >> 16)]
+    }
+
+    /// The range a prefix cohort is (what a ban of it holds); nil for an autonomous system.
+    public var range: BanTarget? {
+        switch level {
+        case .v4Slash24: BanTarget(network: IPAddress(v4: UInt32(truncatingIfNeeded: value << 8)), prefix: 24)
+        case .v4Slash16: BanTarget(network: IPAddress(v4: UInt32(truncatingIfNeeded: value << 16)), prefix: 16)
+        case .v6Slash48: BanTarget(network: IPAddress(v6: value << 16, 0), prefix: 48)
+        case .system: nil
+        }
+    }
+
+    public var description: String { range?.description ?? "AS\(value)" }
+
+    public static func < (a: CohortKey, b: CohortKey) -> Bool { (a.level, a.value) < (b.level, b.value) }
+}
