@@ -32,6 +32,8 @@ public struct Replay: Sendable {
 
     public var engine: GuardEngine
     public var parser: GuardLogParser
+    /// The cohorts, judged beside the clients when set (`guard replay --verdicts`).
+    public var cohorts: CohortWatch?
     private var first: Int?
     private var last: Int?
     private var bans = 0
@@ -84,11 +86,29 @@ public struct Replay: Sendable {
         first = min(first ?? second, second)
         last = max(last ?? second, second)
         engine.ingest(event)
+        cohorts?.ingest(event)
         guard engine.hasDecisions else { return }
         for decision in engine.drain() {
             if decision.action == .ban { bans += 1 }
             decided(decision, explanation(for: decision))
         }
+    }
+
+    /// Feeds one request and says what it meets: its client's ban, a cohort's answer, or passage,
+    /// with the decision behind it.
+    public mutating func judge(_ event: ClientEvent) -> RequestVerdict {
+        ingest(event) { _, _ in }
+        var verdict = RequestVerdict(at: ISO8601.format(Int(event.timestamp)), ip: event.client.description)
+        if engine.banBook.isBanned(event.client) {
+            verdict.verdict = .ban
+            let ban = engine.banBook.active[BanTarget(client: event.client)] ?? engine.banBook.range(holding: BanTarget(client: event.client))
+            verdict.why = ban.map { "\($0.target) banned: \($0.reason)" }
+        } else if let (answer, finding) = cohorts.map({ $0.verdict(for: event.client) }) {
+            verdict.verdict = answer
+            verdict.cohort = finding.map(RequestVerdict.Cohort.init)
+            verdict.why = finding?.why
+        }
+        return verdict
     }
 
     /// The followed client's standing, for a decision about it or a recalc (nil otherwise).

@@ -8,6 +8,8 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     /// A manual ban of an address the guard must never ban.
     case shielded(String)
     case noSuchLog(String)
+    /// The ip-to-ASN table named by `--asn-table` or `guard.asn_table` cannot be read.
+    case noSuchTable(String)
     case unreadableLog(String, reason: String)
     /// More than half the lines of a replayed log do not parse: the wrong format, or not an access log.
     case mostlyMalformed(log: String, LogReadability)
@@ -24,6 +26,7 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
         case .insideRange(let text, let range): "\(text) lies inside \(range), which is banned already; lift that first (`guard bans remove \(range)`) or leave it"
         case .shielded(let address): "\(address) is never banned: it is (or shares its IPv6 /64 with) an address in guard.allow, guard.trusted_proxies or this host's own; change those first"
         case .noSuchLog(let path): "no such log: \(path) (check guard.log in the manifest, or pass --log)"
+        case .noSuchTable(let path): "cannot read the ip-to-ASN table \(path) (check guard.asn_table or --asn-table; iptoasn.com publishes one as ip2asn-combined.tsv)"
         case .unreadableLog(let path, let reason): "cannot read \(path): \(reason) (run as a user who may read it)"
         case .mostlyMalformed(let log, let reading):
             "\(log): \(reading.finding)\(reading.example): pass --format with the format the log is in (\(LogReadability.readable)), or \(LogReadability.remedy)"

@@ -231,6 +231,9 @@ public struct GuardSettings: Sendable, Equatable {
     public var webhook: String?
     /// The database the site's edges share their decisions through; nil: this edge decides alone.
     public var shared: SharedGuardSettings?
+    /// An ip-to-ASN table (`start end asn country name` lines, absolute path): autonomous systems
+    /// become cohorts; nil: cohorts are address prefixes only.
+    public var asnTable: String?
 }
 
 /// `guard.shared`: the PostgreSQL database every edge of a site writes its bans and unbans to and

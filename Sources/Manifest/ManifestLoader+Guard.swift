@@ -7,7 +7,7 @@ import Vocabulary
 extension ManifestLoader {
     static let guardKeys = ["log", "log_format", "reorder_horizon", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
                             "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook",
-                            "shared"]
+                            "shared", "asn_table"]
 
     /// The guard's settings when no manifest names any: every default, state in `stateDirectory`
     /// (what `guard bans list` reads on a host where the guard runs from the package's unit).
@@ -65,7 +65,8 @@ extension ManifestLoader {
                                                                        "bad_agents", "scripted_agents"])),
             slackWebhook: webhook("slack_webhook"),
             webhook: webhook("webhook"),
-            shared: buildShared(section, directory: directory)
+            shared: buildShared(section, directory: directory),
+            asnTable: section.string("asn_table").map { absolutePath($0, relativeTo: directory) }
         )
     }
 

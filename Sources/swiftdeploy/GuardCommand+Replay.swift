@@ -25,17 +25,26 @@ extension GuardCommand {
         @Flag(help: "Also print each baseline recalculation (left out by default: they are most of the lines).") var recalcs = false
         @Option(help: "Follow one client: its rate, expectation, z and rule levels at every recalc, and why it was or was not banned.")
         var explain: String?
+        @Flag(help: "One JSON object per input line, in order: what the request would have met (pass, throttle, challenge, ban) and why.")
+        var verdicts = false
+        @Option(help: "An ip-to-ASN table (`start end asn country name` lines) so autonomous systems are cohorts (default: the manifest's guard.asn_table).")
+        var asnTable: String?
 
         func validate() throws {
             if let format, AccessLogFormat(rawValue: format) == nil { throw ValidationError("--format must be one of \(AccessLogFormat.allCases.map(\.rawValue).joined(separator: ", "))") }
             if let explain, IPAddress(explain) == nil { throw ValidationError("--explain takes an IP address, got \(explain)") }
+            if verdicts, explain != nil || recalcs || json { throw ValidationError("--verdicts prints JSON per line on its own; leave out --explain, --recalcs and --json") }
         }
 
         func run() async throws {
             try await Failure.reporting {
-                let useCase = FileManager.default.fileExists(atPath: manifest.file)
-                    ? GuardReplayUseCase(settings: try Project(file: manifest.file).manifest.guardSettings)
-                    : GuardReplayUseCase()
+                let settings = FileManager.default.fileExists(atPath: manifest.file) ? try Project(file: manifest.file).manifest.guardSettings : nil
+                let useCase = settings.map { GuardReplayUseCase(settings: $0) } ?? GuardReplayUseCase()
+                if verdicts {
+                    let owners = try GuardVerdictsUseCase.owners(asnTable ?? settings?.asnTable)
+                    try GuardVerdictsUseCase(replay: useCase).run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), owners: owners)
+                    return
+                }
                 try useCase.run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json,
                                 explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs)
             }
