@@ -19,6 +19,9 @@ public struct CohortSettings: Sendable, Equatable {
     public var learnFrom = 50
     /// How far each look moves the learned share towards what it saw (about an hour's memory).
     public var learningRate = 0.02
+    /// Seconds a /24 or /48 must stay flagged, every browser address in it naked, before it is
+    /// banned as a range (on the ban schedule, escalating); nil: cohorts are never banned.
+    public var banAfter: Int? = 900
 
     public init() {}
 

@@ -52,6 +52,8 @@ public struct CohortWatch: Sendable {
     private var lastLook: Int?
     /// Findings made and ended since the last `drain`, for the audit log.
     private var news: [(Finding, ended: Bool)] = []
+    /// Looks taken so far (the engine acts on a look once).
+    public private(set) var looks = 0
 
     public init(settings: CohortSettings = CohortSettings(), owners: NetworkOwners = NetworkOwners()) {
         self.settings = settings
@@ -101,6 +103,7 @@ public struct CohortWatch: Sendable {
     /// releases cohorts.
     mutating func look(at second: Int) {
         lastLook = second
+        looks += 1
         let horizon = second - settings.window
         visitors = visitors.filter { $0.value.lastSeen > horizon }
         struct Tally { var addresses = 0, naked = 0, nakedPages = 0 }
@@ -138,6 +141,18 @@ public struct CohortWatch: Sendable {
             flagged[key] = nil
             news.append((finding, true))
         }
+    }
+}
+
+extension CohortWatch {
+    /// The prefix cohorts the last look found that are ripe for a range ban: flagged for
+    /// `banAfter` and no browser address in them that fetched an asset (no person among them).
+    public func ripe(at second: Int) -> [Finding] {
+        guard let banAfter = settings.banAfter else { return [] }
+        return flagged.values.filter { finding in
+            (finding.key.level == .v4Slash24 || finding.key.level == .v6Slash48) && finding.lastSeen == second
+                && second - finding.since >= banAfter && finding.naked == finding.addresses
+        }.sorted { $0.key < $1.key }
     }
 }
 

@@ -38,6 +38,8 @@ public struct GuardConfig: Sendable, Equatable {
     /// An IP with fewer requests than this in its window is never judged by the learned rules.
     public var minRequests = GuardDefaults.minRequests
     public var rules = DetectionRules()
+    /// How cohorts of quiet addresses are judged; nil: not at all.
+    public var cohorts: CohortSettings? = CohortSettings()
 
     public init() {}
 

@@ -8,6 +8,8 @@ public enum GuardRule: String, Sendable, Codable, CodingKeyRepresentable, CaseIt
     case flood, scanner, bruteForce = "brute_force", scraper, badAgent = "bad_agent"
     case zScore = "z_score", multiplier, errorSurge = "error_surge"
     case manual
+    /// A cohort of quiet addresses banned as a range (issue 30).
+    case cohort
 }
 
 /// The kinds of site-wide alert: the traffic against its learned normal, and login failures spread

@@ -20,6 +20,8 @@ public struct GuardEngine: Sendable {
     public internal(set) var config: GuardConfig
     public internal(set) var baseline: Baseline
     public internal(set) var banBook: BanBook
+    /// The cohorts of quiet addresses (nil when `config.cohorts` is).
+    public internal(set) var cohorts: CohortWatch?
     /// Every request, for display.
     public internal(set) var global: SlidingWindow
     /// The traffic the baseline learns from (banned, allow-listed and anomalous clients left out):
@@ -72,8 +74,10 @@ public struct GuardEngine: Sendable {
         var shielded: Bool
     }
 
-    public init(config: GuardConfig) {
+    /// `owners` is the ip-to-ASN table autonomous-system cohorts come from (none: prefixes only).
+    public init(config: GuardConfig, owners: NetworkOwners = NetworkOwners()) {
         self.config = config
+        cohorts = config.cohorts.map { CohortWatch(settings: $0, owners: owners) }
         baseline = Baseline(window: config.baselineWindow, minPoints: config.minPoints, meanFloor: config.meanFloor)
         banBook = BanBook(schedule: config.bans, forgiveAfter: config.forgiveAfter)
         clock = LogClock(horizon: config.reorderHorizon)
@@ -205,6 +209,7 @@ public struct GuardEngine: Sendable {
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
+        if cohorts != nil { judgeCohorts(event, at: second) }
         let slot: Int
         if let known = index.slot(of: ip) {
             slot = Int(known)

@@ -32,14 +32,12 @@ public struct Replay: Sendable {
 
     public var engine: GuardEngine
     public var parser: GuardLogParser
-    /// The cohorts, judged beside the clients when set (`guard replay --verdicts`).
-    public var cohorts: CohortWatch?
     private var first: Int?
     private var last: Int?
     private var bans = 0
 
-    public init(config: GuardConfig, parser: GuardLogParser) {
-        engine = GuardEngine(config: config)
+    public init(config: GuardConfig, parser: GuardLogParser, owners: NetworkOwners = NetworkOwners()) {
+        engine = GuardEngine(config: config, owners: owners)
         self.parser = parser
     }
 
@@ -86,7 +84,6 @@ public struct Replay: Sendable {
         first = min(first ?? second, second)
         last = max(last ?? second, second)
         engine.ingest(event)
-        cohorts?.ingest(event)
         guard engine.hasDecisions else { return }
         for decision in engine.drain() {
             if decision.action == .ban { bans += 1 }
@@ -103,7 +100,7 @@ public struct Replay: Sendable {
             verdict.verdict = .ban
             let ban = engine.banBook.active[BanTarget(client: event.client)] ?? engine.banBook.range(holding: BanTarget(client: event.client))
             verdict.why = ban.map { "\($0.target) banned: \($0.reason)" }
-        } else if let (answer, finding) = cohorts.map({ $0.verdict(for: event.client) }) {
+        } else if let (answer, finding) = engine.cohorts.map({ $0.verdict(for: event.client) }) {
             verdict.verdict = answer
             verdict.cohort = finding.map(RequestVerdict.Cohort.init)
             verdict.why = finding?.why

@@ -74,8 +74,7 @@ public struct Evaluation: Sendable {
         var generator = TrafficGenerator(scenario: scenario, seed: seed)
         var writer = LogWriter(shape: shape ?? scenario.log, start: Double(scenario.start), seed: seed ?? scenario.seed)
         var parser = GuardLogParser(format: scenario.format, resolver: ClientResolver(), classifier: classifier)
-        var engine = GuardEngine(config: config)
-        var cohorts = CohortWatch(owners: scenario.networkOwners)
+        var engine = GuardEngine(config: config, owners: scenario.networkOwners)
         // From when each class's requests count for the cohort verdicts.
         let countFrom = scenario.classes.map { Double(scenario.start) + $0.start + (scenario.expected.kept[$0.name]?.after ?? 0) }
         var counted = [Int](repeating: 0, count: scenario.classes.count), answered = counted
@@ -109,10 +108,10 @@ public struct Evaluation: Sendable {
                 let event = text.withUTF8 { parser.parse($0) }
                 guard let event else { continue }
                 engine.ingest(event)
-                cohorts.ingest(event)
                 if event.timestamp >= countFrom[request.label] {
                     counted[request.label] += 1
-                    if engine.banBook.isBanned(event.client) || cohorts.verdict(for: event.client).verdict != .pass { answered[request.label] += 1 }
+                    let cohortVerdict = engine.cohorts?.verdict(for: event.client).verdict ?? .pass
+                    if engine.banBook.isBanned(event.client) || cohortVerdict != .pass { answered[request.label] += 1 }
                 }
                 if label[event.client] == nil {
                     label[event.client] = request.label

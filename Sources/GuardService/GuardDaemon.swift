@@ -89,7 +89,7 @@ public final class GuardDaemon: @unchecked Sendable {
         if let other = saved.daemonPid, other != getpid(), ChildProcess.isAlive(other), ChildProcess.commandLine(other).contains("guard") {
             throw GuardCommandError.alreadyRunning(pid: other, store: store.path)
         }
-        engine = GuardEngine(config: GuardConfig(daemon: settings))
+        engine = GuardEngine(config: GuardConfig(daemon: settings), owners: try NetworkOwners.load(settings.asnTable))
         engine.restore(bans: saved.bans, offences: saved.offences, learned: saved.learned)
         checkpoints = Checkpointer(store: store, learnedThrough: saved.learned?.baseline.newest)
         (lines, badLines) = (saved.lines, saved.badLines)

@@ -32,7 +32,8 @@ public struct GuardReplayUseCase: Sendable {
 
     /// - Parameter recalcs: also print each baseline recalculation (most lines of a replay; off by default).
     @discardableResult
-    public func run(log: String, format: AccessLogFormat?, json: Bool, explain: IPAddress? = nil, recalcs: Bool = false) throws -> Replay.Summary {
+    public func run(log: String, format: AccessLogFormat?, json: Bool, explain: IPAddress? = nil, recalcs: Bool = false,
+                    owners: NetworkOwners = NetworkOwners()) throws -> Replay.Summary {
         guard let handle = FileHandle(forReadingAtPath: log) else {
             throw FileManager.default.fileExists(atPath: log) ? GuardCommandError.unreadableLog(log, reason: "permission denied") : GuardCommandError.noSuchLog(log)
         }
@@ -42,7 +43,7 @@ public struct GuardReplayUseCase: Sendable {
         var buffer = [UInt8](repeating: 0, count: 4 << 20)
         let descriptor = handle.fileDescriptor
         let filled = try Self.read(descriptor, into: &buffer, at: 0, log: log)
-        var replay = Replay(config: config, parser: makeParser(format))
+        var replay = Replay(config: config, parser: makeParser(format), owners: owners)
         var output = OutputBuffer(console: console)
         let target = explain.map { ClientResolver().client(peer: $0, forwardedFor: UnsafeBufferPointer(start: nil, count: 0)) }
         replay.explained = target

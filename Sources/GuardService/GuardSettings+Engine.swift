@@ -73,3 +73,12 @@ extension GuardLogParser {
                   classifier: settings.requests)
     }
 }
+
+extension NetworkOwners {
+    /// Reads the ip-to-ASN table at `path` (nil: no table), naming the file and line of a problem.
+    public static func load(_ path: String?) throws -> NetworkOwners {
+        guard let path else { return NetworkOwners() }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw GuardCommandError.noSuchTable(path) }
+        return try NetworkOwners(text: text, file: path)
+    }
+}

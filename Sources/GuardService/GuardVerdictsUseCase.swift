@@ -17,21 +17,13 @@ public struct GuardVerdictsUseCase: Sendable {
         (config, makeParser, console) = (replay.config, replay.makeParser, replay.console)
     }
 
-    /// Reads the ip-to-ASN table at `path` (nil: no table), naming the file and line of a problem.
-    public static func owners(_ path: String?) throws -> NetworkOwners {
-        guard let path else { return NetworkOwners() }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw GuardCommandError.noSuchTable(path) }
-        return try NetworkOwners(text: text, file: path)
-    }
-
     /// Prints the verdicts of every line of `log`; returns the count of each verdict.
     @discardableResult
     public func run(log: String, format: AccessLogFormat?, owners: NetworkOwners) throws -> [CohortVerdict: Int] {
         guard let data = FileManager.default.contents(atPath: log) else {
             throw FileManager.default.fileExists(atPath: log) ? GuardCommandError.unreadableLog(log, reason: "permission denied") : GuardCommandError.noSuchLog(log)
         }
-        var replay = Replay(config: config, parser: makeParser(format))
-        replay.cohorts = CohortWatch(owners: owners)
+        var replay = Replay(config: config, parser: makeParser(format), owners: owners)
         var output = OutputBuffer(console: console)
         var counts: [CohortVerdict: Int] = [:]
         var number = 0

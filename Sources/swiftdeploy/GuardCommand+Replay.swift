@@ -40,13 +40,13 @@ extension GuardCommand {
             try await Failure.reporting {
                 let settings = FileManager.default.fileExists(atPath: manifest.file) ? try Project(file: manifest.file).manifest.guardSettings : nil
                 let useCase = settings.map { GuardReplayUseCase(settings: $0) } ?? GuardReplayUseCase()
+                let owners = try NetworkOwners.load(asnTable ?? settings?.asnTable)
                 if verdicts {
-                    let owners = try GuardVerdictsUseCase.owners(asnTable ?? settings?.asnTable)
                     try GuardVerdictsUseCase(replay: useCase).run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), owners: owners)
                     return
                 }
                 try useCase.run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json,
-                                explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs)
+                                explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs, owners: owners)
             }
         }
     }

@@ -79,4 +79,33 @@ import Vocabulary
         Self.people(&watch, count: 1, at: Self.t0 + 61)
         #expect(watch.verdict(for: IPAddress("198.51.14.9")!).finding?.key.description == "AS64500")
     }
+
+    /// A /24 flagged for 15 minutes with no person in it is banned as a range, on the ban schedule;
+    /// a /24 where one browser fetched its assets never is.
+    @Test func aCohortWithNoPersonInItIsBannedAsARangeAndOneWithAPersonIsNot() {
+        var engine = GuardEngine(config: GuardConfig())
+        var decisions: [GuardDecision] = []
+        for minute in 0..<18 {
+            let time = Self.t0 + Double(minute * 60)
+            for index in 0..<200 {
+                let address = "172.\(16 + index % 10).\(index / 10).9"
+                engine.ingest(Self.page(address, at: time + Double(index % 50)))
+                engine.ingest(Self.asset(address, at: time + Double(index % 50) + 0.1))
+            }
+            for host in 1...6 {
+                engine.ingest(Self.page("198.51.100.\(host)", at: time + 51 + Double(host)))
+                engine.ingest(Self.page("203.0.113.\(host)", at: time + 51 + Double(host)))
+            }
+            engine.ingest(Self.page("203.0.113.99", at: time + 58))
+            engine.ingest(Self.asset("203.0.113.99", at: time + 58.2))
+            decisions += engine.drain()
+        }
+        let bans = decisions.filter { $0.rule == .cohort }
+        #expect(bans.map { $0.target?.description } == ["198.51.100.0/24"], "\(bans.map(\.auditLine))")
+        #expect(bans.first?.duration == 600 && bans.first?.offence == 1, "the first step of the schedule")
+        #expect(bans.first?.auditLine.contains("BAN ip=198.51.100.0/24 | condition=cohort 198.51.100.0/24: 6 of 6 browser addresses") == true)
+        #expect(engine.banBook.isBanned(IPAddress("198.51.100.200")!))
+        #expect(!engine.banBook.isBanned(IPAddress("203.0.113.1")!), "a person lives in 203.0.113.0/24: challenged, never banned")
+        #expect(engine.cohorts?.verdict(for: IPAddress("203.0.113.1")!).verdict == .challenge)
+    }
 }
