@@ -15,13 +15,9 @@ public struct CohortKey: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public init(level: Level, value: UInt64) { (self.level, self.value) = (level, value) }
 
-    /// The prefix cohorts an address belongs to: its /24 and /16, or its /48.
-    public static func prefixes(of address: IPAddress) -> [CohortKey] {
-        if address.isV4 {
-            let bits = address.low
-            return [CohortKey(level: .v4Slash24, value: bits >> 8), CohortKey(level: .v4Slash16, value: bits >> 16)]
-        }
-        return [CohortKey(level: .v6Slash48, value: address.high >> 16)]
+    /// One word into the hasher (a look hashes every visitor's three or four cohorts).
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(value &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(level.rawValue))
     }
 
     /// The range a prefix cohort is (what a ban of it holds); nil for an autonomous system.

@@ -8,17 +8,27 @@ import Vocabulary
 /// often than the site's own visitors do. A flagged cohort's visitors that fetched no asset are
 /// challenged; one that did is a person and passes, whatever its neighbours do.
 public struct CohortWatch: Sendable {
-    /// What one address did within the window.
-    struct Visitor: Sendable {
-        var firstSeen: Int
-        var lastSeen: Int
-        var pages: UInt32 = 0
-        var assets: UInt32 = 0
-        var browser = false
-        var system: UInt32?
+    /// What one client did since the guard began tracking it, kept in the engine's own record of
+    /// the client (no second lookup per line).
+    public struct Visitor: Sendable, Equatable {
+        public var pages: UInt32 = 0
+        public var assets: UInt32 = 0
+        public var browser = false
+        /// Its autonomous system, looked up once.
+        public var system: UInt32?
+
+        public init(system: UInt32? = nil) { self.system = system }
 
         /// Pages and not one asset: what a browser does not do.
-        var isNaked: Bool { pages > 0 && assets == 0 }
+        public var isNaked: Bool { pages > 0 && assets == 0 }
+
+        public mutating func count(_ event: ClientEvent) {
+            switch event.kind {
+            case .asset: assets &+= 1
+            case .page, .login: pages &+= 1
+            }
+            if event.agentKind == .browser { browser = true }
+        }
     }
 
     /// A cohort found suspicious, with what showed it.
@@ -45,7 +55,6 @@ public struct CohortWatch: Sendable {
 
     public let settings: CohortSettings
     public let owners: NetworkOwners
-    var visitors: [IPAddress: Visitor] = [:]
     public private(set) var flagged: [CohortKey: Finding] = [:]
     /// The share of naked addresses among browser visitors outside flagged cohorts (a slow average).
     public private(set) var normalShare: Double?
@@ -60,33 +69,16 @@ public struct CohortWatch: Sendable {
         self.owners = owners
     }
 
-    /// Counts one request; once a minute of log time has passed, looks at the cohorts again.
-    public mutating func ingest(_ event: ClientEvent) {
-        let second = Int(event.timestamp)
-        if let last = lastLook {
-            if second >= last + settings.every { look(at: second) }
-        } else {
-            lastLook = second
-        }
-        let client = event.client
-        var visitor = visitors[client] ?? Visitor(firstSeen: second, lastSeen: second, system: owners.system(of: event.address))
-        visitor.lastSeen = max(visitor.lastSeen, second)
-        switch event.kind {
-        case .asset: visitor.assets &+= 1
-        case .page, .login: visitor.pages &+= 1
-        }
-        if event.agentKind == .browser { visitor.browser = true }
-        visitors[client] = visitor
-    }
+    /// Whether a minute of log time has passed since the last look (or none was taken).
+    public func isDue(at second: Int) -> Bool { lastLook.map { second >= $0 + settings.every } ?? true }
 
     /// What a request from `client` meets from the cohorts: challenged when it fetched no asset and
     /// one of its cohorts is flagged (the finding says which), else passed.
-    public func verdict(for client: IPAddress) -> (verdict: CohortVerdict, finding: Finding?) {
-        guard !flagged.isEmpty, let visitor = visitors[client], visitor.browser, visitor.assets == 0 else { return (.pass, nil) }
-        for key in keys(of: client, visitor) {
-            if let finding = flagged[key] { return (.challenge, finding) }
-        }
-        return (.pass, nil)
+    public func verdict(for client: IPAddress, _ visitor: Visitor) -> (verdict: CohortVerdict, finding: Finding?) {
+        guard !flagged.isEmpty, visitor.browser, visitor.assets == 0 else { return (.pass, nil) }
+        var found: Finding?
+        forEachKey(of: client, visitor) { key in if found == nil { found = flagged[key] } }
+        return found.map { (.challenge, $0) } ?? (.pass, nil)
     }
 
     /// Findings made (`ended` false) and ended since the last call.
@@ -95,31 +87,41 @@ public struct CohortWatch: Sendable {
         return news.map { ($0.0, $0.ended) }
     }
 
-    func keys(of client: IPAddress, _ visitor: Visitor) -> [CohortKey] {
-        CohortKey.prefixes(of: client) + (visitor.system.map { [CohortKey(level: .system, value: UInt64($0))] } ?? [])
+    /// Each cohort of a client, without building an array (a look runs this for every visitor).
+    func forEachKey(of client: IPAddress, _ visitor: Visitor, _ body: (CohortKey) -> Void) {
+        if client.isV4 {
+            body(CohortKey(level: .v4Slash24, value: client.low >> 8))
+            body(CohortKey(level: .v4Slash16, value: client.low >> 16))
+        } else {
+            body(CohortKey(level: .v6Slash48, value: client.high >> 16))
+        }
+        if let system = visitor.system { body(CohortKey(level: .system, value: UInt64(system))) }
     }
 
-    /// Forgets visitors gone for a whole window, counts each cohort's browser visitors and flags or
-    /// releases cohorts.
-    mutating func look(at second: Int) {
+    /// Counts each cohort's browser visitors (those seen within the window: the caller's choice)
+    /// and flags or releases cohorts.
+    public mutating func look(at second: Int, visitors: [(client: IPAddress, visitor: Visitor)]) {
         lastLook = second
         looks += 1
-        let horizon = second - settings.window
-        visitors = visitors.filter { $0.value.lastSeen > horizon }
-        struct Tally { var addresses = 0, naked = 0, nakedPages = 0 }
+        struct Tally {
+            var addresses = 0, naked = 0, nakedPages = 0
+
+            mutating func add(naked isNaked: Bool, pages: UInt32) {
+                addresses += 1
+                if isNaked { (naked, nakedPages) = (naked + 1, nakedPages + Int(pages)) }
+            }
+        }
         var tallies: [CohortKey: Tally] = [:]
+        tallies.reserveCapacity(visitors.count * 2)
         var outside = (browsers: 0, naked: 0)
         for (client, visitor) in visitors where visitor.browser {
             let naked = visitor.isNaked && visitor.pages <= settings.quietPages
-            let keys = keys(of: client, visitor)
-            for key in keys {
-                tallies[key, default: Tally()].addresses += 1
-                if naked {
-                    tallies[key, default: Tally()].naked += 1
-                    tallies[key, default: Tally()].nakedPages += Int(visitor.pages)
-                }
+            var inFlagged = false
+            forEachKey(of: client, visitor) { key in
+                tallies[key, default: Tally()].add(naked: naked, pages: visitor.pages)
+                if !flagged.isEmpty, flagged[key] != nil { inFlagged = true }
             }
-            if !keys.contains(where: { flagged[$0] != nil }) {
+            if !inFlagged {
                 outside.browsers += 1
                 if visitor.isNaked { outside.naked += 1 }
             }

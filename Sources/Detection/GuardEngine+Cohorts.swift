@@ -1,16 +1,31 @@
 import Telemetry
 import Vocabulary
 
-/// Cohorts of quiet addresses (issue 30): counted beside the clients, and a /24 or /48 that stays
-/// flagged with no person in it banned as a range, on the ban schedule like any client.
+/// Cohorts of quiet addresses (issue 30): counted in each client's own record, looked at once a
+/// minute of log time, and a /24 or /48 that stays flagged with no person in it banned as a range,
+/// on the ban schedule like any client.
 extension GuardEngine {
-    /// Counts one request in the cohorts; after each of their looks, bans the ripe ones.
-    mutating func judgeCohorts(_ event: ClientEvent, at second: Int) {
-        let before = cohorts?.looks ?? 0
-        cohorts?.ingest(event)
-        guard let watch = cohorts, watch.looks != before else { return }
-        for finding in watch.ripe(at: second) { banCohort(finding, at: second) }
+    /// Counts one request in its client's record; once a minute, looks at the cohorts and bans the ripe ones.
+    mutating func judgeCohorts(_ event: ClientEvent, slot: Int, at second: Int) {
+        clients[slot].visitor.count(event)
+        guard cohorts?.isDue(at: second) == true else { return }
+        let horizon = second - (cohorts?.settings.window ?? 0)
+        var visitors: [(client: IPAddress, visitor: CohortWatch.Visitor)] = []
+        visitors.reserveCapacity(index.count)
+        for client in clients where client.isTracked && client.lastSeen > horizon { visitors.append((client.ip, client.visitor)) }
+        cohorts?.look(at: second, visitors: visitors)
+        for finding in cohorts?.ripe(at: second) ?? [] { banCohort(finding, at: second) }
     }
+
+    /// What a request from `client` meets from the cohorts (`CohortWatch.verdict`); a client the
+    /// engine does not track, or never judges (allow list, proxies), passes.
+    public func cohortVerdict(for client: IPAddress) -> (verdict: CohortVerdict, finding: CohortWatch.Finding?) {
+        guard let cohorts, let slot = index.slot(of: client), !clients[Int(slot)].shielded else { return (.pass, nil) }
+        return cohorts.verdict(for: client, clients[Int(slot)].visitor)
+    }
+
+    /// Cohorts flagged (`ended` false) and released since the last call, for the audit log.
+    public mutating func cohortFindings() -> [(finding: CohortWatch.Finding, ended: Bool)] { cohorts?.drain() ?? [] }
 
     /// Bans a cohort's range unless it is shielded, already banned, or inside a wider banned range.
     mutating func banCohort(_ finding: CohortWatch.Finding, at second: Int) {

@@ -72,6 +72,8 @@ public struct GuardEngine: Sendable {
         var lastSeen: Int
         /// Never banned nor learned from (`GuardConfig.shields`), decided once per client.
         var shielded: Bool
+        /// What its cohorts need to know of it (pages, assets, browser, autonomous system).
+        var visitor = CohortWatch.Visitor()
     }
 
     /// `owners` is the ip-to-ASN table autonomous-system cohorts come from (none: prefixes only).
@@ -98,8 +100,9 @@ public struct GuardEngine: Sendable {
     public func rate(of ip: IPAddress) -> Double { client(ip)?.window.rate(config.window) ?? 0 }
 
     /// Starts tracking `ip` in a free slot or a new one (growing the slab by doubling), with empty buckets.
-    mutating func track(_ ip: IPAddress, at second: Int) -> Int {
-        let fresh = Client(ip: ip, lastSeen: second, shielded: config.shields(ip))
+    mutating func track(_ ip: IPAddress, at second: Int, address: IPAddress? = nil) -> Int {
+        var fresh = Client(ip: ip, lastSeen: second, shielded: config.shields(ip))
+        if let owners = cohorts?.owners, !owners.isEmpty { fresh.visitor.system = owners.system(of: address ?? ip) }
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = Int(free)
@@ -209,7 +212,6 @@ public struct GuardEngine: Sendable {
         global.add(at: second, error: event.isError)
         let ip = event.client
         if banBook.isBanned(ip) { return }
-        if cohorts != nil { judgeCohorts(event, at: second) }
         let slot: Int
         if let known = index.slot(of: ip) {
             slot = Int(known)
@@ -230,7 +232,7 @@ public struct GuardEngine: Sendable {
                     return
                 }
             }
-            slot = track(ip, at: second)
+            slot = track(ip, at: second, address: event.address)
         }
         // Conditions on the engine's own state are written without `&&`/`||`/`??`: their autoclosures
         // would copy the whole engine, for every line.
@@ -246,6 +248,7 @@ public struct GuardEngine: Sendable {
             clients[slot].window = counter
         }
         clients[slot].lastSeen = max(clients[slot].lastSeen, second)
+        if cohorts != nil { judgeCohorts(event, slot: slot, at: second) }
         if event.isLoginFailure { loginFailures.add(at: second, error: true) }
         if !isProtected {
             let rules = config.rules

@@ -100,7 +100,8 @@ public struct Replay: Sendable {
             verdict.verdict = .ban
             let ban = engine.banBook.active[BanTarget(client: event.client)] ?? engine.banBook.range(holding: BanTarget(client: event.client))
             verdict.why = ban.map { "\($0.target) banned: \($0.reason)" }
-        } else if let (answer, finding) = engine.cohorts.map({ $0.verdict(for: event.client) }) {
+        } else {
+            let (answer, finding) = engine.cohortVerdict(for: event.client)
             verdict.verdict = answer
             verdict.cohort = finding.map(RequestVerdict.Cohort.init)
             verdict.why = finding?.why

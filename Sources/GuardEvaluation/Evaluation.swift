@@ -110,7 +110,7 @@ public struct Evaluation: Sendable {
                 engine.ingest(event)
                 if event.timestamp >= countFrom[request.label] {
                     counted[request.label] += 1
-                    let cohortVerdict = engine.cohorts?.verdict(for: event.client).verdict ?? .pass
+                    let cohortVerdict = engine.cohortVerdict(for: event.client).verdict
                     if engine.banBook.isBanned(event.client) || cohortVerdict != .pass { answered[request.label] += 1 }
                 }
                 if label[event.client] == nil {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Detection
 import GuardService
 import TrafficScenarios
 import Vocabulary
@@ -24,9 +25,12 @@ extension GuardCommand.Bench {
         static let configuration = CommandConfiguration(
             abstract: "Parse + windows + detection over generated JSON lines, in process on one core; prints lines/s and peak RSS.")
         @OptionGroup var generated: GeneratedLines
+        @Flag(help: "Without the cohort watch (what cohorts cost).") var noCohorts = false
 
         func run() async throws {
-            let figures = IngestBenchmark.run(lines: max(1, generated.lines), ips: max(1, generated.ips))
+            var config = GuardConfig()
+            if noCohorts { config.cohorts = nil }
+            let figures = IngestBenchmark.run(lines: max(1, generated.lines), ips: max(1, generated.ips), config: config)
             print(String(format: "guard bench: %d lines from %d IPs in %.3f s = %.0f lines/s on one core; peak RSS %.1f MB; %d clients tracked, %d bans",
                          figures.lines, generated.ips, figures.seconds, figures.linesPerSecond, figures.peakRSSMB, figures.trackedClients, figures.bans))
         }

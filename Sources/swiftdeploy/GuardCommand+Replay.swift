@@ -37,16 +37,19 @@ extension GuardCommand {
         }
 
         func run() async throws {
-            try await Failure.reporting {
-                let settings = FileManager.default.fileExists(atPath: manifest.file) ? try Project(file: manifest.file).manifest.guardSettings : nil
-                let useCase = settings.map { GuardReplayUseCase(settings: $0) } ?? GuardReplayUseCase()
-                let owners = try NetworkOwners.load(asnTable ?? settings?.asnTable)
-                if verdicts {
-                    try GuardVerdictsUseCase(replay: useCase).run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), owners: owners)
-                    return
-                }
-                try useCase.run(log: log, format: format.flatMap(AccessLogFormat.init(rawValue:)), json: json,
-                                explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs, owners: owners)
+            try await Failure.reporting { try replay() }
+        }
+
+        /// The replay itself, synchronous (an async body here made swift 6.3's optimizer crash).
+        func replay() throws {
+            let settings = FileManager.default.fileExists(atPath: manifest.file) ? try Project(file: manifest.file).manifest.guardSettings : nil
+            let useCase = settings.map { GuardReplayUseCase(settings: $0) } ?? GuardReplayUseCase()
+            let owners = try NetworkOwners.load(asnTable ?? settings?.asnTable)
+            let chosen = format.flatMap(AccessLogFormat.init(rawValue:))
+            if verdicts {
+                try GuardVerdictsUseCase(replay: useCase).run(log: log, format: chosen, owners: owners)
+            } else {
+                try useCase.run(log: log, format: chosen, json: json, explain: explain.flatMap { IPAddress($0) }, recalcs: recalcs, owners: owners)
             }
         }
     }

@@ -18,16 +18,16 @@ import Vocabulary
     }
 
     /// `people` readers (a page with assets) spread over the space, for the site's normal.
-    static func people(_ watch: inout CohortWatch, count: Int, at time: Double) {
+    static func people(_ engine: inout GuardEngine, count: Int, at time: Double) {
         for index in 0..<count {
             let address = "172.\(16 + index % 10).\(index / 10).9"
-            watch.ingest(page(address, at: time))
-            watch.ingest(asset(address, at: time + 0.1))
+            engine.ingest(page(address, at: time))
+            engine.ingest(asset(address, at: time + 0.1))
         }
     }
 
     @Test func aSwarmInOneNetworkIsChallengedAndItsNeighbourWhoFetchesAssetsIsNot() {
-        var watch = CohortWatch()
+        var watch = GuardEngine(config: GuardConfig())
         Self.people(&watch, count: 200, at: Self.t0)
         for host in 1...8 { watch.ingest(Self.page("198.51.100.\(host)", at: Self.t0 + Double(host))) }
         watch.ingest(Self.page("198.51.100.200", at: Self.t0 + 10))
@@ -35,49 +35,49 @@ import Vocabulary
         watch.ingest(Self.page("198.51.100.201", at: Self.t0 + 11, agent: .scripted))  // a git client
         watch.ingest(Self.page("203.0.113.7", at: Self.t0 + 12))  // one naked address elsewhere
         Self.people(&watch, count: 1, at: Self.t0 + 61)  // a minute on: the look
-        #expect(watch.verdict(for: IPAddress("198.51.100.3")!).verdict == .challenge)
-        let finding = watch.verdict(for: IPAddress("198.51.100.3")!).finding
+        #expect(watch.cohortVerdict(for: IPAddress("198.51.100.3")!).verdict == .challenge)
+        let finding = watch.cohortVerdict(for: IPAddress("198.51.100.3")!).finding
         #expect(finding?.key.description == "198.51.100.0/24" && finding?.naked == 8 && finding?.addresses == 9, "\(String(describing: finding))")
         #expect(finding?.why.contains("8 of 9 browser addresses") == true)
-        #expect(watch.verdict(for: IPAddress("198.51.100.200")!).verdict == .pass, "the neighbour fetched assets")
-        #expect(watch.verdict(for: IPAddress("198.51.100.201")!).verdict == .pass, "not a browser: never challenged")
-        #expect(watch.verdict(for: IPAddress("203.0.113.7")!).verdict == .pass, "one quiet address is no cohort")
-        #expect(watch.drain().map(\.finding.key.description) == ["198.51.100.0/24"])
+        #expect(watch.cohortVerdict(for: IPAddress("198.51.100.200")!).verdict == .pass, "the neighbour fetched assets")
+        #expect(watch.cohortVerdict(for: IPAddress("198.51.100.201")!).verdict == .pass, "not a browser: never challenged")
+        #expect(watch.cohortVerdict(for: IPAddress("203.0.113.7")!).verdict == .pass, "one quiet address is no cohort")
+        #expect(watch.cohortFindings().map(\.finding.key.description) == ["198.51.100.0/24"])
         // Quiet for longer than the hold: released, and said so.
         Self.people(&watch, count: 1, at: Self.t0 + 61 + 1900)
         Self.people(&watch, count: 1, at: Self.t0 + 61 + 1961)
-        #expect(watch.flagged.isEmpty)
-        #expect(watch.drain().contains { $0.ended && $0.finding.key.description == "198.51.100.0/24" })
+        #expect(watch.cohorts!.flagged.isEmpty)
+        #expect(watch.cohortFindings().contains { $0.ended && $0.finding.key.description == "198.51.100.0/24" })
     }
 
     /// A site whose assets come from a CDN: every browser looks naked here, so naked is normal and
     /// no cohort is flagged for it.
     @Test func whereEveryBrowserIsNakedNothingIsFlagged() {
-        var watch = CohortWatch()
+        var watch = GuardEngine(config: GuardConfig())
         for index in 0..<300 { watch.ingest(Self.page("172.16.\(index / 20).\(index % 20 + 1)", at: Self.t0 + Double(index) / 10)) }
         watch.ingest(Self.page("172.31.0.1", at: Self.t0 + 61))
-        #expect(watch.normalShare ?? 0 > 0.9)
-        #expect(watch.flagged.isEmpty)
+        #expect(watch.cohorts!.normalShare ?? 0 > 0.9)
+        #expect(watch.cohorts!.flagged.isEmpty)
     }
 
     @Test func loudAddressesAreLeftToThePerClientRules() {
-        var watch = CohortWatch()
+        var watch = GuardEngine(config: GuardConfig())
         Self.people(&watch, count: 200, at: Self.t0)
         for host in 1...8 {
             for second in 0..<61 { watch.ingest(Self.page("198.51.100.\(host)", at: Self.t0 + Double(second))) }
         }
         Self.people(&watch, count: 1, at: Self.t0 + 61)
-        #expect(watch.flagged.isEmpty, "8 addresses of 61 pages each are loud, not a swarm of quiet ones")
+        #expect(watch.cohorts!.flagged.isEmpty, "8 addresses of 61 pages each are loud, not a swarm of quiet ones")
     }
 
     @Test func anAutonomousSystemIsACohortAcrossItsNetworks() throws {
         let owners = try NetworkOwners(text: "198.51.0.0\t198.51.255.255\t64500\tZZ\tEXAMPLE-NET\n", file: "asn.tsv")
-        var watch = CohortWatch(owners: owners)
+        var watch = GuardEngine(config: GuardConfig(), owners: owners)
         Self.people(&watch, count: 200, at: Self.t0)
         // Ten naked addresses in ten /24s of one system: no /24 holds enough, the system does.
         for index in 0..<10 { watch.ingest(Self.page("198.51.\(index * 7).9", at: Self.t0 + Double(index))) }
         Self.people(&watch, count: 1, at: Self.t0 + 61)
-        #expect(watch.verdict(for: IPAddress("198.51.14.9")!).finding?.key.description == "AS64500")
+        #expect(watch.cohortVerdict(for: IPAddress("198.51.14.9")!).finding?.key.description == "AS64500")
     }
 
     /// A /24 flagged for 15 minutes with no person in it is banned as a range, on the ban schedule;
@@ -106,6 +106,6 @@ import Vocabulary
         #expect(bans.first?.auditLine.contains("BAN ip=198.51.100.0/24 | condition=cohort 198.51.100.0/24: 6 of 6 browser addresses") == true)
         #expect(engine.banBook.isBanned(IPAddress("198.51.100.200")!))
         #expect(!engine.banBook.isBanned(IPAddress("203.0.113.1")!), "a person lives in 203.0.113.0/24: challenged, never banned")
-        #expect(engine.cohorts?.verdict(for: IPAddress("203.0.113.1")!).verdict == .challenge)
+        #expect(engine.cohortVerdict(for: IPAddress("203.0.113.1")!).verdict == .challenge)
     }
 }
