@@ -26,6 +26,8 @@ enum MetricsText {
         gauge("guard_log_lag_seconds", "How far behind the wall clock the newest line of the last read was, when it was read.",
               guardState.lagSeconds ?? .nan)
         gauge("guard_bans_active", "Bans in force.", Double(guardState.bans.count))
+        gauge("guard_cohorts_flagged", "Cohorts of quiet addresses whose naked clients are challenged.", Double(guardState.cohorts.count))
+        gauge("guard_cohort_naked_addresses", "Naked addresses (pages, no asset) in the flagged cohorts.", Double(guardState.cohorts.reduce(0) { $0 + $1.naked }))
         for rule in GuardRule.allCases {
             registry.makeCounter(name: "guard_bans_total", labels: [("reason", rule.rawValue)],
                                  help: "Bans since the daemon started, by the rule that decided them.")

@@ -44,6 +44,11 @@ public struct CohortWatch: Sendable {
         /// The share of naked addresses the site's own visitors show (learned).
         public var normalShare: Double
 
+        public init(key: CohortKey, since: Int, lastSeen: Int, addresses: Int, naked: Int, nakedPages: Int, normalShare: Double) {
+            (self.key, self.since, self.lastSeen, self.addresses) = (key, since, lastSeen, addresses)
+            (self.naked, self.nakedPages, self.normalShare) = (naked, nakedPages, normalShare)
+        }
+
         public var share: Double { addresses == 0 ? 0 : Double(naked) / Double(addresses) }
 
         /// In words, for the audit log and `--explain`.

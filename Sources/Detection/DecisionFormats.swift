@@ -5,7 +5,7 @@ extension GuardDecision {
     /// The audit-log line: `[2026-01-01T12:00:07Z] BAN ip=1.2.3.4 | condition=z=4.21 | rate=12.500 | baseline=2.100 | duration=600s`.
     public var auditLine: String {
         let kind = action == .globalAnomaly ? "GLOBAL_ANOMALY" : action.rawValue.uppercased()
-        let address = target?.description ?? (action == .globalAnomaly ? "global" : "-")
+        let address = cohort?.description ?? target?.description ?? (action == .globalAnomaly ? "global" : "-")
         let length = duration.map { "\($0)s" } ?? (action == .ban || action == .unban ? "permanent" : "0s")
         return "[\(ISO8601.format(at))] \(kind) ip=\(address) | condition=\(condition) | rate="
             + String(format: "%.3f", rate) + " | baseline=" + String(format: "%.3f", baseline) + " | duration=\(length)"
@@ -16,13 +16,13 @@ extension GuardDecision {
     public var record: DecisionRecord {
         // Three decimals: the figures are rates, and the noise below that is not information.
         func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
-        return DecisionRecord(at: ISO8601.format(at), action: action, ip: target?.description,
+        return DecisionRecord(at: ISO8601.format(at), action: action, ip: cohort?.description ?? target?.description,
                               durationSeconds: action == .globalAnomaly ? nil : duration ?? -1, condition: condition,
                               rule: rule, rate: rounded(rate), baseline: rounded(baseline))
     }
 
     /// Whether `guard replay --json` prints this decision (recalcs and cap alerts are noise there).
-    public var isReplayed: Bool { [.ban, .unban, .globalAnomaly].contains(action) }
+    public var isReplayed: Bool { [.ban, .unban, .globalAnomaly, .cohort].contains(action) }
 }
 
 /// One decision as JSON: `{"action":"ban","at":"2026-01-01T12:00:07Z","baseline":2.1,

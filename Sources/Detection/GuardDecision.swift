@@ -28,6 +28,8 @@ public struct GuardDecision: Sendable, Equatable {
         case baselineRecalc = "baseline_recalc"
         /// Too many distinct addresses to track: the guard alerts instead of growing without bound.
         case trackingCap = "tracking_cap"
+        /// A cohort of quiet addresses found (its naked clients challenged), or released.
+        case cohort
     }
 
     public var at: Int
@@ -58,6 +60,8 @@ public struct GuardDecision: Sendable, Equatable {
     /// book back, so what it acts on is what was decided.
     public var ban: BanBook.Ban?
     public var offenceRecord: BanBook.Offence?
+    /// For cohort decisions and cohort bans: the cohort.
+    public var cohort: CohortKey?
 
     /// What a ban or unban holds: the ban's client or range; the address for other decisions.
     public var target: BanTarget? { ban?.target ?? ip.map(BanTarget.init(client:)) }

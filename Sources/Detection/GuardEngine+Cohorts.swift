@@ -14,6 +14,13 @@ extension GuardEngine {
         visitors.reserveCapacity(index.count)
         for client in clients where client.isTracked && client.lastSeen > horizon { visitors.append((client.ip, client.visitor)) }
         cohorts?.look(at: second, visitors: visitors)
+        for (finding, ended) in cohorts?.drain() ?? [] {
+            var decision = GuardDecision(at: second, action: .cohort, ip: nil, duration: nil,
+                                         condition: ended ? "released: not found for \(second - finding.lastSeen) s (last: \(finding.why))"
+                                             : "challenged: \(finding.why)", rate: 0, baseline: 0)
+            decision.cohort = finding.key
+            pending.append(decision)
+        }
         for finding in cohorts?.ripe(at: second) ?? [] { banCohort(finding, at: second) }
     }
 
@@ -24,9 +31,6 @@ extension GuardEngine {
         return cohorts.verdict(for: client, clients[Int(slot)].visitor)
     }
 
-    /// Cohorts flagged (`ended` false) and released since the last call, for the audit log.
-    public mutating func cohortFindings() -> [(finding: CohortWatch.Finding, ended: Bool)] { cohorts?.drain() ?? [] }
-
     /// Bans a cohort's range unless it is shielded, already banned, or inside a wider banned range.
     mutating func banCohort(_ finding: CohortWatch.Finding, at second: Int) {
         guard let target = finding.key.range, banBook.active[target] == nil, !config.shields(target), rangeFits(target) else { return }
@@ -34,7 +38,7 @@ extension GuardEngine {
         let ban = banBook.ban(target, at: second, reason: "cohort")
         var decision = GuardDecision(at: second, action: .ban, ip: target.address, duration: ban.duration,
                                      condition: "cohort \(target): \(finding.why)", rate: 0, baseline: 0, offence: ban.offence)
-        decision.rule = .cohort
+        (decision.rule, decision.cohort) = (.cohort, finding.key)
         (decision.ban, decision.offenceRecord) = (ban, banBook.offence(target))
         pending.append(decision)
     }

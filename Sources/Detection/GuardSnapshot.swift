@@ -32,6 +32,19 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
         }
     }
 
+    /// A cohort found suspicious: its naked clients are challenged (issue 30).
+    public struct Cohort: Sendable, Codable, Equatable {
+        public var key: String
+        public var addresses: Int
+        public var naked: Int
+        public var since: Int
+        public var why: String
+
+        public init(_ finding: CohortWatch.Finding) {
+            (key, addresses, naked, since, why) = (finding.key.description, finding.addresses, finding.naked, finding.since, finding.why)
+        }
+    }
+
     /// The guard's clock (Unix seconds).
     public var at: Int
     public var startedAt: Int
@@ -68,6 +81,8 @@ public struct GuardSnapshot: Sendable, Codable, Equatable {
     public var zThreshold: Double
     public var top: [Client]
     public var bans: [Ban]
+    /// Cohorts flagged now, by key.
+    public var cohorts: [Cohort] = []
     /// Bans since the daemon started, by the rule that decided them: z_score, multiplier, error_surge, manual.
     public var bansTotal: [GuardRule: Int]
     /// Changes the firewall has not taken yet (retried every second), and batches it refused.

@@ -58,7 +58,7 @@ struct Checkpointer {
                 }
             case .baselineRecalc:
                 if let summary { unsaved.recalcs.append(.init(at: decision.at, summary: summary)) }
-            case .globalAnomaly, .trackingCap:
+            case .globalAnomaly, .trackingCap, .cohort:
                 break
             }
         }

@@ -31,7 +31,7 @@ struct EnforcementQueue {
         switch decision.action {
         case .ban: if let ban = decision.ban { pending[target] = .some(ban) }
         case .unban: pending[target] = .some(nil)
-        case .globalAnomaly, .baselineRecalc, .trackingCap: break
+        case .globalAnomaly, .baselineRecalc, .trackingCap, .cohort: break
         }
     }
 

@@ -22,6 +22,7 @@ extension GuardDaemon {
         next.zThreshold = engine.config.zScore
         next.top = engine.topClients(10)
         next.bans = engine.banBook.active.values.sorted { $0.ip < $1.ip }.map(GuardSnapshot.Ban.init)
+        next.cohorts = (engine.cohorts.map { Array($0.flagged.values) } ?? []).sorted { $0.key < $1.key }.map(GuardSnapshot.Cohort.init)
         next.shared = shared?.status
         describeReading(in: &next)
         published.withLock { $0 = next }

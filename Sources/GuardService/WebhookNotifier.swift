@@ -22,7 +22,7 @@ public final class WebhookNotifier: Notifier, Sendable {
     }
 
     public func notify(_ decision: GuardDecision) {
-        guard [.ban, .unban, .globalAnomaly, .trackingCap].contains(decision.action) else { return }
+        guard [.ban, .unban, .globalAnomaly, .trackingCap, .cohort].contains(decision.action) else { return }
         webhook.post(Webhook.Message(text: Self.sentence(decision), record: JSONValue(decision.record)))
     }
 

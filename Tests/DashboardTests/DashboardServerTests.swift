@@ -28,6 +28,8 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
         snapshot.bans = [GuardSnapshot.Ban(BanBook.Ban(ip: IPAddress("203.0.113.9")!, since: 1_800_000_050, until: 1_800_000_650,
                                                         offence: 1, reason: "z=7.10"))]
         snapshot.bansTotal = [.zScore: 3, .manual: 1]
+        snapshot.cohorts = [GuardSnapshot.Cohort(CohortWatch.Finding(key: CohortKey(level: .v4Slash24, value: 0xC63364), since: 1_800_000_060,
+                                                                     lastSeen: 1_800_000_090, addresses: 9, naked: 8, nakedPages: 20, normalShare: 0.05))]
         snapshot.logFormat = "auto, recognised as combined"
         snapshot.badLinesRatio = 0.25
         snapshot.readingProblem = "In the last minute, 25 of 100 lines (25.0%) do not parse as combined (recognised from the log): set guard.log_format …"
@@ -133,7 +135,7 @@ final class FixedSource: DashboardSource, @unchecked Sendable {
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
                 for line in [
-                    "guard_lines_total 1234", "guard_bad_lines_total 2", "guard_bans_active 1.0", #"guard_bans_total{reason="z_score"} 3"#,
+                    "guard_lines_total 1234", "guard_bad_lines_total 2", "guard_bans_active 1.0", "guard_cohorts_flagged 1.0", "guard_cohort_naked_addresses 8.0", #"guard_bans_total{reason="z_score"} 3"#,
                     #"guard_bans_total{reason="manual"} 1"#, #"guard_bans_total{reason="multiplier"} 0"#, "guard_global_rps 12.5",
                     "guard_baseline_mean 10.0", "guard_baseline_stddev 2.0", #"guard_detection_latency_seconds_bucket{le="0.025"} 1"#,
                     #"guard_detection_latency_seconds_bucket{le="0.5"} 2"#, #"guard_detection_latency_seconds_bucket{le="+Inf"} 2"#,

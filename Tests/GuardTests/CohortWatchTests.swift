@@ -42,12 +42,13 @@ import Vocabulary
         #expect(watch.cohortVerdict(for: IPAddress("198.51.100.200")!).verdict == .pass, "the neighbour fetched assets")
         #expect(watch.cohortVerdict(for: IPAddress("198.51.100.201")!).verdict == .pass, "not a browser: never challenged")
         #expect(watch.cohortVerdict(for: IPAddress("203.0.113.7")!).verdict == .pass, "one quiet address is no cohort")
-        #expect(watch.cohortFindings().map(\.finding.key.description) == ["198.51.100.0/24"])
+        let found = watch.drain().filter { $0.action == .cohort }
+        #expect(found.map(\.auditLine).map { $0.contains("COHORT ip=198.51.100.0/24 | condition=challenged: 8 of 9 browser addresses") } == [true], "\(found.map(\.auditLine))")
         // Quiet for longer than the hold: released, and said so.
         Self.people(&watch, count: 1, at: Self.t0 + 61 + 1900)
         Self.people(&watch, count: 1, at: Self.t0 + 61 + 1961)
         #expect(watch.cohorts!.flagged.isEmpty)
-        #expect(watch.cohortFindings().contains { $0.ended && $0.finding.key.description == "198.51.100.0/24" })
+        #expect(watch.drain().contains { $0.action == .cohort && $0.cohort?.description == "198.51.100.0/24" && $0.condition.hasPrefix("released") })
     }
 
     /// A site whose assets come from a CDN: every browser looks naked here, so naked is normal and
