@@ -1,3 +1,4 @@
+import EdgeRules
 import Vocabulary
 
 /// A group of addresses judged together: an IPv4 /24 or /16, an IPv6 /48, or an autonomous system.
@@ -33,4 +34,15 @@ public struct CohortKey: Hashable, Sendable, Comparable, CustomStringConvertible
     public var description: String { range?.description ?? "AS\(value)" }
 
     public static func < (a: CohortKey, b: CohortKey) -> Bool { (a.level, a.value) < (b.level, b.value) }
+}
+
+extension CohortSettings {
+    /// Least naked addresses for a cohort of this level: a /16 or a system, being larger, needs more.
+    func minimum(_ level: CohortKey.Level) -> Int {
+        switch level {
+        case .v4Slash24, .v6Slash48: minimumAddresses
+        case .system: minimumAddresses * 2
+        case .v4Slash16: minimumAddresses * 3
+        }
+    }
 }

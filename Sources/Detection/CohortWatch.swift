@@ -1,3 +1,4 @@
+import EdgeRules
 import Telemetry
 import Vocabulary
 
@@ -58,7 +59,7 @@ public struct CohortWatch: Sendable {
         }
     }
 
-    public let settings: CohortSettings
+    public internal(set) var settings: CohortSettings
     public let owners: NetworkOwners
     public private(set) var flagged: [CohortKey: Finding] = [:]
     /// The share of naked addresses among browser visitors outside flagged cohorts (a slow average).

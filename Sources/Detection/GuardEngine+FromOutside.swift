@@ -129,6 +129,13 @@ extension GuardEngine {
         if new.window != config.window { applied.window = config.window; needRestart.append("guard.window") }
         baseline.reshape(window: new.baselineWindow, minPoints: new.minPoints, meanFloor: new.meanFloor)
         banBook.reschedule(applied.bans, forgiveAfter: applied.forgiveAfter)
+        // Cohorts keep what they found under new settings; switched off, they are forgotten.
+        if let settings = applied.cohorts {
+            if cohorts == nil { cohorts = CohortWatch(settings: settings, owners: owners) }
+            cohorts?.settings = settings
+        } else {
+            cohorts = nil
+        }
         clock.horizon = max(0, applied.reorderHorizon)
         config = applied
         // The allow list or the proxies may have changed: which clients are shielded is decided again.

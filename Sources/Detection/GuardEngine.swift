@@ -22,6 +22,8 @@ public struct GuardEngine: Sendable {
     public internal(set) var banBook: BanBook
     /// The cohorts of quiet addresses (nil when `config.cohorts` is).
     public internal(set) var cohorts: CohortWatch?
+    /// The ip-to-ASN table cohorts are judged with (kept for a reload that switches them on).
+    let owners: NetworkOwners
     /// Every request, for display.
     public internal(set) var global: SlidingWindow
     /// The traffic the baseline learns from (banned, allow-listed and anomalous clients left out):
@@ -79,6 +81,7 @@ public struct GuardEngine: Sendable {
     /// `owners` is the ip-to-ASN table autonomous-system cohorts come from (none: prefixes only).
     public init(config: GuardConfig, owners: NetworkOwners = NetworkOwners()) {
         self.config = config
+        self.owners = owners
         cohorts = config.cohorts.map { CohortWatch(settings: $0, owners: owners) }
         baseline = Baseline(window: config.baselineWindow, minPoints: config.minPoints, meanFloor: config.meanFloor)
         banBook = BanBook(schedule: config.bans, forgiveAfter: config.forgiveAfter)
@@ -102,7 +105,7 @@ public struct GuardEngine: Sendable {
     /// Starts tracking `ip` in a free slot or a new one (growing the slab by doubling), with empty buckets.
     mutating func track(_ ip: IPAddress, at second: Int, address: IPAddress? = nil) -> Int {
         var fresh = Client(ip: ip, lastSeen: second, shielded: config.shields(ip))
-        if let owners = cohorts?.owners, !owners.isEmpty { fresh.visitor.system = owners.system(of: address ?? ip) }
+        if cohorts != nil, !owners.isEmpty { fresh.visitor.system = owners.system(of: address ?? ip) }
         let slot: Int
         if let free = freeSlots.popLast() {
             slot = Int(free)

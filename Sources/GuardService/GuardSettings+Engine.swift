@@ -20,6 +20,7 @@ extension GuardConfig {
         clientFloor = settings.baseline.clientFloor
         clientQuantile = settings.baseline.clientQuantile
         rules = settings.rules
+        cohorts = settings.cohorts
         protected = settings.trustedProxies
         ipv6Prefix = settings.ipv6Prefix
         zScore = settings.thresholds.zScore

@@ -234,6 +234,8 @@ public struct GuardSettings: Sendable, Equatable {
     /// An ip-to-ASN table (`start end asn country name` lines, absolute path): autonomous systems
     /// become cohorts; nil: cohorts are address prefixes only.
     public var asnTable: String?
+    /// How cohorts of quiet addresses are judged (`guard.cohorts`); nil: switched off.
+    public var cohorts: CohortSettings?
 }
 
 /// `guard.shared`: the PostgreSQL database every edge of a site writes its bans and unbans to and

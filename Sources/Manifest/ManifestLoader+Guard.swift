@@ -7,7 +7,7 @@ import Vocabulary
 extension ManifestLoader {
     static let guardKeys = ["log", "log_format", "reorder_horizon", "window", "baseline", "thresholds", "bans", "forgive_after", "enforcer", "allow",
                             "trusted_proxies", "ipv6_prefix", "max_tracked_ips", "global_cooldown", "min_requests", "rules", "requests", "slack_webhook", "webhook",
-                            "shared", "asn_table"]
+                            "shared", "asn_table", "cohorts"]
 
     /// The guard's settings when no manifest names any: every default, state in `stateDirectory`
     /// (what `guard bans list` reads on a host where the guard runs from the package's unit).
@@ -66,8 +66,30 @@ extension ManifestLoader {
             slackWebhook: webhook("slack_webhook"),
             webhook: webhook("webhook"),
             shared: buildShared(section, directory: directory),
-            asnTable: section.string("asn_table").map { absolutePath($0, relativeTo: directory) }
+            asnTable: section.string("asn_table").map { absolutePath($0, relativeTo: directory) },
+            cohorts: buildCohorts(section)
         )
+    }
+
+    /// `guard.cohorts`: `false` switches them off; a mapping changes the judgement (docs/guard.md "Cohorts").
+    static func buildCohorts(_ guardSection: Section) -> CohortSettings? {
+        if let node = guardSection.node("cohorts"), node.scalar != nil {
+            return guardSection.bool("cohorts", default: true) ? CohortSettings() : nil
+        }
+        let section = guardSection.section("cohorts", keys: ["window", "min_addresses", "naked_share", "normal_multiple", "quiet_pages", "hold", "ban_after"])
+        var cohorts = CohortSettings()
+        cohorts.window = Int(section.duration("window", default: .seconds(cohorts.window)).seconds)
+        cohorts.minimumAddresses = section.int("min_addresses", in: 2...100_000, default: cohorts.minimumAddresses)
+        cohorts.nakedShare = section.double("naked_share", in: 0.05...1, default: cohorts.nakedShare)
+        cohorts.normalMultiple = section.double("normal_multiple", in: 1...100, default: cohorts.normalMultiple)
+        cohorts.quietPages = UInt32(section.int("quiet_pages", in: 1...1_000_000, default: Int(cohorts.quietPages)))
+        cohorts.hold = Int(section.duration("hold", default: .seconds(cohorts.hold)).seconds)
+        if section.string("ban_after") == "never" {
+            cohorts.banAfter = nil
+        } else {
+            cohorts.banAfter = Int(section.duration("ban_after", default: .seconds(cohorts.banAfter ?? 900)).seconds)
+        }
+        return cohorts
     }
 
     /// `guard.shared`: a postgres:// URL, or a mapping with `url`, `password_file`, `edge` and `retention`.

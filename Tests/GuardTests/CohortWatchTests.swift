@@ -109,4 +109,19 @@ import Vocabulary
         #expect(!engine.banBook.isBanned(IPAddress("203.0.113.1")!), "a person lives in 203.0.113.0/24: challenged, never banned")
         #expect(engine.cohortVerdict(for: IPAddress("203.0.113.1")!).verdict == .challenge)
     }
+
+    /// A reload (SIGHUP) changes the settings and keeps what was found; switched off, cohorts are gone.
+    @Test func aReloadKeepsFindingsUnderNewSettingsAndCanSwitchCohortsOff() {
+        var engine = GuardEngine(config: GuardConfig())
+        Self.people(&engine, count: 200, at: Self.t0)
+        for host in 1...8 { engine.ingest(Self.page("198.51.100.\(host)", at: Self.t0 + Double(host))) }
+        Self.people(&engine, count: 1, at: Self.t0 + 61)
+        var config = GuardConfig()
+        config.cohorts?.hold = 7200
+        _ = engine.reconfigure(config)
+        #expect(engine.cohorts?.settings.hold == 7200 && engine.cohorts?.flagged.count == 1)
+        config.cohorts = nil
+        _ = engine.reconfigure(config)
+        #expect(engine.cohorts == nil && engine.cohortVerdict(for: IPAddress("198.51.100.3")!).verdict == .pass)
+    }
 }

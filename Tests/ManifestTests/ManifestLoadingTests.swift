@@ -99,6 +99,8 @@ private let minimal = """
         #expect(guardSettings.baseline == BaselineSettings(window: .seconds(1800), recalc: .seconds(60), minPoints: 10, meanFloor: 0.1,
                                                                clientFloor: 0.5, clientQuantile: 0.99))
         #expect(guardSettings.rules == DetectionRules())
+        #expect(guardSettings.cohorts == CohortSettings(), "cohorts are on by default")
+        #expect(guardSettings.asnTable == nil)
         #expect(guardSettings.requests == RequestClassifier())
         #expect(guardSettings.thresholds == Thresholds(zScore: 3, multiplier: 5, errorSurge: 3, surgeTightening: 0.5))
         #expect(guardSettings.bans == [.lasting(.seconds(600)), .lasting(.seconds(1800)), .lasting(.seconds(7200)), .permanent])
@@ -357,5 +359,20 @@ struct EnvFileSecrets {
             try ManifestLoader.parse(yaml: manifest("nowhere.env"), file: "\(directory)/swiftdeploy.yaml", directory: directory)
         }
         #expect(missing?.problems.map(\.description).joined().contains("does not exist") == true)
+    }
+}
+
+/// `guard.cohorts` and `guard.asn_table`: off with `false`, tuned with a mapping, wrong values named.
+@Suite struct CohortManifest {
+    @Test func cohortsCanBeSwitchedOffOrTunedAndTheTableIsResolved() throws {
+        #expect(try load(minimal + "\nguard: { cohorts: false }").guardSettings.cohorts == nil)
+        let tuned = try load(minimal + "\nguard:\n  asn_table: data/ip2asn.tsv\n  cohorts: { min_addresses: 8, naked_share: 0.8, hold: 1h, ban_after: never }").guardSettings
+        var expected = CohortSettings()
+        (expected.minimumAddresses, expected.nakedShare, expected.hold, expected.banAfter) = (8, 0.8, 3600, nil)
+        #expect(tuned.cohorts == expected)
+        #expect(tuned.asnTable == "/srv/site/data/ip2asn.tsv")
+        let wrong = problems(minimal + "\nguard:\n  cohorts: { naked_share: 2, windw: 10m }")
+        #expect(wrong.contains { $0.contains("guard.cohorts.naked_share") }, "\(wrong)")
+        #expect(wrong.contains { $0.contains("guard.cohorts.windw") && $0.contains("window") }, "\(wrong)")
     }
 }

@@ -24,12 +24,4 @@ public struct CohortSettings: Sendable, Equatable {
     public var banAfter: Int? = 900
 
     public init() {}
-
-    func minimum(_ level: CohortKey.Level) -> Int {
-        switch level {
-        case .v4Slash24, .v6Slash48: minimumAddresses
-        case .system: minimumAddresses * 2
-        case .v4Slash16: minimumAddresses * 3
-        }
-    }
 }
