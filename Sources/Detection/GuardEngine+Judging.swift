@@ -68,6 +68,8 @@ extension GuardEngine {
         public var banned: Bool
         /// Each behaviour rule's level against its burst, by name.
         public var levels: [(rule: String, level: Double, burst: Double)]
+        /// The flagged cohort that challenges this client, and why; nil when none does.
+        public var cohort: String? = nil
     }
 
     /// The client's standing as of the engine's clock; nil when it is not tracked.
@@ -86,7 +88,8 @@ extension GuardEngine {
             levels: [("flood", behaviour.flood.current(at: tick, rules.flood), rules.flood.burst),
                      ("scanner", behaviour.scanner.current(at: tick, rules.scanner), rules.scanner.burst),
                      ("brute_force", behaviour.bruteForce.current(at: tick, rules.bruteForce), rules.bruteForce.burst),
-                     ("scraper", behaviour.scraper.current(at: tick, rules.scraper), rules.scraper.burst)])
+                     ("scraper", behaviour.scraper.current(at: tick, rules.scraper), rules.scraper.burst)],
+            cohort: cohortVerdict(for: ip).finding.map { "\($0.key): \($0.why)" })
     }
 
     /// The `count` busiest clients as of the engine's clock, busiest first (their windows are slid

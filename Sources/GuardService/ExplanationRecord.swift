@@ -26,9 +26,11 @@ struct ExplanationRecord: Codable, Sendable {
     /// `ban` or `unban` when this row is a decision about the client; its condition.
     var action: String?
     var condition: String?
+    /// The flagged cohort challenging the client, and why.
+    var cohort: String?
 
     enum CodingKeys: String, CodingKey {
-        case at, rate, expected, z, threshold, requests, errorRate = "error_rate", agents, warm, surging, banned, levels, action, condition
+        case at, rate, expected, z, threshold, requests, errorRate = "error_rate", agents, warm, surging, banned, levels, action, condition, cohort
     }
 
     init(_ explanation: GuardEngine.Explanation, decision: GuardDecision?) {
@@ -39,5 +41,6 @@ struct ExplanationRecord: Codable, Sendable {
         levels = explanation.levels.map { Level(rule: $0.rule, level: $0.level, burst: $0.burst) }
         action = decision?.action.rawValue
         condition = decision?.condition
+        cohort = explanation.cohort
     }
 }

@@ -171,6 +171,7 @@ extension GuardEngine.Explanation {
         let levels = levels.map { String(format: "%@ %.1f/%.0f", $0.rule, $0.level, $0.burst) }.joined(separator: " ")
         if !warm { why.append("learning (rate rules wait for the baseline)") }
         if !banned && warm && rate < threshold { why.append(String(format: "below the rate rules' %.3f/s", threshold)) }
+        if let cohort { why.append("challenged by cohort \(cohort)") }
         let text = String(format: "%@ rate=%.3f/s expected=%.3f z=%.2f requests=%d errors=%.0f%% agents=%d%@ | %@",
                           ISO8601.format(at), rate, expected, z, requests, errorRate * 100, agents, surging ? " error_surge" : "", levels)
         return text + (why.isEmpty ? "" : " | " + why.joined(separator: ", "))

@@ -39,6 +39,8 @@ import Vocabulary
         let finding = watch.cohortVerdict(for: IPAddress("198.51.100.3")!).finding
         #expect(finding?.key.description == "198.51.100.0/24" && finding?.naked == 8 && finding?.addresses == 9, "\(String(describing: finding))")
         #expect(finding?.why.contains("8 of 9 browser addresses") == true)
+        #expect(watch.explain(IPAddress("198.51.100.3")!)?.cohort?.hasPrefix("198.51.100.0/24: 8 of 9") == true, "--explain names the cohort")
+        #expect(watch.explain(IPAddress("198.51.100.200")!)?.cohort == nil)
         #expect(watch.cohortVerdict(for: IPAddress("198.51.100.200")!).verdict == .pass, "the neighbour fetched assets")
         #expect(watch.cohortVerdict(for: IPAddress("198.51.100.201")!).verdict == .pass, "not a browser: never challenged")
         #expect(watch.cohortVerdict(for: IPAddress("203.0.113.7")!).verdict == .pass, "one quiet address is no cohort")
