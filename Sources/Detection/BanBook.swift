@@ -194,8 +194,15 @@ public struct BanBook: Sendable {
     /// Restores state (from the store) as it was; a ban or offence record with impossible figures
     /// (a row another process wrote, or an old edge's adopted row) is refused and counted.
     public mutating func restore(bans: [Ban], offences: [Offence]) {
-        for ban in bans {
+        // Widest ranges first, so a range inside one already restored is refused (the kernel holds
+        // no overlapping ranges; a store another process wrote might).
+        let ordered = bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
+        for ban in ordered {
             guard ban.problem == nil else { refused += 1; continue }
+            if ban.target.isRange {
+                reshapeRanges()
+                if let holder = range(holding: ban.target), holder.target != ban.target { refused += 1; continue }
+            }
             active[ban.target] = ban
         }
         nextDue = active.values.compactMap(\.until).min()

@@ -23,6 +23,9 @@ public struct CohortWatch: Sendable {
         /// Pages and not one asset: what a browser does not do.
         public var isNaked: Bool { pages > 0 && assets == 0 }
 
+        /// Its pages and assets forgotten (its cohort was banned on them), its kind kept.
+        public mutating func spend() { (pages, assets) = (0, 0) }
+
         public mutating func count(_ event: ClientEvent) {
             switch event.kind {
             case .asset: assets &+= 1
@@ -74,6 +77,9 @@ public struct CohortWatch: Sendable {
         self.settings = settings
         self.owners = owners
     }
+
+    /// Drops a finding without saying so (a ban of the cohort says it).
+    mutating func forget(_ key: CohortKey) { flagged[key] = nil }
 
     /// Whether a minute of log time has passed since the last look (or none was taken).
     public func isDue(at second: Int) -> Bool { lastLook.map { second >= $0 + settings.every } ?? true }

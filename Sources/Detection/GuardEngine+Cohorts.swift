@@ -34,8 +34,12 @@ extension GuardEngine {
     /// Bans a cohort's range unless it is shielded, already banned, or inside a wider banned range.
     mutating func banCohort(_ finding: CohortWatch.Finding, at second: Int) {
         guard let target = finding.key.range, banBook.active[target] == nil, !config.shields(target), rangeFits(target) else { return }
-        absorbRanges(inside: target, at: second)
-        let ban = banBook.ban(target, at: second, reason: "cohort")
+        let length = banBook.nextLength(target, at: second)
+        let until = absorbRanges(inside: target, at: second, until: length.map { second + $0 })
+        let ban = banBook.ban(target, at: second, reason: "cohort", length: .some(until.map { $0 - second }))
+        // The evidence is spent: a ban again needs new requests after this one ends, not the same.
+        cohorts?.forget(finding.key)
+        for slot in clients.indices where clients[slot].isTracked && target.covers(clients[slot].ip) { clients[slot].visitor.spend() }
         var decision = GuardDecision(at: second, action: .ban, ip: target.address, duration: ban.duration,
                                      condition: "cohort \(target): \(finding.why)", rate: 0, baseline: 0, offence: ban.offence)
         (decision.rule, decision.cohort) = (.cohort, finding.key)

@@ -10,13 +10,8 @@ extension GuardEngine {
     /// lock out what the operator said never to ban) or lies in a wider range already banned.
     public mutating func banManually(_ target: BanTarget, at second: Int, length: Int?, reason: String = "manual") -> GuardDecision? {
         guard !config.shields(target), rangeFits(target) else { return nil }
-        let absorbed = absorbRanges(inside: target, at: second)
-        // The wider ban lasts at least as long as the ranges it took the place of.
-        let longest = absorbed.reduce(length) { longest, ban in
-            guard let longest, let until = ban.until else { return nil }
-            return max(longest, until - second)
-        }
-        let ban = banBook.ban(target, at: second, reason: reason, length: .some(longest))
+        let until = absorbRanges(inside: target, at: second, until: length.map { second + $0 })
+        let ban = banBook.ban(target, at: second, reason: reason, length: .some(until.map { $0 - second }))
         var decision = GuardDecision(at: second, action: .ban, ip: target.address, duration: ban.duration, condition: reason,
                                      rate: rate(of: target.address), baseline: expected(for: target.address), offence: ban.offence)
         decision.rule = .manual
@@ -30,7 +25,12 @@ extension GuardEngine {
     @discardableResult
     public mutating func adopt(_ ban: BanBook.Ban, condition: String, from edge: String, at second: Int) -> GuardDecision? {
         guard !config.shields(ban.target), rangeFits(ban.target) else { return nil }
-        absorbRanges(inside: ban.target, at: second)
+        // Nothing is lifted for a ban that has ended or is in force already (a stale row must not
+        // clear this edge's ranges); a wider range lasts as long as those it takes the place of.
+        var ban = ban
+        if (ban.until ?? Int.max) > second, banBook.active[ban.target] != ban {
+            ban.until = absorbRanges(inside: ban.target, at: second, until: ban.until)
+        }
         guard banBook.adopt(ban, at: second) else { return nil }
         var decision = GuardDecision(at: second, action: .ban, ip: ban.ip, duration: ban.until.map { $0 - second },
                                      condition: "edge \(edge): \(condition)", rate: rate(of: ban.ip), baseline: expected(for: ban.ip),
@@ -45,25 +45,35 @@ extension GuardEngine {
     /// edge catching up over 100,000 bans writes one summary, not 100,000 audit lines). Returns the
     /// bans now in force here because of them, each with its address's offence record (what to save).
     public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [(ban: BanBook.Ban, offence: BanBook.Offence?)] {
-        // Ranges first, widest first: a narrower range inside one already taken is then refused.
+        // Ranges first, widest first: a narrower range inside one already taken is then refused, and
+        // one of this edge's own inside a range taken now is lifted (a decision: saved and enforced).
         let ordered = bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
-        return ordered.filter { !config.shields($0.target) && rangeFits($0.target) && banBook.adopt($0, at: second) }
-            .map { ($0, banBook.offence($0.target)) }
+        return ordered.compactMap { ban -> BanBook.Ban? in
+            guard !config.shields(ban.target), rangeFits(ban.target) else { return nil }
+            var taken = ban
+            if (ban.until ?? Int.max) > second, ban.target.isRange { taken.until = absorbRanges(inside: ban.target, at: second, until: ban.until) }
+            return banBook.adopt(taken, at: second) ? taken : nil
+        }.map { ($0, banBook.offence($0.target)) }
     }
 
-    /// Whether a ban of `target` can be in force beside the others: a range inside a wider banned
-    /// range cannot (that range already drops it, and the kernel refuses overlapping ranges).
+    /// Whether a ban of `target` can be in force beside the others: a range wider than
+    /// `BanTarget.widest` cannot, nor one inside a wider banned range (that range already drops it,
+    /// and the kernel refuses overlapping ranges).
     func rangeFits(_ target: BanTarget) -> Bool {
+        guard !target.isTooWide else { return false }
         guard target.isRange, let holder = banBook.range(holding: target) else { return true }
         return holder.target == target
     }
 
-    /// Lifts the ranges in force inside the range `target` (which takes their place); returns them.
-    @discardableResult
-    mutating func absorbRanges(inside target: BanTarget, at second: Int) -> [BanBook.Ban] {
-        let inside = banBook.ranges(inside: target)
-        for ban in inside { lift(ban.target, at: second, condition: "inside \(target)", edge: nil) }
-        return inside
+    /// Lifts the ranges in force inside the range `target`, which takes their place; returns `until`
+    /// (nil: permanent) made at least as late as theirs, so no address is freed early.
+    mutating func absorbRanges(inside target: BanTarget, at second: Int, until: Int?) -> Int? {
+        var latest = until
+        for ban in banBook.ranges(inside: target) {
+            lift(ban.target, at: second, condition: "inside \(target)", edge: nil)
+            latest = latest.flatMap { mine in ban.until.map { max(mine, $0) } }
+        }
+        return latest
     }
 
     /// An unban another edge made; nil when the target is not banned here.

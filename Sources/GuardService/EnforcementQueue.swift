@@ -52,7 +52,9 @@ struct EnforcementQueue {
             let firstTime = !failing
             failing = true
             if changes.count > 1 {
-                for change in changes.prefix(Self.singleTries) where (try? Self.apply([change], to: enforcer)) != nil { pending[change.target] = nil }
+                // Lifts first: a lifted range must leave the kernel before a wider one that overlaps it goes in.
+                let ordered = changes.filter { !$0.ban } + changes.filter(\.ban)
+                for change in ordered.prefix(Self.singleTries) where (try? Self.apply([change], to: enforcer)) != nil { pending[change.target] = nil }
             }
             return .refused("\(error)", firstTime: firstTime)
         }

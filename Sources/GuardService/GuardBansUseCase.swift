@@ -27,6 +27,9 @@ public struct GuardBansUseCase: Sendable {
 
     func openStore() throws -> GuardStore { try GuardStore(path: GuardStore.path(stateDirectory: stateDirectory)) }
 
+    /// Whether a guard ever kept state in `directory` (a listing must not create a store there).
+    public static func hasState(in directory: String) -> Bool { FileManager.default.fileExists(atPath: GuardStore.path(stateDirectory: directory)) }
+
     /// The bans in force: with `guard.shared`, the whole site's from PostgreSQL (each with the edge
     /// that decided it); else, or when the database does not answer, this edge's own store.
     public func list(json: Bool) async throws {
@@ -134,6 +137,7 @@ public struct GuardBansUseCase: Sendable {
     /// Why a ban of `target` cannot be made, said before anything is handed over: an address the
     /// guard must never ban, or a range inside a wider one already banned here.
     func check(_ target: BanTarget, against store: GuardStore) throws {
+        if target.isTooWide { throw GuardCommandError.tooWide(target.description) }
         if GuardConfig(daemon: settings).shields(target) { throw GuardCommandError.shielded(target.description) }
         guard target.isRange else { return }
         var book = BanBook(schedule: [nil], forgiveAfter: 0)

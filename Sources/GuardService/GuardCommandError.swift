@@ -1,10 +1,13 @@
 import Telemetry
+import Vocabulary
 
 /// What stops a guard command, with what to do about it.
 public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     case notAnAddress(String)
     /// A range ban inside a wider range already banned.
     case insideRange(String, range: String)
+    /// A range wider than a ban may hold.
+    case tooWide(String)
     /// A manual ban of an address the guard must never ban.
     case shielded(String)
     case noSuchLog(String)
@@ -23,6 +26,7 @@ public enum GuardCommandError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notAnAddress(let text): "\(text) is not an IP address or range (like 203.0.113.9, 10.0.0.0/8, 2001:db8::1 or 2001:db8::/32)"
+        case .tooWide(let text): "\(text) is wider than a ban may hold (/\(BanTarget.widest.v4) for IPv4, /\(BanTarget.widest.v6) for IPv6): it would cut off a large part of the Internet, likely your own way in"
         case .insideRange(let text, let range): "\(text) lies inside \(range), which is banned already; lift that first (`guard bans remove \(range)`) or leave it"
         case .shielded(let address): "\(address) is never banned: it is (or shares its IPv6 /64 with) an address in guard.allow, guard.trusted_proxies or this host's own; change those first"
         case .noSuchLog(let path): "no such log: \(path) (check guard.log in the manifest, or pass --log)"

@@ -217,7 +217,10 @@ public struct TrafficGenerator: Sendable {
         }
         var networks: [UInt32] = []
         var seen = Set<UInt32>()
-        while networks.count < max(1, spec.networks) {
+        // Bounded: blocks too small for `networks` distinct /24s give fewer, never a hang.
+        var attempts = 0
+        while networks.count < max(1, spec.networks), attempts < 50 * max(1, spec.networks) {
+            attempts += 1
             let network: UInt32
             if let block = chosen.isEmpty ? nil : pick(chosen) {
                 network = block.low + UInt32(random.next() % UInt64(block.high - block.low + 1))

@@ -51,6 +51,13 @@ public struct BanTarget: Hashable, Sendable, Comparable, CustomStringConvertible
 
     public var isRange: Bool { range != nil }
 
+    /// The widest range a ban may hold: /8 of IPv4, /16 of IPv6. A wider one cuts off a large part
+    /// of the Internet, likely the operator's own way in; one shared row must not be able to.
+    public static let widest = (v4: 8, v6: 16)
+
+    /// Wider than `widest`.
+    public var isTooWide: Bool { range.map { $0 < (address.isV4 ? Self.widest.v4 : Self.widest.v6) } ?? false }
+
     public var description: String { range.map { "\(address)/\($0)" } ?? address.description }
 
     /// Clients before ranges of the same network, then by address and length.

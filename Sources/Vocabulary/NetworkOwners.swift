@@ -11,9 +11,13 @@ public struct NetworkOwners: Sendable {
         var system: UInt32
     }
 
-    /// Blocks sorted by start, per family (IPv4 first), for a binary search.
+    /// Blocks sorted by start (the longest first among equal starts), per family, for a binary
+    /// search; with, at each position, the latest end of any block up to it, so a lookup walks back
+    /// only as far as an earlier block could still hold the address.
     private let v4: [Block]
     private let v6: [Block]
+    private let v4Reach: [IPAddress]
+    private let v6Reach: [IPAddress]
     /// The AS names the table gives, for reports.
     public let names: [UInt32: String]
 
@@ -23,13 +27,14 @@ public struct NetworkOwners: Sendable {
     public var v4Blocks: [(start: IPAddress, end: IPAddress, system: UInt32)] { v4.map { ($0.start, $0.end, $0.system) } }
     public var count: Int { v4.count + v6.count }
 
-    public init() { (v4, v6, names) = ([], [], [:]) }
+    public init() { (v4, v6, v4Reach, v6Reach, names) = ([], [], [], [], [:]) }
 
     /// Reads a table; `file` names it in errors, which give the line and what is wrong.
     public init(text: String, file: String) throws(NetworkOwnersError) {
         var blocks: [Block] = []
         var names: [UInt32: String] = [:]
-        for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // `isNewline`: a CRLF file is one grapheme per line end, never split by "\n" alone.
+        for (index, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.drop { $0 == " " || $0 == "\t" }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             let fields = trimmed.split(maxSplits: 4, whereSeparator: { $0 == "\t" || $0 == " " })
@@ -46,23 +51,31 @@ public struct NetworkOwners: Sendable {
             blocks.append(Block(start: start, end: end, system: system))
             if fields.count == 5, names[system] == nil { names[system] = String(fields[4]) }
         }
-        blocks.sort { $0.start < $1.start }
+        blocks.sort { ($0.start, $1.end) < ($1.start, $0.end) }
         v4 = blocks.filter(\.start.isV4)
         v6 = blocks.filter { !$0.start.isV4 }
+        func reach(_ blocks: [Block]) -> [IPAddress] {
+            var latest: IPAddress?
+            return blocks.map { block in
+                latest = latest.map { max($0, block.end) } ?? block.end
+                return latest!
+            }
+        }
+        (v4Reach, v6Reach) = (reach(v4), reach(v6))
         self.names = names
     }
 
     /// The AS holding `address`, nil when no block does. Overlapping blocks: the one starting last
-    /// before the address that still holds it.
+    /// at or before the address that still holds it (the most specific, in a table of nested blocks).
     public func system(of address: IPAddress) -> UInt32? {
-        let blocks = address.isV4 ? v4 : v6
+        let (blocks, reach) = address.isV4 ? (v4, v4Reach) : (v6, v6Reach)
         var low = 0, high = blocks.count
         while low < high {
             let middle = (low + high) / 2
             if address < blocks[middle].start { high = middle } else { low = middle + 1 }
         }
         var index = low - 1
-        while index >= 0, index >= low - 4 {
+        while index >= 0, !(reach[index] < address) {
             if !(blocks[index].end < address) { return blocks[index].system }
             index -= 1
         }

@@ -7,6 +7,9 @@ extension SharedDecision {
     /// never trusted and never fatal.
     public var problem: String? {
         if let problem = BanFigures.problem(since: since, until: until, offence: offence) { return problem }
+        if let target = BanTarget(address), target.isTooWide {
+            return "its range \(address) is wider than /\(BanTarget.widest.v4) (IPv4) or /\(BanTarget.widest.v6) (IPv6)"
+        }
         for (name, text, limit) in [("edge", edge, 255), ("address", address, 64), ("reason", reason, Self.maxText), ("condition", condition, Self.maxText)] {
             guard text.utf8.count <= limit else { return "its \(name) is longer than \(limit) bytes" }
             guard !Self.hasControlCharacters(text) else { return "its \(name) holds control characters (a newline would forge audit lines)" }
@@ -14,7 +17,7 @@ extension SharedDecision {
         return nil
     }
 
-    static func hasControlCharacters(_ text: String) -> Bool {
+    public static func hasControlCharacters(_ text: String) -> Bool {
         text.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0 == "\u{2028}" || $0 == "\u{2029}" }
     }
 }

@@ -24,6 +24,10 @@ extension GuardCommand {
                     let bans: GuardBansUseCase
                     if stateDir != nil || !FileManager.default.fileExists(atPath: manifest.file) {
                         let directory = ManifestLoader.absolutePath(stateDir ?? Self.packageState, relativeTo: FileManager.default.currentDirectoryPath)
+                        // Reading must not create a store as root: say where none was found, and what else was looked for.
+                        guard GuardBansUseCase.hasState(in: directory) else {
+                            throw ValidationError("no guard state in \(directory) and no manifest at \(manifest.file): pass --state-dir DIR or -f MANIFEST")
+                        }
                         bans = GuardBansUseCase(settings: ManifestLoader.defaultGuard(stateDirectory: directory), stateDirectory: directory)
                     } else {
                         let project = try manifest.project(.refuse)
@@ -46,8 +50,9 @@ extension GuardCommand {
             func validate() throws {
                 guard BanTarget(ip) != nil else { throw ValidationError("\(ip) is not an IP address or range (like 203.0.113.9, 10.0.0.0/8 or 2001:db8::/32)") }
                 guard duration == "permanent" || DurationText.parse(duration) != nil else { throw ValidationError("--duration must be like 10m or permanent") }
-                if let reason, reason.isEmpty || reason.count > 200 || reason.contains(where: \.isNewline) {
-                    throw ValidationError("--reason must be one line of 1 to 200 characters")
+                // As every edge will hold it: no control character, at most SharedDecision.maxText bytes.
+                if let reason, reason.isEmpty || reason.utf8.count > 200 || SharedDecision.hasControlCharacters(reason) {
+                    throw ValidationError("--reason must be 1 to 200 bytes of text without control characters")
                 }
             }
 

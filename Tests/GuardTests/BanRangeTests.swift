@@ -63,6 +63,32 @@ import Vocabulary
         #expect(ban("not-an-address/8") == nil)
     }
 
+    /// Another edge's wider range takes the place of this edge's ranges inside it, at start too; a
+    /// stale one lifts nothing; none wider than /8 (IPv4) or /16 (IPv6) is ever taken.
+    @Test func adoptedRangesNeverOverlapAndStaleOrHugeOnesChangeNothing() {
+        let now = 1_800_000_000
+        func ban(_ text: String, until: Int?) -> BanBook.Ban { BanBook.Ban(target: BanTarget(text)!, since: now - 60, until: until, offence: 1, reason: "r") }
+        var engine = GuardEngine(config: GuardConfig())
+        #expect(engine.banManually(BanTarget("198.51.100.0/24")!, at: now, length: nil) != nil)
+        _ = engine.drain()
+        #expect(engine.adopt(ban("198.51.0.0/16", until: now - 1), condition: "c", from: "b", at: now) == nil)
+        #expect(engine.banBook.active[BanTarget("198.51.100.0/24")!] != nil, "a stale row lifts nothing")
+        let taken = engine.adoptQuietly([ban("198.51.0.0/16", until: now + 600), ban("198.51.7.0/24", until: now + 600)], at: now)
+        #expect(taken.map(\.ban.target.description) == ["198.51.0.0/16"], "the /24 inside the /16 just taken is refused")
+        #expect(taken.first?.ban.until == nil, "as long as the permanent /24 it took the place of")
+        #expect(engine.drain().map { "\($0.action.rawValue) \($0.target!)" } == ["unban 198.51.100.0/24"])
+        #expect(engine.banBook.active.keys.filter(\.isRange) == [BanTarget("198.51.0.0/16")!])
+        #expect(engine.adopt(ban("128.0.0.0/1", until: now + 600), condition: "c", from: "b", at: now) == nil)
+        #expect(engine.banManually(BanTarget("2001::/12")!, at: now, length: 60) == nil)
+        #expect(SharedDecision(edge: "b", action: .ban, address: "0.0.0.0/0", since: now, until: now + 60, offence: 1, reason: "r", condition: "c")
+            .problem?.contains("wider than /8") == true)
+        // A store holding overlapping ranges (written by another process) restores the widest only.
+        var restored = GuardEngine(config: GuardConfig())
+        restored.restore(bans: [ban("10.1.0.0/16", until: nil), ban("10.0.0.0/8", until: nil), ban("10.1.2.3", until: nil)], offences: [])
+        #expect(restored.banBook.active.keys.map(\.description).sorted() == ["10.0.0.0/8", "10.1.2.3"])
+        #expect(restored.banBook.refused == 1)
+    }
+
     @Test func aRangeReachingAShieldedAddressIsNeverBanned() {
         var config = GuardConfig()
         config.protected = [CIDR("10.0.0.7")!]

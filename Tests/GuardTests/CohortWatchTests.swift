@@ -110,6 +110,18 @@ import Vocabulary
         #expect(engine.banBook.isBanned(IPAddress("198.51.100.200")!))
         #expect(!engine.banBook.isBanned(IPAddress("203.0.113.1")!), "a person lives in 203.0.113.0/24: challenged, never banned")
         #expect(engine.cohortVerdict(for: IPAddress("203.0.113.1")!).verdict == .challenge)
+        // Ten quiet minutes more: the ban ends, and the evidence it was made on bans nothing again.
+        for minute in 18..<40 {
+            let time = Self.t0 + Double(minute * 60)
+            for index in 0..<200 {
+                let address = "172.\(16 + index % 10).\(index / 10).9"
+                engine.ingest(Self.page(address, at: time + Double(index % 50)))
+                engine.ingest(Self.asset(address, at: time + Double(index % 50) + 0.1))
+            }
+            decisions += engine.drain()
+        }
+        #expect(decisions.filter { $0.rule == .cohort }.count == 1, "no second ban without new requests")
+        #expect(!engine.banBook.isBanned(IPAddress("198.51.100.200")!))
     }
 
     /// A reload (SIGHUP) changes the settings and keeps what was found; switched off, cohorts are gone.

@@ -46,4 +46,27 @@ import Vocabulary
             #expect(owners.system(of: IPAddress(v4: value)) == scanned, "\(IPAddress(v4: value))")
         }
     }
+
+    /// Nested and equal-start blocks, and CRLF line ends: the most specific block holds the address,
+    /// as a scan for the latest-starting, then narrowest, block holding it says.
+    @Test(arguments: [7, 8])
+    func nestedBlocksAgreeWithAScan(seed: UInt64) throws {
+        var random = SeededRandom(seed: seed)
+        var blocks: [(UInt32, UInt32, UInt32)] = []
+        for _ in 0..<300 {
+            let start = UInt32.random(in: 0...100_000, using: &random)
+            blocks.append((start, start + UInt32.random(in: 0...20_000, using: &random), UInt32.random(in: 1...70000, using: &random)))
+        }
+        let text = blocks.map { "\(IPAddress(v4: $0.0)) \(IPAddress(v4: $0.1)) \($0.2)" }.joined(separator: "\r\n")
+        let owners = try NetworkOwners(text: text, file: "t")
+        #expect(owners.count == blocks.count, "CRLF lines are lines")
+        for _ in 0..<3000 {
+            let value = UInt32.random(in: 0...125_000, using: &random)
+            let holding = blocks.filter { $0.0 <= value && value <= $0.1 }
+            let latest = holding.max { ($0.0, $1.1) < ($1.0, $0.1) }
+            let expected = holding.filter { $0.0 == latest?.0 && $0.1 == latest?.1 }.map(\.2)
+            let found = owners.system(of: IPAddress(v4: value))
+            #expect(found == nil ? expected.isEmpty : expected.contains(found!), "\(IPAddress(v4: value))")
+        }
+    }
 }
