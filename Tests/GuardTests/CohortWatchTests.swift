@@ -17,12 +17,12 @@ import Vocabulary
         ClientEvent(timestamp: time, client: IPAddress(address)!, status: 200, kind: .asset, agentKind: .browser)
     }
 
-    /// `people` readers (a page with assets) spread over the space, for the site's normal.
+    /// `people` readers (a page with assets) spread over the space and over 50 s, for the site's normal.
     static func people(_ engine: inout GuardEngine, count: Int, at time: Double) {
         for index in 0..<count {
             let address = "172.\(16 + index % 10).\(index / 10).9"
-            engine.ingest(page(address, at: time))
-            engine.ingest(asset(address, at: time + 0.1))
+            engine.ingest(page(address, at: time + Double(index % 50)))
+            engine.ingest(asset(address, at: time + Double(index % 50) + 0.1))
         }
     }
 
@@ -90,11 +90,7 @@ import Vocabulary
         var decisions: [GuardDecision] = []
         for minute in 0..<18 {
             let time = Self.t0 + Double(minute * 60)
-            for index in 0..<200 {
-                let address = "172.\(16 + index % 10).\(index / 10).9"
-                engine.ingest(Self.page(address, at: time + Double(index % 50)))
-                engine.ingest(Self.asset(address, at: time + Double(index % 50) + 0.1))
-            }
+            Self.people(&engine, count: 200, at: time)
             for host in 1...6 {
                 engine.ingest(Self.page("198.51.100.\(host)", at: time + 51 + Double(host)))
                 engine.ingest(Self.page("203.0.113.\(host)", at: time + 51 + Double(host)))
@@ -113,11 +109,7 @@ import Vocabulary
         // Ten quiet minutes more: the ban ends, and the evidence it was made on bans nothing again.
         for minute in 18..<40 {
             let time = Self.t0 + Double(minute * 60)
-            for index in 0..<200 {
-                let address = "172.\(16 + index % 10).\(index / 10).9"
-                engine.ingest(Self.page(address, at: time + Double(index % 50)))
-                engine.ingest(Self.asset(address, at: time + Double(index % 50) + 0.1))
-            }
+            Self.people(&engine, count: 200, at: time)
             decisions += engine.drain()
         }
         #expect(decisions.filter { $0.rule == .cohort }.count == 1, "no second ban without new requests")
