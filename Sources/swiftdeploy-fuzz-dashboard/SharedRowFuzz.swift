@@ -39,7 +39,9 @@ enum SharedRowFuzz {
         case .ban: engine.adopt(ban, condition: decision.condition, from: decision.edge, at: start)
         case .unban: engine.adoptUnban(ban.target, from: decision.edge, at: start)
         }
-        if decision.action == .ban, BanBook.Ban(target: ban.target, since: since, until: decision.until, offence: offence, reason: "").problem != nil {
+        // A range wider than a ban may hold is refused before the ban book sees its figures.
+        if decision.action == .ban, !ban.target.isTooWide,
+           BanBook.Ban(target: ban.target, since: since, until: decision.until, offence: offence, reason: "").problem != nil {
             precondition(engine.banBook.refused == 1, "the ban book took figures `problem` refuses")
         }
         guard problem == nil else { return }
