@@ -31,12 +31,16 @@ import Vocabulary
             let hook = Webhook(url: "http://127.0.0.1:\(client.port!)/hook", style: .slack, firstBackoff: .milliseconds(10))
             for index in 1...20 { hook.post(.init(text: "line \(index)", record: .number(Double(index)))) }
             await hook.flush(within: .seconds(30))
-            let lines = try endpoint.received.flatMap { body -> [String] in
+            // A post the endpoint took but answered after the timeout (a loaded machine) is sent again:
+            // delivery is at least once, so a body repeated in a row is one delivery.
+            let received = endpoint.received
+            let bodies = received.indices.filter { $0 == 0 || received[$0 - 1] != received[$0] }.map { received[$0] }
+            let lines = try bodies.flatMap { body -> [String] in
                 let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: String]
                 return (object?["text"] ?? "").components(separatedBy: "\n")
             }
             #expect(lines == (1...20).map { "line \($0)" }, "every message, once, in order")
-            #expect(endpoint.received.count < 20, "a burst goes out in fewer posts than messages")
+            #expect(bodies.count < 20, "a burst goes out in fewer posts than messages")
         }
     }
 }
