@@ -196,8 +196,7 @@ public struct BanBook: Sendable {
     public mutating func restore(bans: [Ban], offences: [Offence]) {
         // Widest ranges first, so a range inside one already restored is refused (the kernel holds
         // no overlapping ranges; a store another process wrote might).
-        let ordered = bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
-        for ban in ordered {
+        for ban in Self.widestFirst(bans) {
             guard ban.problem == nil else { refused += 1; continue }
             if ban.target.isRange {
                 reshapeRanges()
@@ -211,6 +210,12 @@ public struct BanBook: Sendable {
             guard BanFigures.plausibleTimes.contains(offence.last), BanFigures.offences.contains(offence.count) else { refused += 1; continue }
             offenders[offence.target] = Offender(offences: offence.count, lastOffence: offence.last)
         }
+    }
+
+    /// Ranges first, widest first, then clients: taken in this order, a range inside one already
+    /// taken is found (and refused) by `range(holding:)`.
+    public static func widestFirst(_ bans: [Ban]) -> [Ban] {
+        bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
     }
 
     /// The offence record of one client or range, for the store.

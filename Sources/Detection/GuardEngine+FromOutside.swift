@@ -47,8 +47,7 @@ extension GuardEngine {
     public mutating func adoptQuietly(_ bans: [BanBook.Ban], at second: Int) -> [(ban: BanBook.Ban, offence: BanBook.Offence?)] {
         // Ranges first, widest first: a narrower range inside one already taken is then refused, and
         // one of this edge's own inside a range taken now is lifted (a decision: saved and enforced).
-        let ordered = bans.filter(\.target.isRange).sorted { $0.target.range! < $1.target.range! } + bans.filter { !$0.target.isRange }
-        return ordered.compactMap { ban -> BanBook.Ban? in
+        return BanBook.widestFirst(bans).compactMap { ban -> BanBook.Ban? in
             guard !config.shields(ban.target), rangeFits(ban.target) else { return nil }
             var taken = ban
             if (ban.until ?? Int.max) > second, ban.target.isRange { taken.until = absorbRanges(inside: ban.target, at: second, until: ban.until) }
